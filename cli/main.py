@@ -1,0 +1,152 @@
+"""`csc`: the command line. Checks what the user asked for before any flow starts, so a mistake
+gets one clear line and exit code 2, never a traceback.
+
+Exit codes: 0 ok; 1 the run finished but nothing could be ingested (or a stage failed);
+2 a usage or input mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+
+
+def _quiet_prefect() -> None:
+    """Defaults for a machine with no network: no telemetry, and a server per run if none set."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def _fail(message: str) -> int:
+    print(f"csc: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from csc.ingest.report import render_text
+    from csc.ingest.service import discover, resolve_source
+
+    path = Path(args.path)
+    files = discover(path)  # raises IngestError with a clear message
+    for f in files:
+        resolve_source(f, args.source)  # a bad --source fails here, before any work
+    _quiet_prefect()
+    from flows.ingest import ingest
+
+    report = ingest(path=str(path), source=args.source, force=args.force,
+                    mask_pii=not args.no_mask_pii)
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else render_text(report))
+    return EXIT_OK if report["ingested_anything"] else EXIT_NOTHING
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    _quiet_prefect()
+    from csc.paths import SAMPLES
+
+    drop = args.drop or str(SAMPLES)
+    if not Path(drop).exists():
+        return _fail(f"drop folder {drop} does not exist")
+    if args.stage == "nightly":
+        from flows.nightly import nightly
+
+        result = nightly(drop_folder=drop)
+    else:
+        from flows.ingest import ingest
+
+        result = {"ingest": ingest(path=drop)["totals"]}
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _cmd_demo(_: argparse.Namespace) -> int:
+    """The whole nightly DAG on the bundled samples, offline."""
+    from csc.paths import SAMPLES
+    from warehouse.db import warehouse_path
+
+    _quiet_prefect()
+    from flows.nightly import nightly
+
+    result = nightly(drop_folder=str(SAMPLES))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    print(f"\nwarehouse: {warehouse_path()}  (open it with duckdb; see docs/analysts.md)")
+    return EXIT_OK
+
+
+def _cmd_sources(_: argparse.Namespace) -> int:
+    from csc.ingest.sources import builtin_names, load_source
+
+    for name in builtin_names():
+        cfg = load_source(name)
+        print(f"{name:<10} {cfg.format:<6} {cfg.description}")
+    return EXIT_OK
+
+
+def _cmd_status(_: argparse.Namespace) -> int:
+    from warehouse.db import connect, query, warehouse_path
+
+    tables = ("raw.dialogues", "raw.utterances", "raw.quarantine", "staging.prefilter",
+              "ops.runs")
+    print(f"warehouse: {warehouse_path()}")
+    with connect(read_only=True) as con:
+        for table in tables:
+            print(f"{table:<20} {query(con, f'SELECT count(*) FROM {table}')[0][0]:>10}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="csc", description=__doc__.split("\n")[0])
+    parser.add_argument("--warehouse", help="DuckDB file (default: $CSC_WAREHOUSE or "
+                                            "warehouse/csc.duckdb)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="ingest a dialogue file or a folder of them")
+    p.add_argument("path")
+    p.add_argument("--source", help="built-in source name (see `csc sources`) or a YAML "
+                                    "config path; default: chosen by file extension")
+    p.add_argument("--force", action="store_true",
+                   help="re-read files already ingested unchanged (still adds no duplicates)")
+    p.add_argument("--no-mask-pii", action="store_true",
+                   help="keep phone numbers, e-mails, ID and card numbers as they are")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("run", help="run a flow directly (no deployment needed)")
+    p.add_argument("stage", choices=["nightly", "ingest"])
+    p.add_argument("--drop", default=None, help="drop folder of raw dialogue files "
+                                                "(default: the bundled samples)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("demo", help="run the nightly DAG offline on the bundled samples")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("sources", help="list the built-in source configs")
+    p.set_defaults(func=_cmd_sources)
+
+    p = sub.add_parser("status", help="row counts of the main warehouse tables")
+    p.set_defaults(func=_cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.warehouse:
+        os.environ["CSC_WAREHOUSE"] = str(Path(args.warehouse).resolve())
+    from csc.ingest.service import IngestError
+    from csc.ingest.sources import SourceError
+    from warehouse.db import WarehouseBusy
+
+    try:
+        return args.func(args)
+    except (IngestError, SourceError, WarehouseBusy, FileNotFoundError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted; every file is either fully ingested or not at all")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

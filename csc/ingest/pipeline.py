@@ -1,0 +1,232 @@
+"""Parse -> normalise -> mask -> key -> validate -> rule pre-filter, one batch of records at a time.
+
+Pure: reads a file, returns polars frames. Writing them is the warehouse's job, so the same code
+serves the CLI, the Prefect flow and the benchmark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from csc import language, pii
+from csc.ingest.readers import Record, Rejected, read_records
+from csc.ingest.sources import SourceConfig
+from csc.rules import RuleConfig, prefilter
+from schemas.raw import validate_raw
+
+QUARANTINE_SCHEMA = {
+    "record_no": pl.Int64, "line_no": pl.Int64, "source_dialogue_id": pl.String,
+    "check": pl.String, "reason": pl.String, "payload": pl.String,
+}
+SPEAKER_CODE = {"customer": "C", "supporter": "S"}
+
+
+@dataclass
+class IngestBatch:
+    """What one batch of records became. records = kept + duplicates_in_batch + quarantined."""
+
+    dialogues: pl.DataFrame
+    utterances: pl.DataFrame
+    prefilter: pl.DataFrame
+    quarantine: pl.DataFrame
+    records: int
+    duplicates_in_batch: int
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def content_key(speakers: list[str], texts: list[str]) -> str:
+    """The dialogue's stable id: a hash of its normalised, masked turns (same as the batch path)."""
+    blob = "\x1e".join(f"{SPEAKER_CODE[s]}\x1f{t}" for s, t in zip(speakers, texts, strict=True))
+    return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
+
+
+def _record_payload(rec: Record) -> str:
+    return json.dumps({"id": rec.source_dialogue_id, "turns": [
+        {"speaker": s, "text": t} for s, t in zip(rec.speakers, rec.texts, strict=True)]},
+        ensure_ascii=False)[:100_000]
+
+
+def _rejections(rows: list[Rejected]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(r.record_no, r.line_no, r.source_dialogue_id, r.check, r.reason, r.payload)
+         for r in rows],
+        schema=QUARANTINE_SCHEMA, orient="row",
+    )
+
+
+def _flatten(records: list[Record]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rec_i: list[int] = []
+    speakers: list[str] = []
+    texts: list[str] = []
+    labels: list[str | None] = []
+    for i, rec in enumerate(records):
+        rec_i.extend([i] * len(rec.texts))
+        speakers.extend(rec.speakers)
+        texts.extend(rec.texts)
+        labels.extend(rec.labels)
+    lines = pl.DataFrame(
+        {"rec_i": rec_i, "speaker": speakers, "text": texts, "strategy_label": labels},
+        schema={"rec_i": pl.Int32, "speaker": pl.String, "text": pl.String,
+                "strategy_label": pl.String},
+    )
+    recs = pl.DataFrame(
+        {
+            "rec_i": list(range(len(records))),
+            "record_no": [r.record_no for r in records],
+            "line_no": [r.line_no for r in records],
+            "source_dialogue_id": [r.source_dialogue_id for r in records],
+            "business_area": [r.business_area for r in records],
+            "n_lines_in": [len(r.texts) for r in records],
+            "n_skipped": [r.skipped for r in records],
+        },
+        schema={"rec_i": pl.Int32, "record_no": pl.Int64, "line_no": pl.Int64,
+                "source_dialogue_id": pl.String,
+                "business_area": pl.String, "n_lines_in": pl.Int64, "n_skipped": pl.Int64},
+    )
+    return lines, recs
+
+
+def normalise_lines(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(merged utterances, empty-line counts per record).
+
+    Trim, Unicode NFC, one newline style; drop empty lines; merge consecutive lines of the
+    same speaker (csc-method §3.1).
+    """
+    text = (pl.col("text").str.replace_all("\r\n?", "\n").str.normalize("NFC")
+            .str.strip_chars())
+    lines = lines.with_columns(text)
+    empties = lines.filter(pl.col("text") == "").group_by("rec_i").len("n_empty_dropped")
+    lines = lines.filter(pl.col("text") != "")
+    new_run = ((pl.col("speaker") != pl.col("speaker").shift(1))
+               | (pl.col("rec_i") != pl.col("rec_i").shift(1))).fill_null(True)
+    merged = (
+        lines.with_columns(new_run.cum_sum().alias("_run"))
+        .group_by("_run", maintain_order=True)
+        .agg(
+            pl.col("rec_i").first(),
+            pl.col("speaker").first(),
+            pl.col("text").str.join("\n"),
+            pl.col("strategy_label").drop_nulls().unique(maintain_order=True).str.join("+"),
+        )
+        .drop("_run")
+        .with_columns(
+            pl.when(pl.col("strategy_label") == "").then(None)
+            .otherwise(pl.col("strategy_label")).alias("strategy_label"),
+            pl.int_range(pl.len(), dtype=pl.Int64).over("rec_i").alias("utt_index"),
+        )
+    )
+    return merged, empties
+
+
+def _languages(utts: pl.DataFrame, fixed: str) -> pl.DataFrame:
+    if fixed != "auto":
+        return utts.select("rec_i").unique().with_columns(pl.lit(fixed).alias("language"))
+    han, latin = language.han_and_latin(pl.col("text"))
+    return utts.group_by("rec_i").agg(han.sum().alias("_h"), latin.sum().alias("_l")).select(
+        "rec_i", language.detect_expr(pl.col("_h"), pl.col("_l")).alias("language"))
+
+
+def _keys(utts: pl.DataFrame) -> pl.DataFrame:
+    code = pl.col("speaker").replace_strict(SPEAKER_CODE)
+    blobs = utts.group_by("rec_i", maintain_order=True).agg(
+        pl.concat_str([code, pl.col("text")], separator="\x1f").str.join("\x1e").alias("_b"))
+    keys = [hashlib.blake2b(b.encode(), digest_size=16).hexdigest() for b in blobs["_b"]]
+    return blobs.select("rec_i").with_columns(pl.Series("dialogue_id", keys, pl.String))
+
+
+def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConfig,
+                source_file: str, rules: RuleConfig) -> IngestBatch:
+    """Turn parsed records into validated warehouse frames plus quarantine rows."""
+    quarantine = [*rejected]
+    lines, recs = _flatten(records)
+    utts, empties = normalise_lines(lines)
+    langs = _languages(utts, cfg.language)
+    utts = utts.join(langs, on="rec_i", how="left")
+    if cfg.mask_pii:
+        utts = pii.mask_frame(utts)
+    else:
+        utts = utts.with_columns(pl.lit(0, pl.Int32).alias("pii_masked"))
+    utts = utts.with_columns(pl.col("text").str.len_chars().cast(pl.Int64).alias("n_chars"))
+    utts = utts.join(_keys(utts), on="rec_i", how="left")
+    per_rec = utts.group_by("rec_i").agg(
+        pl.col("dialogue_id").first(), pl.col("language").first(),
+        pl.len().cast(pl.Int64).alias("n_utterances"),
+        pl.col("pii_masked").sum().cast(pl.Int64),
+    )
+    dialogues = (
+        recs.join(per_rec, on="rec_i", how="left")
+        .join(empties, on="rec_i", how="left")
+        .with_columns(
+            pl.col("n_empty_dropped").fill_null(0).cast(pl.Int64),
+            pl.lit(cfg.name).alias("source"),
+            pl.lit(source_file).alias("source_file"),
+        )
+    )
+    empty = dialogues.filter(pl.col("dialogue_id").is_null())
+    for i in empty["rec_i"]:
+        rec = records[i]
+        quarantine.append(Rejected(rec.record_no, rec.line_no, rec.source_dialogue_id,
+                                   "empty_dialogue", "no utterance with text after trimming",
+                                   _record_payload(rec)))
+    dialogues = dialogues.filter(pl.col("dialogue_id").is_not_null())
+
+    # The same content twice is one dialogue; the same id with other content is a conflict.
+    # Ids are scoped by language, since a translation shares the id of its original.
+    firsts = dialogues.unique("dialogue_id", keep="first", maintain_order=True)
+    duplicates = dialogues.height - firsts.height
+    with_id = firsts.filter(pl.col("source_dialogue_id").is_not_null())
+    id_scope = ["source_dialogue_id", "language"]
+    first_of_id = with_id.unique(id_scope, keep="first", maintain_order=True)
+    clashes = with_id.join(first_of_id.select("rec_i"), on="rec_i", how="anti")
+    for row in clashes.join(first_of_id.select(*id_scope, pl.col("record_no").alias("_first")),
+                            on=id_scope).iter_rows(named=True):
+        rec = records[row["rec_i"]]
+        quarantine.append(Rejected(
+            rec.record_no, rec.line_no, rec.source_dialogue_id, "duplicate_id",
+            f"id '{rec.source_dialogue_id}' already used by record {row['_first']} of this file "
+            "with different content", _record_payload(rec)))
+    kept = firsts.join(clashes.select("rec_i"), on="rec_i", how="anti")
+    kept_utts = utts.join(kept.select("rec_i"), on="rec_i", how="semi")
+
+    good_d, good_u, bad = validate_raw(kept, kept_utts)
+    if bad.height:
+        by_key = dict(zip(kept["dialogue_id"], kept["rec_i"], strict=True))
+        for key, check, reason in bad.iter_rows():
+            rec = records[by_key[key]]
+            quarantine.append(Rejected(rec.record_no, rec.line_no, rec.source_dialogue_id,
+                                       check, reason, _record_payload(rec)))
+    return IngestBatch(
+        dialogues=good_d,
+        utterances=good_u,
+        prefilter=prefilter(good_u, rules),
+        quarantine=_rejections(quarantine),
+        records=len(records) + len(rejected),
+        duplicates_in_batch=duplicates,
+    )
+
+
+def iter_batches(path: Path, cfg: SourceConfig, rules: RuleConfig = RuleConfig(),
+                 batch_records: int = 25_000) -> Iterator[IngestBatch]:
+    """Batches of at most `batch_records` records, so memory stays flat on large files."""
+    records: list[Record] = []
+    rejected: list[Rejected] = []
+    for item in read_records(path, cfg):
+        (records if isinstance(item, Record) else rejected).append(item)
+        if len(records) + len(rejected) >= batch_records:
+            yield build_batch(records, rejected, cfg, str(path), rules)
+            records, rejected = [], []
+    if records or rejected:
+        yield build_batch(records, rejected, cfg, str(path), rules)

@@ -1,0 +1,363 @@
+"""Read raw files into dialogue records, or into rejections that say which record failed and why.
+
+A *record* is the unit a source stores one dialogue in: a JSON array element, a JSONL line, the
+rows of a CSV that share a dialogue id, or a blank-line-separated block of a line file. Anything
+that cannot be tied to a dialogue (a malformed JSON line, say) is a record of its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from csc.ingest.sources import SourceConfig
+
+PAYLOAD_LIMIT = 100_000  # characters of a rejected record kept in quarantine
+_SURROGATE = re.compile(r"[\udc80-\udcff]")
+_LINE_SPEAKER = re.compile(r"^\s*([^:：\s][^:：]{0,19}?)\s*[:：]\s?(.*)$")
+
+
+@dataclass(slots=True)
+class Record:
+    record_no: int
+    line_no: int | None
+    source_dialogue_id: str | None
+    business_area: str | None
+    speakers: list[str] = field(default_factory=list)  # 'customer' | 'supporter'
+    texts: list[str] = field(default_factory=list)
+    labels: list[str | None] = field(default_factory=list)
+    skipped: int = 0  # utterances of `skip` speakers (system events) dropped by config
+
+
+@dataclass(slots=True)
+class Rejected:
+    record_no: int
+    line_no: int | None
+    source_dialogue_id: str | None
+    check: str
+    reason: str
+    payload: str
+
+
+class FileUnreadable(Exception):
+    """The file as a whole cannot be opened or decoded; nothing in it can be ingested."""
+
+
+def _payload(value: Any) -> str:
+    """Keep what was rejected as readable text; undecodable bytes become backslash escapes."""
+    if isinstance(value, bytes):
+        return value[: PAYLOAD_LIMIT * 4].decode("utf-8", "backslashreplace")[:PAYLOAD_LIMIT]
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if _SURROGATE.search(text):
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text[:PAYLOAD_LIMIT]
+
+
+def _path(spec: str | None) -> tuple[str | int, ...]:
+    if not spec:
+        return ()
+    return tuple(int(p) if p.isdigit() else p for p in spec.split("."))
+
+
+def _get(obj: Any, parts: tuple[str | int, ...]) -> Any:
+    for part in parts:
+        if isinstance(part, int):
+            if not isinstance(obj, list) or part >= len(obj):
+                return None
+            obj = obj[part]
+        else:
+            if not isinstance(obj, dict):
+                return None
+            obj = obj.get(part)
+        if obj is None:
+            return None
+    return obj
+
+
+def _scalar_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+class _TurnMapper:
+    """Maps raw speaker values and text shapes for one source; shared by every format."""
+
+    def __init__(self, cfg: SourceConfig) -> None:
+        self.cfg = cfg
+        self.roles = cfg.speakers.lookup()
+        self.known = ", ".join(sorted(self.roles)) or "(none)"
+
+    def add(self, rec: Record, speaker: Any, text: Any, label: Any, where: str) -> str | None:
+        """Append one utterance to `rec`; return a reason when it cannot be mapped."""
+        raw_speaker = _scalar_text(speaker)
+        if raw_speaker is None:
+            return f"{where}: missing speaker"
+        role = self.roles.get(raw_speaker.strip().lower())
+        if role is None:
+            return f"{where}: unknown speaker '{raw_speaker[:40]}' (known: {self.known})"
+        if role == "skip":
+            rec.skipped += 1
+            return None
+        if isinstance(text, list):
+            if not all(isinstance(t, str) for t in text):
+                return f"{where}: text list holds a non-string"
+            text = self.cfg.join.join(t for t in text if t.strip())
+        elif text is None:
+            text = ""
+        elif not isinstance(text, str):
+            return f"{where}: text is a {type(text).__name__}, not a string"
+        rec.speakers.append(role)
+        rec.texts.append(text)
+        rec.labels.append(_scalar_text(label))
+        return None
+
+
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        with _open_binary(path) as fh:
+            return fh.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise FileUnreadable(f"cannot read {path}: {exc}") from None
+
+
+class _DialogueParser:
+    """Turns one decoded JSON dialogue object into a Record or a Rejected."""
+
+    def __init__(self, cfg: SourceConfig) -> None:
+        self.cfg = cfg
+        self.mapper = _TurnMapper(cfg)
+        self.id_path = _path(cfg.id)
+        self.turns_path = _path(cfg.turns)
+        self.speaker_path = _path(cfg.speaker)
+        self.text_path = _path(cfg.text)
+        self.label_path = _path(cfg.strategy)
+        self.area_path = _path(cfg.business_area)
+
+    def parse(self, obj: Any, record_no: int, line_no: int | None, raw: Any) -> Record | Rejected:
+        if not isinstance(obj, dict):
+            return Rejected(record_no, line_no, None, "record_shape",
+                            f"expected a JSON object, got {type(obj).__name__}", _payload(raw))
+        ext_id = _scalar_text(_get(obj, self.id_path)) if self.id_path else None
+        turns = _get(obj, self.turns_path)
+        if not isinstance(turns, list):
+            what = "missing" if turns is None else f"a {type(turns).__name__}"
+            return Rejected(record_no, line_no, ext_id, "record_shape",
+                            f"turns field '{self.cfg.turns}' is {what}, not a list", _payload(raw))
+        rec = Record(record_no, line_no, ext_id, _scalar_text(_get(obj, self.area_path)))
+        for i, turn in enumerate(turns, start=1):
+            problem = self.mapper.add(
+                rec,
+                _get(turn, self.speaker_path),
+                _get(turn, self.text_path),
+                _get(turn, self.label_path) if self.label_path else None,
+                f"turn {i}",
+            )
+            if problem:
+                check = "unknown_speaker" if "speaker" in problem else "turn_shape"
+                return Rejected(record_no, line_no, ext_id, check, problem, _payload(raw))
+        return rec
+
+
+def _read_json(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+    data = _read_bytes(path)
+    if len(data) == 0:
+        raise FileUnreadable(f"{path} is empty")
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise FileUnreadable(f"{path} is not valid JSON (or not UTF-8): {exc}") from None
+    del data
+    items = _get(doc, _path(cfg.records)) if cfg.records else doc
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        raise FileUnreadable(
+            f"{path}: expected a JSON array of dialogues"
+            + (f" at '{cfg.records}'" if cfg.records else "")
+        )
+    parser = _DialogueParser(cfg)
+    for i, obj in enumerate(items, start=1):
+        yield parser.parse(obj, i, None, obj)
+
+
+def _binary_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    try:
+        with _open_binary(path) as fh:
+            for n, line in enumerate(fh, start=1):
+                yield n, line
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise FileUnreadable(f"cannot read {path} past the last good line: {exc}") from None
+
+
+def _read_jsonl(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+    parser = _DialogueParser(cfg)
+    record_no = 0
+    for line_no, line in _binary_lines(path):
+        if line_no == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        if not line.strip():
+            continue
+        record_no += 1
+        if len(line) > cfg.max_record_bytes:
+            yield Rejected(record_no, line_no, None, "record_too_large",
+                           f"line is {len(line):,} bytes, over the {cfg.max_record_bytes:,} limit",
+                           _payload(line[:PAYLOAD_LIMIT]))
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            try:
+                line.decode("utf-8")
+                check, reason = "malformed_json", f"malformed JSON: {exc}"
+            except UnicodeDecodeError as uexc:
+                check, reason = "invalid_utf8", f"not valid UTF-8 at byte {uexc.start}"
+            yield Rejected(record_no, line_no, None, check, reason, _payload(line))
+            continue
+        yield parser.parse(obj, record_no, line_no, line)
+
+
+def _text_stream(path: Path) -> io.TextIOWrapper:
+    """Decode leniently so one bad byte rejects one record, not the whole file."""
+    return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig",
+                            errors="surrogateescape", newline="")
+
+
+def _read_lines(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+    mapper = _TurnMapper(cfg)
+    block: list[tuple[int, str]] = []
+    record_no = 0
+
+    def flush() -> Record | Rejected | None:
+        nonlocal record_no
+        if not block:
+            return None
+        record_no += 1
+        first = block[0][0]
+        raw = "\n".join(text for _, text in block)
+        rec = Record(record_no, first, f"{path.stem}:{first}", None)
+        if _SURROGATE.search(raw):
+            bad = next(n for n, t in block if _SURROGATE.search(t))
+            return Rejected(record_no, bad, rec.source_dialogue_id, "invalid_utf8",
+                            f"line {bad} is not valid UTF-8", _payload(raw))
+        for n, text in block:
+            m = _LINE_SPEAKER.match(text)
+            if m is None or mapper.roles.get(m.group(1).strip().lower()) is None:
+                if rec.texts and m is None:
+                    rec.texts[-1] += "\n" + text.strip()
+                    continue
+                who = m.group(1) if m else text.strip()[:20]
+                return Rejected(record_no, n, rec.source_dialogue_id, "unknown_speaker",
+                                f"line {n}: no known speaker prefix ('{who}'); "
+                                f"known: {mapper.known}", _payload(raw))
+            mapper.add(rec, m.group(1), m.group(2), None, f"line {n}")
+        return rec
+
+    try:
+        with _text_stream(path) as fh:
+            for n, line in enumerate(fh, start=1):
+                line = line.rstrip("\r\n")
+                if line.strip() in ("", "---"):
+                    out = flush()
+                    block = []
+                    if out is not None:
+                        yield out
+                    continue
+                block.append((n, line))
+            out = flush()
+            if out is not None:
+                yield out
+    except OSError as exc:
+        raise FileUnreadable(f"cannot read {path}: {exc}") from None
+
+
+def _read_csv(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+    cols = cfg.csv
+    mapper = _TurnMapper(cfg)
+    delimiter = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else cols.delimiter
+    groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    loose: list[Rejected] = []
+    try:
+        with _text_stream(path) as fh:
+            reader = csv.DictReader(fh, delimiter=delimiter)
+            header = reader.fieldnames or []
+            missing = [c for c in (cols.dialogue_id, cols.speaker, cols.text) if c not in header]
+            if missing:
+                raise FileUnreadable(
+                    f"{path}: CSV header lacks column(s) {', '.join(missing)}; "
+                    f"found {', '.join(header) or 'no header'}")
+            for row in reader:
+                line_no = reader.line_num
+                key = (row.get(cols.dialogue_id) or "").strip()
+                if not key or None in row:
+                    reason = ("row has no dialogue id" if not key
+                              else "row has more fields than the header")
+                    loose.append(Rejected(0, line_no, key or None, "row_shape", reason,
+                                          _payload(row)))
+                    continue
+                groups.setdefault(key, []).append((line_no, row))
+    except (OSError, csv.Error) as exc:
+        raise FileUnreadable(f"cannot read {path} as CSV: {exc}") from None
+    record_no = 0
+    for key, rows in groups.items():
+        record_no += 1
+        if cols.order:
+            try:
+                rows.sort(key=lambda r: float(r[1].get(cols.order) or 0))
+            except ValueError:
+                yield Rejected(record_no, rows[0][0], key, "row_shape",
+                               f"column '{cols.order}' holds a non-number", _payload(
+                                   [r for _, r in rows]))
+                continue
+        area = rows[0][1].get(cols.business_area) if cols.business_area else None
+        rec = Record(record_no, rows[0][0], key, area or None)
+        problem = None
+        for line_no, row in rows:
+            text = row.get(cols.text)
+            if text is not None and _SURROGATE.search(text):
+                problem = ("invalid_utf8", f"line {line_no} is not valid UTF-8")
+                break
+            reason = mapper.add(rec, row.get(cols.speaker), text,
+                                row.get(cols.strategy) if cols.strategy else None,
+                                f"line {line_no}")
+            if reason:
+                problem = ("unknown_speaker", reason)
+                break
+        if problem:
+            yield Rejected(record_no, rows[0][0], key, problem[0], problem[1],
+                           _payload([r for _, r in rows]))
+        else:
+            yield rec
+    for rej in loose:
+        record_no += 1
+        rej.record_no = record_no
+        yield rej
+
+
+READERS = {"json": _read_json, "jsonl": _read_jsonl, "csv": _read_csv, "lines": _read_lines}
+
+
+def read_records(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+    """Every record of `path` in file order; raises FileUnreadable when none can be read."""
+    if not path.exists():
+        raise FileUnreadable(f"{path} does not exist")
+    if not path.is_file():
+        raise FileUnreadable(f"{path} is not a file")
+    return READERS[cfg.format](path, cfg)

@@ -1,0 +1,130 @@
+"""Declarative source descriptions: a new JSON/JSONL/CSV layout needs a YAML file, not code."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+BUILTIN_DIR = Path(__file__).parent / "sources"
+FORMATS = ("json", "jsonl", "csv", "lines")
+
+
+class SourceError(ValueError):
+    """A source name or config file the user gave cannot be used."""
+
+
+class Speakers(BaseModel):
+    """Which raw speaker values mean customer or supporter; `skip` values are dropped and counted."""
+
+    model_config = ConfigDict(extra="forbid")
+    customer: list[str]
+    supporter: list[str]
+    skip: list[str] = Field(default_factory=list)
+
+    def lookup(self) -> dict[str, str]:
+        table = {v.strip().lower(): "customer" for v in self.customer}
+        table.update({v.strip().lower(): "supporter" for v in self.supporter})
+        table.update({v.strip().lower(): "skip" for v in self.skip})
+        return table
+
+
+class CsvColumns(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dialogue_id: str = "dialogue_id"
+    speaker: str = "speaker"
+    text: str = "text"
+    strategy: str | None = None
+    order: str | None = None
+    business_area: str | None = None
+    delimiter: str = ","
+
+
+class SourceConfig(BaseModel):
+    """Where a dialogue's id, turns, speaker and text live in one record of a source.
+
+    Paths are dotted (`meta.id`); a numeric segment indexes a list (`0` for `["agent", "hi"]`).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    format: Literal["json", "jsonl", "csv", "lines"]
+    description: str = ""
+    records: str | None = None  # json only: path to the list of dialogues inside a top object
+    id: str | None = None  # missing or absent ids fall back to the content key
+    turns: str = "turns"
+    speaker: str = "speaker"
+    text: str = "text"
+    strategy: str | None = None
+    business_area: str | None = None
+    join: str = "\n"  # used when `text` holds a list of strings
+    language: Literal["auto", "zh", "en"] = "auto"
+    speakers: Speakers
+    csv: CsvColumns = Field(default_factory=CsvColumns)
+    mask_pii: bool = True
+    max_record_bytes: int = 5_000_000
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_simple(cls, v: str) -> str:
+        if not v or not all(c.isalnum() or c in "-_" for c in v):
+            raise ValueError("name must be letters, digits, '-' or '_'")
+        return v
+
+    def fingerprint(self) -> str:
+        """Changes whenever the config would parse a file differently."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+
+
+def _load_yaml(path: Path) -> SourceConfig:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SourceError(f"cannot read source config {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise SourceError(f"source config {path} must be a YAML mapping")
+    data.setdefault("name", path.stem)
+    try:
+        return SourceConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise SourceError(f"source config {path} is invalid: {problems}") from None
+
+
+def load_source(spec: str) -> SourceConfig:
+    """A built-in source name (`stc3`) or the path of a YAML config file."""
+    candidate = Path(spec)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.is_file():
+            raise SourceError(f"source config {spec} does not exist")
+        return _load_yaml(candidate)
+    builtin = BUILTIN_DIR / f"{spec}.yaml"
+    if builtin.is_file():
+        return _load_yaml(builtin)
+    raise SourceError(
+        f"unknown source '{spec}': use one of {', '.join(builtin_names())} or a YAML config path"
+    )
+
+
+def source_for_file(path: Path) -> SourceConfig:
+    """The default built-in source for a file, chosen by its extension."""
+    name = path.name.lower()
+    for suffix in (".gz",):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    if name.endswith(".jsonl") or name.endswith(".ndjson"):
+        return load_source("jsonl")
+    if name.endswith(".json"):
+        return load_source("json")
+    if name.endswith(".csv") or name.endswith(".tsv"):
+        return load_source("csv")
+    return load_source("lines")

@@ -1,0 +1,1 @@
+"""Prefect flows: one per stage, and `nightly`, the DAG that runs them in order."""

@@ -1,0 +1,17 @@
+"""The nightly DAG. Each stage is its own flow, run here in dependency order.
+
+    ingest -> (csconv build, rolecs synthesis, exports, fine-tune trigger, evaluation: later)
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.ingest import DEFAULT_DROP, ingest
+
+
+@flow(name="nightly", log_prints=True)
+def nightly(drop_folder: str = DEFAULT_DROP, source: str | None = None) -> dict:
+    """Refresh every dataset from what has landed in the drop folder since the last run."""
+    ingested = ingest(path=drop_folder, source=source)
+    return {"ingest": ingested["totals"] | {"reconciles": ingested["reconciles"]}}

@@ -1,0 +1,1 @@
+"""Data contracts: Pandera (polars) models enforced at stage boundaries."""

@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers over the domain package that add retries, logging, artifacts."""
