@@ -41,7 +41,7 @@ class RawUtterance(pa.DataFrameModel):
 
     class Config:
         strict = "filter"
-        unique = ["dialogue_id", "utt_index"]
+        unique = ("dialogue_id", "utt_index")
 
 
 def validate_raw(dialogues: pl.DataFrame, utterances: pl.DataFrame

@@ -6,7 +6,6 @@ import pandera.polars as pa
 import polars as pl
 
 
-
 def split_valid(model: type[pa.DataFrameModel], df: pl.DataFrame, key: str
                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows that pass, failures as <key>/check/reason), validating data, not just the schema.

@@ -93,7 +93,8 @@ def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterable, ref: FileRe
         for batch in batches:
             _write_one(con, batch, ref, run_id, summary)
         con.execute(
-            "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now()) ON CONFLICT DO NOTHING",
+            "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now()) "
+            "ON CONFLICT DO NOTHING",
             [ref.sha256, ref.source, ref.config_hash, ref.path, summary.records, summary.new,
              summary.already_present, summary.quarantined, run_id])
         con.execute("COMMIT")
@@ -103,59 +104,69 @@ def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterable, ref: FileRe
     return summary
 
 
+# A batch row whose source id is already stored (in the same language: a translation shares
+# its original's id) with other content. Such a row is a conflict, never an update.
+_CLASH = """EXISTS (SELECT 1 FROM raw.dialogues r WHERE r.source = b.source
+    AND r.language = b.language AND r.source_dialogue_id = b.source_dialogue_id
+    AND r.dialogue_id <> b.dialogue_id)"""
+
+_CLASHES = f"""
+SELECT b.record_no, b.line_no, b.source_dialogue_id,
+       'duplicate_id' AS "check",
+       format('id ''{{}}'' is already stored with different content', b.source_dialogue_id)
+           AS reason,
+       (SELECT to_json(list({{'speaker': u.speaker, 'text': u.text}} ORDER BY u.utt_index))
+        FROM u_batch u WHERE u.dialogue_id = b.dialogue_id)::VARCHAR AS payload
+FROM d_batch b WHERE {_CLASH}"""
+
+_NEW_IDS = f"""
+CREATE OR REPLACE TEMP TABLE new_ids AS
+SELECT b.dialogue_id FROM d_batch b
+WHERE b.dialogue_id NOT IN (SELECT dialogue_id FROM raw.dialogues) AND NOT {_CLASH}"""
+
+_PRESENT = f"""
+SELECT count(*) FROM d_batch b
+WHERE b.dialogue_id IN (SELECT dialogue_id FROM raw.dialogues) AND NOT {_CLASH}"""
+
+_INSERTS = (
+    f"INSERT INTO raw.dialogues SELECT {_DIALOGUE_COLS.replace('ingested_at', 'now()')} "
+    "FROM d_batch WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)",
+    "INSERT INTO raw.utterances SELECT dialogue_id, utt_index, speaker, text, n_chars, "
+    "strategy_label FROM u_batch WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)",
+    f"INSERT INTO staging.prefilter SELECT {_PREFILTER_COLS.replace('evaluated_at', 'now()')} "
+    "FROM p_batch WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids) ON CONFLICT DO NOTHING",
+)
+
+_NEW_COUNTS = """
+SELECT count(*), count(*) FILTER (WHERE passed), coalesce(sum(n_lines), 0) FROM p_batch
+WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)"""
+
+
 def _write_one(con: duckdb.DuckDBPyConnection, batch, ref: FileRef, run_id: str,
                summary: FileSummary) -> None:
-    d = batch.dialogues.with_columns(
-        pl.lit(ref.sha256).alias("file_sha256"), pl.lit(run_id).alias("run_id"))
-    con.register("d_batch", d)
-    con.register("u_batch", batch.utterances)
-    con.register("p_batch", batch.prefilter.with_columns(pl.lit(run_id).alias("run_id")))
+    frames = {
+        "d_batch": batch.dialogues.with_columns(
+            pl.lit(ref.sha256).alias("file_sha256"), pl.lit(run_id).alias("run_id")),
+        "u_batch": batch.utterances,
+        "p_batch": batch.prefilter.with_columns(pl.lit(run_id).alias("run_id")),
+    }
+    for name, frame in frames.items():
+        con.register(name, frame)
     try:
-        # The same source id already stored with other content is a conflict, not an update.
-        # Ids are scoped by language: a translation (STC-3 en) shares its original's id.
-        clashes = con.sql(
-            "SELECT b.record_no, b.line_no, b.source_dialogue_id, r.dialogue_id AS existing"
-            ", (SELECT to_json(list({'speaker': u.speaker, 'text': u.text} "
-            "ORDER BY u.utt_index)) FROM u_batch u WHERE u.dialogue_id = b.dialogue_id)::VARCHAR "
-            "AS payload FROM d_batch b JOIN raw.dialogues r ON r.source = b.source "
-            "AND r.language = b.language AND r.source_dialogue_id = b.source_dialogue_id AND r.dialogue_id <> b.dialogue_id"
-        ).pl()
-        clash_filter = (
-            "NOT EXISTS (SELECT 1 FROM raw.dialogues r WHERE r.source = b.source AND "
-            "r.language = b.language AND r.source_dialogue_id = b.source_dialogue_id AND r.dialogue_id <> b.dialogue_id)"
-        )
-        present = query(con, "SELECT count(*) FROM d_batch b WHERE b.dialogue_id IN "
-                             f"(SELECT dialogue_id FROM raw.dialogues) AND {clash_filter}")[0][0]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE new_ids AS SELECT b.dialogue_id FROM d_batch b "
-                    f"WHERE b.dialogue_id NOT IN (SELECT dialogue_id FROM raw.dialogues) "
-                    f"AND {clash_filter}")
-        con.execute(f"INSERT INTO raw.dialogues SELECT {_DIALOGUE_COLS.replace('ingested_at', 'now()')} "
-                    "FROM d_batch WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)")
-        con.execute("INSERT INTO raw.utterances SELECT dialogue_id, utt_index, speaker, text, "
-                    "n_chars, strategy_label FROM u_batch "
-                    "WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)")
-        con.execute(f"INSERT INTO staging.prefilter SELECT "
-                    f"{_PREFILTER_COLS.replace('evaluated_at', 'now()')} FROM p_batch "
-                    "WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids) ON CONFLICT DO NOTHING")
-        new, passed, utts = query(
-            con, "SELECT count(*), count(*) FILTER (WHERE passed), sum(n_lines) FROM p_batch "
-                 "WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)")[0]
+        clashes = con.sql(_CLASHES).pl()
+        present = query(con, _PRESENT)[0][0]
+        con.execute(_NEW_IDS)
+        for statement in _INSERTS:
+            con.execute(statement)
+        new, passed, utts = query(con, _NEW_COUNTS)[0]
     finally:
-        for name in ("d_batch", "u_batch", "p_batch"):
+        for name in frames:
             con.unregister(name)
-    quarantine = batch.quarantine
-    if clashes.height:
-        quarantine = pl.concat([quarantine, clashes.select(
-            "record_no", "line_no", "source_dialogue_id",
-            pl.lit("duplicate_id").alias("check"),
-            pl.format("id '{}' is already stored as dialogue {} with different content",
-                      pl.col("source_dialogue_id"), pl.col("existing")).alias("reason"),
-            "payload",
-        )], how="vertical_relaxed")
+    quarantine = pl.concat([batch.quarantine, clashes], how="vertical_relaxed")
     write_quarantine(con, quarantine, ref, run_id)
     summary.records += batch.records
     summary.new += new
     summary.already_present += present + batch.duplicates_in_batch
     summary.quarantined += quarantine.height
-    summary.utterances += utts or 0
+    summary.utterances += utts
     summary.prefilter_passed += passed

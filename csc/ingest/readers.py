@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ import orjson
 from csc.ingest.sources import SourceConfig
 
 PAYLOAD_LIMIT = 100_000  # characters of a rejected record kept in quarantine
+_READ_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 _LINE_SPEAKER = re.compile(r"^\s*([^:：\s][^:：]{0,19}?)\s*[:：]\s?(.*)$")
 
@@ -134,7 +136,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         with _open_binary(path) as fh:
             return fh.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except _READ_ERRORS as exc:
         raise FileUnreadable(f"cannot read {path}: {exc}") from None
 
 
@@ -201,9 +203,8 @@ def _read_json(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
 def _binary_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     try:
         with _open_binary(path) as fh:
-            for n, line in enumerate(fh, start=1):
-                yield n, line
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            yield from enumerate(fh, start=1)
+    except _READ_ERRORS as exc:
         raise FileUnreadable(f"cannot read {path} past the last good line: {exc}") from None
 
 
@@ -284,7 +285,7 @@ def _read_lines(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
             out = flush()
             if out is not None:
                 yield out
-    except OSError as exc:
+    except _READ_ERRORS as exc:
         raise FileUnreadable(f"cannot read {path}: {exc}") from None
 
 
@@ -313,7 +314,7 @@ def _read_csv(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                                           _payload(row)))
                     continue
                 groups.setdefault(key, []).append((line_no, row))
-    except (OSError, csv.Error) as exc:
+    except (*_READ_ERRORS, csv.Error) as exc:
         raise FileUnreadable(f"cannot read {path} as CSV: {exc}") from None
     record_no = 0
     for key, rows in groups.items():

@@ -1,4 +1,4 @@
-"""Ingest a file or a folder into the warehouse: the one entry point the CLI, flows and bench use."""
+"""Ingest a file or a folder into the warehouse: the entry point of the CLI, flows and bench."""
 
 from __future__ import annotations
 
@@ -13,8 +13,13 @@ from csc.ingest.report import build_report
 from csc.ingest.sources import SourceConfig, load_source, source_for_file
 from csc.rules import RuleConfig, prefilter
 from warehouse.db import connect, query
-from warehouse.raw_store import FileRef, FileSummary, already_ingested, write_batches, \
-    write_quarantine
+from warehouse.raw_store import (
+    FileRef,
+    FileSummary,
+    already_ingested,
+    write_batches,
+    write_quarantine,
+)
 
 SUPPORTED = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".txt")
 

@@ -18,7 +18,7 @@ class SourceError(ValueError):
 
 
 class Speakers(BaseModel):
-    """Which raw speaker values mean customer or supporter; `skip` values are dropped and counted."""
+    """Raw speaker values meaning customer or supporter; `skip` values are dropped and counted."""
 
     model_config = ConfigDict(extra="forbid")
     customer: list[str]

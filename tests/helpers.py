@@ -1,0 +1,43 @@
+"""Small builders for test input files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from csc.ingest.service import ingest_file
+from csc.ingest.sources import load_source
+from warehouse.db import connect, query
+
+GOOD_ZH = [
+    ("客户", "你好，我的银行卡昨天被锁了，登录不上手机银行"),
+    ("客服", "您好，很高兴为您服务，请问您怎么称呼？"),
+    ("客户", "我姓王，卡号尾号是1234"),
+    ("客服", "王先生您好，请提供一下预留手机号，我帮您核实身份"),
+    ("客户", "手机号是13812345678，麻烦快一点"),
+    ("客服", "好的已核实，您的卡因为密码连续输错被临时锁定了"),
+    ("客户", "那怎么解锁呢，我今天还要转账"),
+    ("客服", "您可以在手机银行里点安全中心，选择解锁并重置密码"),
+    ("客户", "好的我试一下，谢谢你们的帮助"),
+    ("客服", "不客气，感谢您的来电，祝您生活愉快"),
+]
+
+
+def dialogue(did: str, turns: list[tuple[str, str]] = GOOD_ZH, **extra) -> dict:
+    return {"id": did, "turns": [{"speaker": s, "text": t} for s, t in turns], **extra}
+
+
+def write_jsonl(path: Path, rows: list[dict | str]) -> Path:
+    lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def ingest(path: Path, db: Path, source: str = "jsonl", run_id: str = "run-test", **kw):
+    cfg = load_source(source)
+    return ingest_file(path, cfg, run_id, db=db, **kw)
+
+
+def count(db: Path, sql: str) -> int:
+    with connect(db) as con:
+        return query(con, sql)[0][0]

@@ -1,0 +1,62 @@
+"""The `csc` command and the Prefect flows, against a temporary Prefect server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import count, dialogue, write_jsonl
+
+from cli.main import main
+from csc.paths import SAMPLES
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["ingest", "/no/such/path"], "does not exist"),
+    (["ingest", ".", "--source", "nope"], "unknown source 'nope'"),
+    (["ingest", ".", "--source", "/tmp/missing-config.yaml"], "does not exist"),
+    (["run", "nightly", "--drop", "/no/such/folder"], "does not exist"),
+])
+def test_user_mistakes_get_one_line_and_exit_2(argv, message, capsys, warehouse):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("csc: error:") and message in err and "Traceback" not in err
+
+
+def test_status_without_a_warehouse(capsys, warehouse):
+    assert main(["status"]) == 2
+    assert "run `csc ingest` first" in capsys.readouterr().err
+
+
+@pytest.mark.prefect
+def test_cli_ingest_runs_the_flow_and_reconciles(tmp_path, capsys, warehouse, prefect_server):
+    f = write_jsonl(tmp_path / "in.jsonl", [dialogue("a"), "{nope"])
+    assert main(["ingest", str(f), "--json"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index("{"):])
+    assert report["reconciles"] and report["totals"]["new"] == 1
+    assert report["totals"]["quarantined"] == 1
+    assert count(warehouse, "SELECT count(*) FROM ops.runs WHERE status = 'completed'") == 1
+    # a file whose every record is bad: the run completes, but the exit code says so
+    bad = write_jsonl(tmp_path / "bad.jsonl", ["{nope", "[]"])
+    assert main(["ingest", str(bad)]) == 1
+    assert "counts reconcile" in capsys.readouterr().out
+
+
+@pytest.mark.prefect
+def test_nightly_on_the_bundled_samples(warehouse, prefect_server):
+    from flows.nightly import nightly
+
+    result = nightly(drop_folder=str(SAMPLES))
+    ingest = result["ingest"]
+    assert ingest["reconciles"] and ingest["new"] >= 40
+    assert ingest["quarantined"] >= 3
+    assert count(warehouse, "SELECT count(*) FROM raw.dialogues") == ingest["new"]
+    rules = count(warehouse, "SELECT count(DISTINCT rule) FROM marts.prefilter_rule_counts")
+    assert rules == 6  # the samples exercise every pre-filter rule
+    langs = count(warehouse, "SELECT count(DISTINCT language) FROM raw.dialogues")
+    assert langs == 2
+    again = nightly(drop_folder=str(SAMPLES))["ingest"]
+    assert again["new"] == 0 and again["reconciles"]
+    # two nightly runs, each with its ingest sub-run
+    assert count(warehouse, "SELECT count(*) FROM ops.runs") == 4

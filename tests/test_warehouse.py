@@ -1,0 +1,84 @@
+"""Migrations, one transaction per file, and serialised writers."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from helpers import count, dialogue, ingest, write_jsonl
+
+import csc.ingest.service as service
+from warehouse.db import WarehouseBusy, connect, migrate, query
+
+
+def test_migrations_apply_once_and_views_exist(warehouse):
+    with connect(warehouse) as con:
+        first = query(con, "SELECT version, name FROM ops.schema_migrations ORDER BY version")
+        assert migrate(con) == []  # nothing left to apply
+        tables = {f"{s}.{t}" for s, t in query(
+            con, "SELECT table_schema, table_name FROM information_schema.tables")}
+    assert [v for v, _ in first] == sorted(v for v, _ in first) and len(first) >= 2
+    for name in ("raw.dialogues", "raw.utterances", "raw.quarantine", "staging.prefilter",
+                 "ops.runs", "ops.schema_migrations", "marts.prefilter_summary",
+                 "marts.ingest_by_source", "marts.quarantine_by_check"):
+        assert name in tables, name
+
+
+def test_a_file_is_all_in_or_all_out(tmp_path, warehouse, monkeypatch):
+    rows = [dialogue(f"d{i}", [("客户", f"问题{i}很严重"), ("客服", "您好")] * 3) for i in range(6)]
+    f = write_jsonl(tmp_path / "six.jsonl", rows)
+    real = service.iter_batches
+
+    def crash_after_first_batch(path, cfg, rules):
+        batches = real(path, cfg, rules, batch_records=2)
+        yield next(batches)
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(service, "iter_batches", crash_after_first_batch)
+    with pytest.raises(RuntimeError, match="power cut"):
+        ingest(f, warehouse)
+    for table in ("raw.dialogues", "raw.utterances", "staging.prefilter", "raw.files"):
+        assert count(warehouse, f"SELECT count(*) FROM {table}") == 0, table
+    monkeypatch.setattr(service, "iter_batches", real)
+    s = ingest(f, warehouse)  # the rerun picks the whole file up again
+    assert s.new == 6 and not s.skipped_unchanged
+
+
+def test_batches_within_a_file_share_dedup_and_conflict_checks(tmp_path, warehouse, monkeypatch):
+    real = service.iter_batches
+    monkeypatch.setattr(service, "iter_batches",
+                        lambda p, c, r: real(p, c, r, batch_records=1))
+    rows = [dialogue("a"), dialogue("a"), dialogue("a", [("客户", "别的内容"), ("客服", "好")])]
+    s = ingest(write_jsonl(tmp_path / "x.jsonl", rows), warehouse)
+    assert (s.records, s.new, s.already_present, s.quarantined) == (3, 1, 1, 1)
+
+
+def test_writers_queue_instead_of_failing(warehouse):
+    order: list[str] = []
+
+    def hold():
+        with connect(warehouse):
+            order.append("first-in")
+            time.sleep(0.5)
+            order.append("first-out")
+
+    t = threading.Thread(target=hold)
+    t.start()
+    time.sleep(0.1)
+    with connect(warehouse):
+        order.append("second-in")
+    t.join()
+    assert order == ["first-in", "first-out", "second-in"]
+
+
+def test_a_writer_that_waits_too_long_gets_a_clear_error(warehouse):
+    with connect(warehouse), pytest.raises(WarehouseBusy, match="another csc process"), \
+            connect(warehouse, timeout=0.2):
+        pass
+
+
+def test_read_only_on_a_missing_warehouse_says_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run `csc ingest` first"), \
+            connect(tmp_path / "none.duckdb", read_only=True):
+        pass
