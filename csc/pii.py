@@ -64,15 +64,22 @@ def mask_frame(df: pl.DataFrame, text: str = "text", language: str = "language",
     hits = df.filter(candidate)
     if hits.height == 0:
         return df.drop("_pii_row").with_columns(pl.lit(0, pl.Int32).alias("pii_masked"))
-    counted = hits.with_columns(
-        pl.sum_horizontal(_count(pl.col(text), k) for k in kinds).cast(pl.Int32).alias("pii_masked")
-    )
-    zh, en = pl.col(text), pl.col(text)
-    for kind in kinds:
-        zh, en = _replace(zh, kind, kind.zh), _replace(en, kind, kind.en)
-    masked = counted.with_columns(
-        pl.when(pl.col(language) == "zh").then(zh).otherwise(en).alias(text)
-    )
+    # Kinds run in order on the text the previous kind left, so an ID-card number is not
+    # counted again as a card number.
+    counts = []
+    masked = hits.with_columns(pl.col(text).alias("_zh"), pl.col(text).alias("_en"))
+    for i, kind in enumerate(kinds):
+        masked = masked.with_columns(
+            _count(pl.col("_zh"), kind).alias(f"_n{i}"),
+            _replace(pl.col("_zh"), kind, kind.zh).alias("_zh"),
+            _replace(pl.col("_en"), kind, kind.en).alias("_en"),
+        )
+        counts.append(pl.col(f"_n{i}"))
+    masked = masked.with_columns(
+        pl.when(pl.col(language) == "zh").then(pl.col("_zh")).otherwise(pl.col("_en"))
+        .alias(text),
+        pl.sum_horizontal(counts).cast(pl.Int32).alias("pii_masked"),
+    ).drop("_zh", "_en", *[f"_n{i}" for i in range(len(kinds))])
     rest = df.filter(~candidate).with_columns(pl.lit(0, pl.Int32).alias("pii_masked"))
     return pl.concat([rest, masked], how="vertical").sort("_pii_row").drop("_pii_row")
 

@@ -13,6 +13,14 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Set Prefect's logging up once, bound to the session's streams: if a test using capsys
+    triggered it, its handlers would keep writing to that test's closed capture."""
+    from prefect.logging.configuration import setup_logging
+
+    setup_logging()
+
+
 @pytest.fixture
 def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh DuckDB file, also exported as CSC_WAREHOUSE for code that reads the setting."""

@@ -49,11 +49,13 @@ def test_pii_masking(text, lang, expected):
 
 
 def test_mask_frame_keeps_row_order_and_counts():
-    df = pl.DataFrame({"text": ["a", "tel 13812345678", "b", "x@y.com 13900001111"],
-                       "language": ["en", "zh", "en", "zh"]})
+    df = pl.DataFrame({"text": ["a", "tel 13812345678", "b", "x@y.com 13900001111",
+                                "身份证号是320102198512150021。"],
+                       "language": ["en", "zh", "en", "zh", "zh"]})
     out = mask_frame(df)
-    assert out["text"].to_list() == ["a", "tel [手机号码]", "b", "[邮箱] [手机号码]"]
-    assert out["pii_masked"].to_list() == [0, 1, 0, 2]
+    assert out["text"].to_list() == ["a", "tel [手机号码]", "b", "[邮箱] [手机号码]",
+                                     "身份证号是[身份证号]。"]
+    assert out["pii_masked"].to_list() == [0, 1, 0, 2, 1]  # an ID is not also a card
 
 
 def _utts(spec: dict[str, list[tuple[str, int]]]) -> pl.DataFrame:
