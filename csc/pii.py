@@ -39,7 +39,9 @@ PII_KINDS: tuple[PiiKind, ...] = (
             r"|0[0-9]{2,3}-[0-9]{7,8}",
             "[手机号码]", "[PHONE]"),
 )
-_CANDIDATE = r"[0-9]{5}|@|[0-9]{3}[ .\-)][0-9]{3}"
+# Cheap pre-check: only rows that could hold PII run the patterns. An '@' alone (Weibo
+# mentions) is not enough; the e-mail pattern needs word characters on both sides.
+_CANDIDATE = r"[0-9]{5}|[A-Za-z0-9._%+\-]@[A-Za-z0-9\-]|[0-9]{3}[ .\-)][0-9]{3}"
 
 
 def _replace(expr: pl.Expr, kind: PiiKind, placeholder: str) -> pl.Expr:

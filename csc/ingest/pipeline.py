@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -25,6 +28,7 @@ QUARANTINE_SCHEMA = {
     "check": pl.String, "reason": pl.String, "payload": pl.String,
 }
 SPEAKER_CODE = {"customer": "C", "supporter": "S"}
+T = TypeVar("T")
 
 
 @dataclass
@@ -112,22 +116,18 @@ def normalise_lines(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     lines = lines.filter(pl.col("text") != "")
     new_run = ((pl.col("speaker") != pl.col("speaker").shift(1))
                | (pl.col("rec_i") != pl.col("rec_i").shift(1))).fill_null(True)
-    merged = (
-        lines.with_columns(new_run.cum_sum().alias("_run"))
-        .group_by("_run", maintain_order=True)
-        .agg(
+    lines = lines.with_columns(new_run.cum_sum().alias("_run"))
+    if lines.height and lines["_run"][-1] < lines.height:  # something to merge
+        lines = lines.group_by("_run", maintain_order=True).agg(
             pl.col("rec_i").first(),
             pl.col("speaker").first(),
             pl.col("text").str.join("\n"),
             pl.col("strategy_label").drop_nulls().unique(maintain_order=True).str.join("+"),
-        )
-        .drop("_run")
-        .with_columns(
+        ).with_columns(
             pl.when(pl.col("strategy_label") == "").then(None)
-            .otherwise(pl.col("strategy_label")).alias("strategy_label"),
-            pl.int_range(pl.len(), dtype=pl.Int64).over("rec_i").alias("utt_index"),
-        )
-    )
+            .otherwise(pl.col("strategy_label")).alias("strategy_label"))
+    merged = lines.drop("_run").with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).over("rec_i").alias("utt_index"))
     return merged, empties
 
 
@@ -218,9 +218,49 @@ def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConf
     )
 
 
+def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Produce the next items in a background thread while the caller consumes this one.
+
+    polars and DuckDB release the GIL, so building batch n+1 overlaps writing batch n on the
+    second core. The producer's exceptions are re-raised in the consumer.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((done, None))
+        except BaseException as exc:
+            q.put((done, exc))
+
+    worker = threading.Thread(target=produce, name="batch-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
 def iter_batches(path: Path, cfg: SourceConfig, rules: RuleConfig = RuleConfig(),
                  batch_records: int = 25_000) -> Iterator[IngestBatch]:
-    """Batches of at most `batch_records` records, so memory stays flat on large files."""
+    """Batches of at most `batch_records` records, so parsing memory stays flat on large files."""
     records: list[Record] = []
     rejected: list[Rejected] = []
     for item in read_records(path, cfg):

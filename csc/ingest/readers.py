@@ -94,35 +94,47 @@ def _scalar_text(value: Any) -> str | None:
 
 
 class _TurnMapper:
-    """Maps raw speaker values and text shapes for one source; shared by every format."""
+    """Maps raw speaker values and text shapes for one source; shared by every format.
+
+    This runs once per utterance, so the common case (string speaker, string text) is checked
+    first and the messages are only formatted on failure.
+    """
 
     def __init__(self, cfg: SourceConfig) -> None:
-        self.cfg = cfg
+        self.join = cfg.join
         self.roles = cfg.speakers.lookup()
+        self.exact = dict(self.roles)  # raw values as the config spells them, before folding
+        for group, role in (("customer", cfg.speakers.customer),
+                            ("supporter", cfg.speakers.supporter), ("skip", cfg.speakers.skip)):
+            self.exact.update(dict.fromkeys(role, group))
         self.known = ", ".join(sorted(self.roles)) or "(none)"
 
-    def add(self, rec: Record, speaker: Any, text: Any, label: Any, where: str) -> str | None:
-        """Append one utterance to `rec`; return a reason when it cannot be mapped."""
-        raw_speaker = _scalar_text(speaker)
-        if raw_speaker is None:
-            return f"{where}: missing speaker"
-        role = self.roles.get(raw_speaker.strip().lower())
+    def add(self, rec: Record, speaker: Any, text: Any, label: Any, where: str,
+            n: int) -> str | None:
+        """Append one utterance to `rec`; return a reason (citing `where` `n`) if it can't be."""
+        role = self.exact.get(speaker) if type(speaker) is str else None
         if role is None:
-            return f"{where}: unknown speaker '{raw_speaker[:40]}' (known: {self.known})"
+            raw_speaker = _scalar_text(speaker)
+            if raw_speaker is None:
+                return f"{where} {n}: missing speaker"
+            role = self.roles.get(raw_speaker.strip().lower())
+            if role is None:
+                return f"{where} {n}: unknown speaker '{raw_speaker[:40]}' (known: {self.known})"
         if role == "skip":
             rec.skipped += 1
             return None
-        if isinstance(text, list):
-            if not all(isinstance(t, str) for t in text):
-                return f"{where}: text list holds a non-string"
-            text = self.cfg.join.join(t for t in text if t.strip())
-        elif text is None:
-            text = ""
-        elif not isinstance(text, str):
-            return f"{where}: text is a {type(text).__name__}, not a string"
+        if type(text) is not str:
+            if isinstance(text, list):
+                if not all(isinstance(t, str) for t in text):
+                    return f"{where} {n}: text list holds a non-string"
+                text = self.join.join(t for t in text if t.strip())
+            elif text is None:
+                text = ""
+            elif not isinstance(text, str):
+                return f"{where} {n}: text is a {type(text).__name__}, not a string"
         rec.speakers.append(role)
         rec.texts.append(text)
-        rec.labels.append(_scalar_text(label))
+        rec.labels.append(label if label is None or type(label) is str else _scalar_text(label))
         return None
 
 
@@ -152,6 +164,12 @@ class _DialogueParser:
         self.text_path = _path(cfg.text)
         self.label_path = _path(cfg.strategy)
         self.area_path = _path(cfg.business_area)
+        paths = (self.speaker_path, self.text_path)
+        single = all(len(p) == 1 and isinstance(p[0], str) for p in paths) and (
+            len(self.label_path) <= 1 and all(isinstance(x, str) for x in self.label_path))
+        self.fast_keys = (
+            (self.speaker_path[0], self.text_path[0],
+             self.label_path[0] if self.label_path else None) if single else None)
 
     def parse(self, obj: Any, record_no: int, line_no: int | None, raw: Any) -> Record | Rejected:
         if not isinstance(obj, dict):
@@ -164,14 +182,16 @@ class _DialogueParser:
             return Rejected(record_no, line_no, ext_id, "record_shape",
                             f"turns field '{self.cfg.turns}' is {what}, not a list", _payload(raw))
         rec = Record(record_no, line_no, ext_id, _scalar_text(_get(obj, self.area_path)))
+        add, fast = self.mapper.add, self.fast_keys
         for i, turn in enumerate(turns, start=1):
-            problem = self.mapper.add(
-                rec,
-                _get(turn, self.speaker_path),
-                _get(turn, self.text_path),
-                _get(turn, self.label_path) if self.label_path else None,
-                f"turn {i}",
-            )
+            if fast and type(turn) is dict:  # the common shape: one key per field
+                sk, tk, lk = fast
+                problem = add(rec, turn.get(sk), turn.get(tk), turn.get(lk) if lk else None,
+                              "turn", i)
+            else:
+                problem = add(rec, _get(turn, self.speaker_path), _get(turn, self.text_path),
+                              _get(turn, self.label_path) if self.label_path else None,
+                              "turn", i)
             if problem:
                 check = "unknown_speaker" if "speaker" in problem else "turn_shape"
                 return Rejected(record_no, line_no, ext_id, check, problem, _payload(raw))
@@ -268,7 +288,7 @@ def _read_lines(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                 return Rejected(record_no, n, rec.source_dialogue_id, "unknown_speaker",
                                 f"line {n}: no known speaker prefix ('{who}'); "
                                 f"known: {mapper.known}", _payload(raw))
-            mapper.add(rec, m.group(1), m.group(2), None, f"line {n}")
+            mapper.add(rec, m.group(1), m.group(2), None, "line", n)
         return rec
 
     try:
@@ -337,7 +357,7 @@ def _read_csv(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                 break
             reason = mapper.add(rec, row.get(cols.speaker), text,
                                 row.get(cols.strategy) if cols.strategy else None,
-                                f"line {line_no}")
+                                "line", line_no)
             if reason:
                 problem = ("unknown_speaker", reason)
                 break

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from csc.ingest.pipeline import QUARANTINE_SCHEMA, file_sha256, iter_batches
+from csc.ingest.pipeline import QUARANTINE_SCHEMA, file_sha256, iter_batches, prefetched
 from csc.ingest.readers import FileUnreadable
 from csc.ingest.report import build_report
 from csc.ingest.sources import SourceConfig, load_source, source_for_file
@@ -76,7 +76,8 @@ def ingest_file(path: Path, cfg: SourceConfig, run_id: str, *, db: Path | None =
                                quarantined=row[3], skipped_unchanged=True)
         if unreadable is None:
             try:
-                return write_batches(con, iter_batches(path, cfg, rules), ref, run_id)
+                return write_batches(con, prefetched(iter_batches(path, cfg, rules)), ref,
+                                    run_id)
             except FileUnreadable as exc:
                 unreadable = str(exc)
         q = pl.DataFrame([(0, None, None, "file_unreadable", unreadable, None)],
