@@ -55,6 +55,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from flows.nightly import nightly
 
         result = nightly(drop_folder=drop)
+    elif args.stage == "csconv":
+        from flows.csconv import csconv
+
+        result = csconv()
     else:
         from flows.ingest import ingest
 
@@ -64,10 +68,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(_: argparse.Namespace) -> int:
-    """The whole nightly DAG on the bundled samples, offline."""
+    """The whole nightly DAG on the bundled samples, offline, against the simulator."""
     from csc.paths import SAMPLES
     from warehouse.db import warehouse_path
 
+    os.environ["CSC_LLM_BASE_URL"] = "simulator"  # the demo chooses it explicitly
     _quiet_prefect()
     from flows.nightly import nightly
 
@@ -75,6 +80,25 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     print(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"\nwarehouse: {warehouse_path()}  (open it with duckdb; see docs/analysts.md)")
     return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from csc.csconv.export import released_shape, write_export
+    from warehouse.csconv_store import export_frame
+    from warehouse.db import connect
+
+    out = Path(args.out or f"out/exports/csconv.{args.format}")
+    with connect(read_only=True) as con:
+        records = released_shape(export_frame(con, args.language))
+    write_export(records, out, args.format)
+    print(f"wrote {len(records)} dialogues to {out}")
+    return EXIT_OK if records else EXIT_NOTHING
+
+
+def _cmd_simulator(args: argparse.Namespace) -> int:
+    from csc.simulator.__main__ import main as simulator_main
+
+    return simulator_main(args.rest)
 
 
 def _cmd_sources(_: argparse.Namespace) -> int:
@@ -116,13 +140,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("run", help="run a flow directly (no deployment needed)")
-    p.add_argument("stage", choices=["nightly", "ingest"])
+    p.add_argument("stage", choices=["nightly", "ingest", "csconv"])
     p.add_argument("--drop", default=None, help="drop folder of raw dialogue files "
                                                 "(default: the bundled samples)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("demo", help="run the nightly DAG offline on the bundled samples")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("simulator", help="serve the offline OpenAI-compatible simulator "
+                                         "(--port P, --latency-ms, --fault-rate, ...)",
+                       add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_cmd_simulator)
+
+    p = sub.add_parser("export", help="export a dataset in its released shape")
+    p.add_argument("dataset", choices=["csconv"])
+    p.add_argument("--format", choices=["json", "jsonl", "parquet"], default="jsonl")
+    p.add_argument("--language", choices=["zh", "en"])
+    p.add_argument("--out", help="output file (default: out/exports/csconv.<format>)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("sources", help="list the built-in source configs")
     p.set_defaults(func=_cmd_sources)
@@ -138,12 +175,17 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["CSC_WAREHOUSE"] = str(Path(args.warehouse).resolve())
     from csc.ingest.service import IngestError
     from csc.ingest.sources import SourceError
+    from csc.llm.gateway import EndpointError
+    from csc.llm.settings import LLMNotConfigured
     from warehouse.db import WarehouseBusy
 
     try:
         return args.func(args)
     except (IngestError, SourceError, WarehouseBusy, FileNotFoundError) as exc:
         return _fail(str(exc))
+    except (LLMNotConfigured, EndpointError) as exc:
+        print(f"csc: error: {exc}", file=sys.stderr)
+        return EXIT_NOTHING
     except KeyboardInterrupt:
         return _fail("interrupted; every file is either fully ingested or not at all")
 

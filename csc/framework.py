@@ -45,6 +45,7 @@ class Strategy:
     zh: str
     stage: Stage | None  # None: usable at any stage (Others)
     definition: str
+    definition_zh: str = ""
 
     @property
     def label_zh(self) -> str:
@@ -54,31 +55,43 @@ class Strategy:
 
 STRATEGIES: tuple[Strategy, ...] = (
     Strategy(1, "Greeting", "GT", "礼貌问候", Stage.CONNECTING,
-             "Opens the conversation warmly and professionally; carries no other content."),
+             "Opens the conversation warmly and professionally; carries no other content.",
+             "以友好、专业的方式开启对话，只问候，不涉及其他内容。"),
     Strategy(2, "Identity Verification", "IV", "确认身份", Stage.CONNECTING,
              "Asks for the personal details needed for security or permission, "
-             "usually straight after the greeting."),
+             "usually straight after the greeting.",
+             "出于安全或权限需要，询问客户的关键个人信息，通常紧跟在问候之后。"),
     Strategy(3, "Restatement or Paraphrasing", "RP", "重述或转述", Stage.IDENTIFYING,
              "Repeats the customer's problem in other words to confirm it was understood; "
-             "adds nothing new."),
+             "adds nothing new.",
+             "用自己的话复述客户的问题，确认理解无误，不加入新信息。"),
     Strategy(4, "Problem Refinement", "PR", "细化问题", Stage.IDENTIFYING,
-             "Asks targeted questions that draw out information not yet given."),
+             "Asks targeted questions that draw out information not yet given.",
+             "提出有针对性的问题，获取客户尚未提供的新信息。"),
     Strategy(5, "Emotional Management", "EM", "情感管理", Stage.IDENTIFYING,
-             "Acknowledges and calms a customer who is visibly upset; may recur at any point."),
+             "Acknowledges and calms a customer who is visibly upset; may recur at any point.",
+             "在客户明显情绪激动或不满时表达共情、安抚情绪，可在任何阶段重复出现。"),
     Strategy(6, "Providing Suggestions", "PS", "提供建议", Stage.EXPLORING,
-             "Offers a concrete plan or steps the customer can take."),
+             "Offers a concrete plan or steps the customer can take.",
+             "给出具体可行的解决方案或操作步骤。"),
     Strategy(7, "Information Delivery", "ID", "信息传达", Stage.EXPLORING,
-             "States policy, process or terms objectively, without advising."),
+             "States policy, process or terms objectively, without advising.",
+             "客观说明政策、流程或条款，不附带建议。"),
     Strategy(8, "Resolution Implementation", "RI", "解决实施", Stage.RESOLVING,
-             "Carries out the agreed fix and reports how it is going."),
+             "Carries out the agreed fix and reports how it is going.",
+             "执行已商定的解决办法，并告知客户处理进度。"),
     Strategy(9, "Feedback Request", "FR", "反馈请求", Stage.MAINTAINING,
-             "Asks whether the customer is satisfied once the issue has been handled."),
+             "Asks whether the customer is satisfied once the issue has been handled.",
+             "问题处理完毕后，询问客户是否满意。"),
     Strategy(10, "Relationship Continuation", "RC", "关系延续", Stage.MAINTAINING,
-             "Points to later services, follow-ups or updates."),
+             "Points to later services, follow-ups or updates.",
+             "介绍后续服务、回访或更新信息，维系长期关系。"),
     Strategy(11, "Appreciation & Closure", "AC", "感谢与告别", Stage.MAINTAINING,
-             "Thanks the customer and ends the conversation; adds no new content."),
+             "Thanks the customer and ends the conversation; adds no new content.",
+             "感谢客户并结束对话，不再引入新内容。"),
     Strategy(12, "Others", "Others", "其它", None,
-             "Used only when none of strategies 1-11 fits."),
+             "Used only when none of strategies 1-11 fits.",
+             "仅在以上 1–11 种策略都不适用时使用。"),
 )
 
 BY_ID: dict[int, Strategy] = {s.id: s for s in STRATEGIES}
@@ -128,7 +141,8 @@ _LOOKUP = _build_lookup()
 # "策略6", "strategy 6", "S6": a number with an optional prefix, then an optional name.
 _NUMBERED = re.compile(r"^(?:策略|strategy|s)?\s*[#＃]?\s*(\d{1,2})\s*[:：.、\s]?\s*(.*)$", re.I)
 _PAREN = re.compile(r"^(.+?)\s*[(（](.+)[)）]$")
-_MULTI_SPLIT = re.compile(r"\s*(?:\+|＋|&(?![a-z])|/|／|、|,|，|;|；| and )\s*", re.I)
+# '&' and 'and' are not separators: they belong to "Appreciation & Closure".
+_MULTI_SPLIT = re.compile(r"\s*(?:\+|＋|/|／|、|,|，|;|；)\s*")
 
 
 @dataclass(frozen=True)
@@ -209,3 +223,21 @@ def normalise_label(label: str | None) -> LabelResult:
 def label_zh(strategy_id: int) -> str:
     """The released CSConv label string for an id ('策略N 名称')."""
     return BY_ID[strategy_id].label_zh
+
+
+def strategy_label(strategy_id: int, language: str) -> str:
+    """The label a dialogue in `language` carries: '策略N 名称' (zh) or the English name."""
+    return label_zh(strategy_id) if language == "zh" else BY_ID[strategy_id].name
+
+
+def strategy_catalogue(language: str) -> str:
+    """The 12 strategies as a prompt block, in the dialogue's language."""
+    lines = []
+    for s in STRATEGIES:
+        if language == "zh":
+            stage = f"（{s.stage.zh}）" if s.stage else "（任意阶段）"
+            lines.append(f"- {s.label_zh}{stage}：{s.definition_zh}")
+        else:
+            stage = f", {s.stage.title}" if s.stage else ", any stage"
+            lines.append(f"- {s.name} ({s.abbr}{stage}): {s.definition}")
+    return "\n".join(lines)

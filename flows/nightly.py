@@ -1,6 +1,7 @@
 """The nightly DAG. Each stage is its own flow, run here in dependency order.
 
-    ingest -> (csconv build, rolecs synthesis, exports, fine-tune trigger, evaluation: later)
+    ingest -> llm preflight -> (csconv build, rolecs synthesis, exports, fine-tune trigger,
+                                evaluation: the LLM stages, landing next)
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.ingest import DEFAULT_DROP, ingest
+from tasks.llm import llm_preflight
 from tasks.runs import run_ledger
 
 
@@ -17,4 +19,5 @@ def nightly(drop_folder: str = DEFAULT_DROP, source: str | None = None) -> dict:
     with run_ledger("nightly", {"drop_folder": drop_folder, "source": source}) as run:
         ingested = ingest(path=drop_folder, source=source)
         run["summary"] = {"ingest": ingested["totals"] | {"reconciles": ingested["reconciles"]}}
+        run["summary"]["llm"] = llm_preflight()
     return run["summary"]

@@ -44,8 +44,24 @@ def test_cli_ingest_runs_the_flow_and_reconciles(tmp_path, capsys, warehouse, pr
 
 
 @pytest.mark.prefect
-def test_nightly_on_the_bundled_samples(warehouse, prefect_server):
+def test_nightly_without_an_llm_endpoint_stops_with_what_to_set(warehouse, prefect_server,
+                                                                monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for name in ("CSC_LLM_BASE_URL", "CSC_LLM_API_KEY", "OPENAI_API_KEY", "CSC_LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["run", "nightly"]) == 1
+    err = capsys.readouterr().err
+    assert "no LLM endpoint is configured" in err and "CSC_LLM_BASE_URL" in err
+    assert count(warehouse, "SELECT count(*) FROM raw.dialogues") > 0  # ingest still ran
+    assert count(warehouse, "SELECT count(*) FROM ops.runs WHERE status = 'failed'") >= 1
+
+
+@pytest.mark.prefect
+def test_nightly_on_the_bundled_samples(warehouse, prefect_server, monkeypatch, tmp_path):
     from flows.nightly import nightly
+
+    monkeypatch.setenv("CSC_LLM_BASE_URL", "simulator")  # a background simulator process
+    monkeypatch.setenv("CSC_LLM_CACHE", str(tmp_path / "llm.sqlite"))
 
     result = nightly(drop_folder=str(SAMPLES))
     ingest = result["ingest"]

@@ -1,0 +1,341 @@
+"""The one way LLM calls are made: the official async `openai` SDK plus what production needs.
+
+Per call: cache lookup -> rate and concurrency limits -> request -> retry transport failures
+(429 honouring Retry-After, 5xx, timeouts, connection errors) with exponential back-off and
+jitter -> split reasoning from the answer -> parse and validate -> re-ask with the validation
+error -> cache the good answer and log the call. A call that still fails is dead-lettered with
+its reason; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from pydantic import BaseModel
+
+from csc.llm.journal import Cached, CallRow, DeadLetterRow, Journal
+from csc.llm.limits import AdaptiveLimiter, RateLimiter
+from csc.llm.parsing import ParseError, parse_as, split_reasoning
+from csc.llm.settings import LLMSettings
+from schemas.llm import ROLE_HEADER, Role
+
+log = logging.getLogger("csc.llm")
+
+REASK = ("Your previous answer could not be used: {error}. Reply again with only the JSON "
+         "the instructions ask for, nothing else.")
+
+
+class BudgetExceeded(RuntimeError):
+    """The run's cost cap is reached; the stage stops taking new work."""
+
+
+class EndpointError(RuntimeError):
+    """The endpoint refuses us as configured (bad key, unknown model): no item can succeed."""
+
+
+class DeadLetter(RuntimeError):
+    """This item failed for good; it is in the dead-letter table with the reason."""
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    role: Role
+    messages: list[dict[str, str]]
+    item_key: str  # what the answer is for (a dialogue id, ...): the dead-letter key
+    prompt_version: str
+    response_type: type[BaseModel] | None = None  # None: plain text
+
+
+@dataclass
+class LLMResult:
+    item_key: str
+    value: Any
+    content: str
+    reasoning: str | None
+    cached: bool
+    attempts: int
+    reasks: int
+
+
+@dataclass
+class LLMFailure:
+    item_key: str
+    error: str
+    kind: str  # "dead": dead-lettered; "deferred": not attempted (budget), retried next run
+
+
+@dataclass
+class GatewayStats:
+    calls: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    dead: int = 0
+    deferred: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+    by_role: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def cache_key(settings: LLMSettings, req: LLMRequest) -> str:
+    role = settings.role(req.role)
+    blob = json.dumps({
+        "endpoint": settings.endpoint_identity, "model": role.model, "messages": req.messages,
+        "temperature": role.temperature, "max_tokens": role.max_tokens,
+        "prompt_version": req.prompt_version,
+        "response": req.response_type.__name__ if req.response_type else "text",
+    }, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    try:
+        value = exc.response.headers.get("retry-after")
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+class LLMGateway:
+    def __init__(self, settings: LLMSettings, journal: Journal, *, run_id: str, stage: str,
+                 refresh: bool = False, use_cache: bool = True,
+                 client: openai.AsyncOpenAI | None = None) -> None:
+        if settings.base_url == "simulator":
+            raise ValueError("resolve the simulator to its URL first (csc.llm.endpoint)")
+        self.settings = settings
+        self.journal = journal
+        self.run_id = run_id
+        self.stage = stage
+        self.refresh = refresh
+        self.use_cache = use_cache
+        self.stats = GatewayStats()
+        self.limiter = AdaptiveLimiter(settings.concurrency)
+        self.rate = RateLimiter(settings.rpm, settings.tpm)
+        self.client = client or openai.AsyncOpenAI(
+            base_url=settings.base_url, api_key=settings.api_key, max_retries=0)
+        self._budget_logged = False
+
+    # -- secrets -----------------------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        key = self.settings.api_key
+        return text.replace(key, "***") if key and len(key) >= 4 else text
+
+    # -- one call ------------------------------------------------------------------------------
+    async def call(self, req: LLMRequest) -> LLMResult:
+        """Answer one request, or raise DeadLetter / BudgetExceeded / EndpointError."""
+        role = self.settings.role(req.role)
+        key = cache_key(self.settings, req)
+        if self.use_cache and not self.refresh:
+            hit = self.journal.get(key)
+            if hit is not None:
+                result = self._from_cache(req, key, hit)
+                if result is not None:
+                    return result
+        self.stats.cache_misses += 1
+        if self.settings.budget_usd is not None and \
+                self.stats.cost_usd >= self.settings.budget_usd:
+            raise BudgetExceeded(
+                f"cost cap of ${self.settings.budget_usd:.2f} reached "
+                f"(${self.stats.cost_usd:.4f} spent this run)")
+        messages = list(req.messages)
+        started = time.monotonic()
+        attempts = reasks = 0
+        usage = [0, 0, 0]
+        last_error = ""
+        while True:
+            content, reasoning, tries, used = await self._transport(req.role, messages, role)
+            attempts += tries
+            for i in range(3):
+                usage[i] += used[i]
+            split = split_reasoning(content, reasoning)
+            try:
+                value = parse_as(split.answer, req.response_type) if req.response_type \
+                    else split.answer
+                break
+            except ParseError as exc:
+                last_error = str(exc)
+                if reasks >= self.settings.max_reasks:
+                    self._dead(req, key, f"unusable answer after {reasks} re-asks: {last_error}",
+                               attempts, reasks, usage, started)
+                reasks += 1
+                messages = [*messages, {"role": "assistant", "content": content},
+                            {"role": "user", "content": REASK.format(error=last_error)}]
+        cost = self.settings.price(role.model).cost(usage[0], usage[1])
+        answer = Cached(role.model, split.answer, split.reasoning, *usage)
+        self._account(req, key, "ok", usage, cost, attempts, reasks, started, None,
+                      answer if self.use_cache else None)
+        return LLMResult(req.item_key, value, split.answer, split.reasoning, False, attempts,
+                         reasks)
+
+    def _from_cache(self, req: LLMRequest, key: str, hit: Cached) -> LLMResult | None:
+        try:
+            value = parse_as(hit.content, req.response_type) if req.response_type \
+                else hit.content
+        except ParseError:
+            return None  # the contract changed since; ask again
+        self.stats.cache_hits += 1
+        usage = [hit.input_tokens, hit.output_tokens, hit.reasoning_tokens]
+        self._account(req, key, "cached", usage, 0.0, 0, 0, time.monotonic(), None, None)
+        return LLMResult(req.item_key, value, hit.content, hit.reasoning, True, 0, 0)
+
+    async def _transport(self, role_name: Role, messages: list[dict],
+                         role) -> tuple[str, str | None, int, tuple[int, int, int]]:
+        """One answer from the endpoint, retrying transport failures; (content, reasoning,
+        attempts, usage)."""
+        estimate = sum(len(m["content"]) for m in messages) // 2 + (role.max_tokens or 512)
+        params: dict[str, Any] = {"model": role.model, "messages": messages,
+                                  "timeout": role.timeout,
+                                  "extra_headers": {ROLE_HEADER: role_name.value}}
+        if role.temperature is not None:
+            params["temperature"] = role.temperature
+        if role.max_tokens is not None:
+            params["max_tokens"] = role.max_tokens
+        for attempt in range(1, self.settings.max_attempts + 1):
+            await self.rate.wait(estimate)
+            delay: float | None = None
+            async with self.limiter:
+                epoch = self.limiter.epoch
+                try:
+                    resp = await self.client.chat.completions.create(**params)
+                except openai.RateLimitError as exc:
+                    self.limiter.on_rate_limited(epoch)
+                    delay = _retry_after(exc)
+                    error = f"429 rate limited: {exc.message}"
+                except (openai.AuthenticationError, openai.PermissionDeniedError,
+                        openai.NotFoundError) as exc:
+                    raise EndpointError(self._redact(
+                        f"the endpoint refused the call ({exc.status_code}): {exc.message}. "
+                        f"Check CSC_LLM_BASE_URL, the key and the model "
+                        f"'{role.model}'.")) from None
+                except openai.InternalServerError as exc:
+                    error = f"{exc.status_code} server error: {exc.message}"
+                except openai.APITimeoutError:
+                    error = f"timed out after {role.timeout:.0f}s"
+                except openai.APIConnectionError as exc:
+                    error = f"connection failed: {exc.message}"
+                except openai.APIStatusError as exc:  # other 4xx: this item cannot succeed
+                    raise _ItemRejected(f"{exc.status_code}: {exc.message}", attempt) from None
+                else:
+                    await self.limiter.on_success()
+                    msg = resp.choices[0].message if resp.choices else None
+                    if msg is None:
+                        error = "the answer had no choices"
+                    else:
+                        extra = getattr(msg, "model_extra", None) or {}
+                        reasoning = getattr(msg, "reasoning_content", None) or extra.get(
+                            "reasoning_content")
+                        u = resp.usage
+                        details = getattr(u, "completion_tokens_details", None) if u else None
+                        used = (u.prompt_tokens if u else 0, u.completion_tokens if u else 0,
+                                (details.reasoning_tokens or 0) if details else 0)
+                        return msg.content or "", reasoning, attempt, used
+            if attempt == self.settings.max_attempts:
+                raise _TransportGaveUp(self._redact(error), attempt)
+            backoff = min(self.settings.backoff_cap,
+                          self.settings.backoff_base * 2 ** (attempt - 1))
+            wait = delay if delay is not None else backoff * random.uniform(0.5, 1.5)
+            log.debug("retry %s/%s in %.2fs: %s", attempt, self.settings.max_attempts, wait,
+                      self._redact(error))
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def _account(self, req: LLMRequest, key: str, status: str, usage, cost: float,
+                 attempts: int, reasks: int, started: float, error: str | None,
+                 answer: Cached | None) -> None:
+        role = self.settings.role(req.role)
+        self.stats.calls += 1
+        self.stats.by_role[req.role.value] = self.stats.by_role.get(req.role.value, 0) + 1
+        if status != "cached":
+            self.stats.input_tokens += usage[0]
+            self.stats.output_tokens += usage[1]
+            self.stats.reasoning_tokens += usage[2]
+            self.stats.cost_usd += cost
+        row = CallRow(
+            call_id=uuid.uuid4().hex, run_id=self.run_id, stage=self.stage,
+            role=req.role.value, model=role.model, item_key=req.item_key, prompt_hash=key,
+            prompt_version=req.prompt_version, input_tokens=usage[0], output_tokens=usage[1],
+            reasoning_tokens=usage[2], latency_ms=(time.monotonic() - started) * 1000,
+            attempts=attempts, reasks=reasks, status=status, cache_hit=status == "cached",
+            cost_usd=cost, error=error)
+        self.journal.record(row, key if answer else None, answer)
+
+    def _dead(self, req: LLMRequest, key: str, error: str, attempts: int, reasks: int,
+              usage, started: float) -> None:
+        error = self._redact(error)
+        cost = self.settings.price(self.settings.role(req.role).model).cost(usage[0], usage[1])
+        self._account(req, key, "dead", usage, cost, attempts, reasks, started, error, None)
+        self.stats.dead += 1
+        self.journal.dead_letter(DeadLetterRow(
+            dl_id=hashlib.sha256(f"{self.run_id}|{self.stage}|{req.item_key}|{key}".encode())
+            .hexdigest()[:32],
+            run_id=self.run_id, stage=self.stage, role=req.role.value, item_key=req.item_key,
+            prompt_hash=key, error=error, attempts=attempts))
+        raise DeadLetter(error)
+
+    # -- many calls ----------------------------------------------------------------------------
+    async def run_all(self, requests: Sequence[LLMRequest]) -> list[LLMResult | LLMFailure]:
+        """Answer every request with bounded concurrency; results in input order.
+
+        Each item ends as a result, a dead letter, or (when the budget is reached) deferred.
+        An EndpointError (bad key, unknown model) stops everything and is raised.
+        """
+        out: list[LLMResult | LLMFailure | None] = [None] * len(requests)
+        cursor = iter(range(len(requests)))
+
+        async def worker() -> None:
+            for i in cursor:
+                out[i] = await self.one(requests[i])
+
+        workers = max(1, min(self.settings.concurrency, len(requests)))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return [o for o in out if o is not None]
+
+    async def one(self, req: LLMRequest) -> LLMResult | LLMFailure:
+        """Like `call`, but failures of this item come back as an LLMFailure."""
+        try:
+            return await self.call(req)
+        except DeadLetter as exc:
+            return LLMFailure(req.item_key, str(exc), "dead")
+        except (_TransportGaveUp, _ItemRejected) as exc:
+            key = cache_key(self.settings, req)
+            try:
+                self._dead(req, key, str(exc), exc.attempts, 0, (0, 0, 0), time.monotonic())
+            except DeadLetter as dead:
+                return LLMFailure(req.item_key, str(dead), "dead")
+        except BudgetExceeded as exc:
+            self.stats.deferred += 1
+            if not self._budget_logged:
+                self._budget_logged = True
+                log.warning("%s: stage '%s' stops taking new work", exc, self.stage)
+            return LLMFailure(req.item_key, str(exc), "deferred")
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+class _TransportGaveUp(RuntimeError):
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(f"gave up after {attempts} attempts: {message}")
+        self.attempts = attempts
+
+
+class _ItemRejected(RuntimeError):
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(f"the endpoint rejected this request: {message}")
+        self.attempts = attempts

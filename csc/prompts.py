@@ -1,0 +1,68 @@
+"""Prompt templates: `prompts/<role>.<lang>.md`, versioned by their own content.
+
+A template has a `## system` and a `## user` section. `{{name}}` tokens are filled at render
+time; the role's input is appended to the user message as one fenced ```json block (the
+convention every role and the simulator share). The version is a hash of the file, and it is
+part of the LLM cache key: editing a prompt re-runs exactly the calls that used it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from csc.paths import PROJECT_ROOT
+from schemas.llm import Role
+
+PROMPTS_DIR = PROJECT_ROOT / "prompts"
+_SECTION = re.compile(r"^##\s*(system|user)\s*$", re.M | re.I)
+_TOKEN = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+class PromptError(ValueError):
+    """A template is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    role: Role
+    language: str
+    system: str
+    user: str
+    version: str
+
+    def render(self, payload: BaseModel | dict, **values: str) -> list[dict[str, str]]:
+        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        block = json.dumps(data, ensure_ascii=False, indent=1)
+
+        def fill(text: str) -> str:
+            def one(m: re.Match) -> str:
+                if m.group(1) not in values:
+                    raise PromptError(f"{self.role.value}.{self.language}: no value for "
+                                      f"{{{{{m.group(1)}}}}}")
+                return values[m.group(1)]
+            return _TOKEN.sub(one, text)
+
+        return [{"role": "system", "content": fill(self.system)},
+                {"role": "user", "content": f"{fill(self.user)}\n\n```json\n{block}\n```"}]
+
+
+@lru_cache(maxsize=64)
+def load_prompt(role: Role, language: str, directory: Path = PROMPTS_DIR) -> Prompt:
+    path = directory / f"{role.value}.{language}.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise PromptError(f"no prompt template {path}") from None
+    parts = _SECTION.split(text)
+    sections = {parts[i].lower(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+    if "system" not in sections or "user" not in sections:
+        raise PromptError(f"{path} needs a '## system' and a '## user' section")
+    version = f"{role.value}.{language}@" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    return Prompt(role, language, sections["system"], sections["user"], version)

@@ -1,0 +1,350 @@
+"""One pure function per role: (validated input, rng) -> a schema-valid answer.
+
+Answers are heuristics and templates, deterministic for a given rng state; nothing here is a
+model. `respond` is the single entry point the server uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from csc.simulator import labeller as lb
+from csc.simulator.labeller import guess_strategy, label_for
+from csc.simulator.rewrite import rewrite
+from csc.simulator.templates import CUSTOMER, SUPPORTER, TONES, TOPICS, UNREASONABLE_NOTE
+from schemas.llm import (
+    Annotation,
+    CustomerDirection,
+    CustomerReply,
+    DialogueInput,
+    DialogueJudgement,
+    InputTurn,
+    PersonaDescription,
+    Plan,
+    PostfilterVerdict,
+    PrefilterVerdict,
+    Role,
+    RolePlayInput,
+    StrategyChoice,
+    SupporterReply,
+    TargetInput,
+    TargetPrediction,
+    TurnLabel,
+)
+
+__all__ = ["Answer", "guess_strategy", "respond"]
+
+_ABUSE = re.compile(r"傻逼|傻B|妈的|他妈|滚蛋|去死|混蛋|白痴|废物|神经病|脑子有病|垃圾客服|蠢货|"
+                    r"\b(?:idiot|stupid|moron|shut up|damn|fuck\w*|shit|bastard|dumb|crap|"
+                    r"screw you)\b", re.I)
+_COLD = re.compile(r"爱买不买|不归我管|关我什么事|随便你|你自己看着办|听不懂吗|自己去查|别烦我|"
+                   r"\b(?:not my problem|whatever|deal with it|i don't care|not my job|"
+                   r"figure it out yourself|stop bothering me)\b", re.I)
+CLOSE_AFTER_TURNS = 16  # the supporter assistant closes a conversation this long
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: BaseModel | str  # a schema object for JSON roles, text otherwise
+    reasoning: str | None = None
+
+
+def _zh(lang: str, zh: str, en: str) -> str:
+    return zh if lang == "zh" else en
+
+
+# ---- CSConv roles ------------------------------------------------------------------------
+
+def prefilter_judge(inp: DialogueInput, rng: random.Random) -> PrefilterVerdict:
+    """Low quality on insults from anyone, or on a cold, dismissive supporter."""
+    del rng
+    lang = inp.language
+    for turn in inp.dialogue:
+        found = _ABUSE.search(turn.text)
+        if found:
+            return PrefilterVerdict(low_quality=True, reason=_zh(
+                lang, f"对话中出现辱骂或不文明用语：“{found.group(0)}”。",
+                f"The dialogue contains abusive language: '{found.group(0)}'."))
+        cold = _COLD.search(turn.text) if turn.speaker == "supporter" else None
+        if cold:
+            return PrefilterVerdict(low_quality=True, reason=_zh(
+                lang, f"客服态度冷漠、不尊重客户：“{cold.group(0)}”。",
+                f"The agent is cold and dismissive: '{cold.group(0)}'."))
+    return PrefilterVerdict(low_quality=False, reason=_zh(
+        lang, "没有发现辱骂用语，客服态度正常。",
+        "No abusive language; the agent stays courteous."))
+
+
+def postfilter_judge(inp: DialogueInput, rng: random.Random) -> PostfilterVerdict:
+    """'low' for broken alternation or an unlabelled supporter turn, else mostly 'high'."""
+    lang = inp.language
+    turns = inp.dialogue
+    if any(a.speaker == b.speaker for a, b in itertools.pairwise(turns)):
+        return PostfilterVerdict(quality="low", reason=_zh(
+            lang, "同一角色连续发言，对话没有严格轮流。",
+            "The speakers do not strictly alternate."))
+    if any(t.speaker == "supporter" and not (t.strategy or "").strip() for t in turns):
+        return PostfilterVerdict(quality="low", reason=_zh(
+            lang, "有客服发言没有标注策略。", "A supporter turn names no strategy."))
+    u = rng.random()
+    if u < 0.85:
+        return PostfilterVerdict(quality="high", reason=_zh(
+            lang, "对话完整，策略执行到位，没有系统或第三方干扰。",
+            "Complete dialogue, strategies followed, no system or third-party noise."))
+    if u < 0.95:
+        return PostfilterVerdict(quality="medium", reason=_zh(
+            lang, "整体可用，但个别回复与所标策略不够贴合。",
+            "Usable, but a few replies fit their strategy loosely."))
+    return PostfilterVerdict(quality="low", reason=_zh(
+        lang, "对话显得生硬，结尾不够自然。", "The dialogue reads stiffly and ends abruptly."))
+
+
+def annotator(inp: DialogueInput, rng: random.Random) -> Annotation:
+    """A keyword-guessed label for every supporter turn, indexed by its input position."""
+    del rng
+    positions = [i for i, t in enumerate(inp.dialogue) if t.speaker == "supporter"]
+    labels = [TurnLabel(index=i, strategy=label_for(
+        guess_strategy(inp.dialogue[i].text, rank, len(positions), inp.language), inp.language))
+        for rank, i in enumerate(positions)]
+    return Annotation(labels=labels)
+
+
+def dialogue_judge(inp: DialogueInput, rng: random.Random) -> DialogueJudgement:
+    """All five criteria pass ~85% of the time; otherwise one or two fail, with a reason."""
+    names = ("strategy_adherence", "unreasonable_requests", "natural", "varied",
+             "role_consistent")
+    verdict = dict.fromkeys(names, True)
+    if rng.random() < 0.85:
+        return DialogueJudgement(**verdict, reason=_zh(
+            inp.language, "五项标准均满足。", "All five criteria are met."))
+    failed = rng.sample(names, 1 + (rng.random() < 0.4))
+    for name in failed:
+        verdict[name] = False
+    return DialogueJudgement(**verdict, reason=_zh(
+        inp.language, f"未通过：{'、'.join(failed)}。", f"Failed: {', '.join(failed)}."))
+
+
+# ---- RoleCS roles ------------------------------------------------------------------------
+
+def _strategy_of(turn: InputTurn, rank: int, total: int, lang: str) -> int:
+    return lb.label_id(turn.strategy) or guess_strategy(turn.text, rank, total, lang)
+
+
+def _supporter_ids(history: list[InputTurn], lang: str) -> list[int]:
+    sup = [t for t in history if t.speaker == "supporter"]
+    return [_strategy_of(t, i, len(sup), lang) for i, t in enumerate(sup)]
+
+
+def _last_text(history: list[InputTurn], speaker: str) -> str:
+    return next((t.text for t in reversed(history) if t.speaker == speaker), "")
+
+
+def next_strategy(history: list[InputTurn], lang: str, rng: random.Random) -> int:
+    """The next supporter strategy by the RoleCS rules: Greeting first, Identity Verification
+    soon after, Closure when the customer is done or the talk is long, never 3 in a row."""
+    used = _supporter_ids(history, lang)
+    said = _last_text(history, "customer") if history and history[-1].speaker == "customer" \
+        else ""
+    if not used:
+        return 1
+    if (said and lb.says_done(said)) or len(history) >= CLOSE_AFTER_TURNS:
+        return 11
+    if 2 not in used and len(used) <= 2:
+        choice = 2
+    elif said and lb.is_upset(said) and used[-1] != 5:
+        choice = 5
+    elif 3 not in used and used[-1] == 2:
+        choice = 3
+    elif 8 in used:
+        choice = next((s for s in (9, 10) if s not in used), 11)
+    elif said and lb.asks_question(said):
+        choice = rng.choice((6, 7))
+    else:
+        choice = 8 if len(used) >= 5 else rng.choice((4, 6, 7))
+    if len(used) >= 2 and used[-1] == used[-2] == choice:
+        choice = 12 if choice == 8 else 8
+    return choice
+
+
+def supporter_assistant(inp: RolePlayInput, rng: random.Random) -> StrategyChoice:
+    sid = next_strategy(inp.history, inp.language, rng)
+    reasons = {1: ("对话刚开始，先礼貌问候。", "The conversation is starting: greet first."),
+               2: ("问候之后需要确认客户身份。", "After the greeting, verify the customer."),
+               11: ("客户的问题已处理完或对话已足够长，感谢并告别。",
+                    "The customer is done or the talk is long enough: thank and close.")}
+    zh, en = reasons.get(sid, ("根据客户最新的发言推进问题解决。",
+                               "Move the issue forward from the customer's last words."))
+    return StrategyChoice(strategy=label_for(sid, inp.language), reason=_zh(inp.language, zh, en))
+
+
+def _reply(sid: int, customer_text: str, fallback: str, lang: str, rng: random.Random) -> str:
+    text = rng.choice(SUPPORTER[lang][sid])
+    if "{issue}" in text:
+        phrase = lb.key_phrase(customer_text, lang) or fallback
+        text = text.replace("{issue}", lb.second_person(phrase, lang) if phrase else
+                            _zh(lang, "您反映的问题", "the issue you raised"))
+    if sid not in (1, 11) and lb.is_unreasonable(customer_text):
+        text += _zh(lang, "", " ") + UNREASONABLE_NOTE[lang]
+    return text
+
+
+def supporter(inp: RolePlayInput, rng: random.Random) -> SupporterReply:
+    """1-2 sentences from the template of the assigned strategy (Others when unreadable)."""
+    sid = lb.label_id(inp.strategy) or 12
+    last = _last_text(inp.history, "customer")
+    return SupporterReply(text=_reply(sid, last, inp.topic, inp.language, rng))
+
+
+def target(inp: TargetInput, rng: random.Random) -> TargetPrediction:
+    """A trivial baseline: the RoleCS strategy rules plus a template reply."""
+    sid = next_strategy(inp.history, inp.language, rng)
+    last = _last_text(inp.history, "customer")
+    return TargetPrediction(strategy=label_for(sid, inp.language),
+                            reply=_reply(sid, last, "", inp.language, rng))
+
+
+def _topic(topic: str) -> dict | None:
+    low = topic.lower()
+    return next((t for t in TOPICS if any(w in low for w in t["match"])), None)
+
+
+def _persona_text(persona: str) -> str:
+    try:
+        data = json.loads(persona)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        persona = "; ".join(f"{k}: {v}" for k, v in data.items())
+    persona = re.sub(r"\s+", " ", persona).strip().rstrip("。.")
+    return re.sub(r"^(?:我是|你是|I am|I'm|You are)\s*", "", persona, flags=re.I)
+
+
+def persona_describer(inp: RolePlayInput, rng: random.Random) -> PersonaDescription:
+    lang = inp.language
+    tone = rng.choice(TONES[lang])
+    persona = _persona_text(inp.persona)
+    if lang == "zh":
+        who = f"你是{persona}" if persona else "你是一位普通的银行客户"
+        return PersonaDescription(description=f"{who}。你说话{tone}，这次联系客服是想把自己"
+                                              "遇到的问题弄清楚、办妥当。")
+    who = f"You are {persona}" if persona else "You are an ordinary bank customer"
+    return PersonaDescription(description=f"{who}. You are {tone}, and you contacted support "
+                                          "to get your problem understood and settled.")
+
+
+def planner(inp: RolePlayInput, rng: random.Random) -> Plan:
+    lang = inp.language
+    topic = inp.topic.strip() or _zh(lang, "账户问题", "an account question")
+    found = _topic(topic)
+    if found:
+        scenarios, goals = found[lang]
+        k = rng.randrange(len(scenarios))
+        scenario, goal = scenarios[k], goals[k]
+    else:
+        scenario = _zh(lang, f"客户就“{topic}”相关的事情联系客服",
+                       f"the customer contacts support about {topic}")
+        goal = _zh(lang, f"把“{topic}”相关的问题弄清楚并解决", f"get the {topic} matter resolved")
+    persona = lb.key_phrase(_persona_text(inp.persona), lang, limit=20)
+    if persona:
+        scenario += _zh(lang, f"（客户：{persona}）", f" (customer: {persona})")
+    return Plan(scenario=scenario, goal=goal)
+
+
+def customer_assistant(inp: RolePlayInput, rng: random.Random) -> CustomerDirection:
+    """One sentence that steers the customer toward the goal, then toward a natural end."""
+    lang = inp.language
+    goal = inp.goal or inp.topic or _zh(lang, "解决你的问题", "getting your problem solved")
+    ids = _supporter_ids(inp.history, lang)
+    last = ids[-1] if ids else 1
+    if last in (9, 10, 11) or len(inp.history) >= CLOSE_AFTER_TURNS - 2:
+        return CustomerDirection(direction=_zh(lang, "表示问题已经解决，向客服道谢并结束对话。",
+                                 "Say the problem is solved, thank the agent and end the call."))
+    lines = {
+        1: (f"向客服说明来意：{goal}。", f"Tell the agent why you called: {goal}."),
+        2: ("按要求报出姓名和手机号（用占位符），配合核实身份。",
+            "Give your name and phone number (as placeholders) so they can verify you."),
+        3: ("确认客服的理解是否准确，必要时补充一句。",
+            "Confirm whether the agent understood you."),
+        4: ("回答客服的提问，补充时间、金额等细节。", "Answer the question with times or amounts."),
+        5: ("情绪稍微缓和，但催促客服尽快处理。", "Calm down a little but ask them to hurry."),
+        8: ("确认办理结果，问问还需要等多久。", "Check the result and ask how long it will take."),
+    }
+    zh, en = lines.get(last, (f"追问下一步怎么做，继续朝目标推进：{goal}。",
+                              f"Ask what happens next and keep pushing toward: {goal}."))
+    return CustomerDirection(direction=_zh(lang, zh, en))
+
+
+def _dialogue_seed(inp: RolePlayInput, seed: int) -> int:
+    """Stable for a whole simulated dialogue: it ignores the growing history."""
+    key = json.dumps([seed, inp.persona, inp.topic, inp.scenario, inp.goal], ensure_ascii=False)
+    return int(hashlib.sha256(key.encode()).hexdigest()[:12], 16)
+
+
+_ENDING = re.compile(r"结束|道谢|再见|\b(?:end|thank|goodbye)\b", re.I)
+_IDENTITY = re.compile(r"姓名|手机号|身份|\b(?:name|phone|verify)\b", re.I)
+
+
+def customer(inp: RolePlayInput, rng: random.Random, seed: int = 0) -> CustomerReply:
+    """One colloquial sentence; finished after the closure or once the talk is long enough."""
+    lang = inp.language
+    dialogue_seed = _dialogue_seed(inp, seed)
+    limit = 8 + dialogue_seed % 13  # this dialogue ends after 8-20 turns
+    ids = _supporter_ids(inp.history, lang)
+    last = ids[-1] if ids else 1
+    ending = bool(_ENDING.search(inp.direction))
+    finished = last == 11 or len(inp.history) >= limit or (ending and len(inp.history) >= 6)
+    if finished:
+        text = rng.choice(CUSTOMER[lang][11 if last == 11 else 9])
+    elif last == 1 or not ids:
+        want = inp.goal or inp.topic
+        text = _zh(lang, f"你好，我想{want}。" if want else "你好，我想咨询点事情。",
+                   f"Hi, I'd like to {want}." if want else "Hi, I have a question.")
+    elif _IDENTITY.search(inp.direction) or last == 2:
+        text = rng.choice(CUSTOMER[lang][2])
+    else:
+        text = rng.choice(CUSTOMER[lang][last])
+    fillers = ("", "嗯，", "那个，", "哎，") if lang == "zh" else ("", "Um, ", "Well, ", "So, ")
+    filler = fillers[dialogue_seed % len(fillers)]
+    if filler and rng.random() < 0.5 and not text.startswith(filler):
+        text = filler + (text[0].lower() + text[1:] if lang == "en" else text)
+    return CustomerReply(text=text, finished=finished)
+
+
+# ---- dispatch ----------------------------------------------------------------------------
+
+def _help_text(role: str) -> str:
+    roles = ", ".join(r.value for r in Role)
+    return (f"This is the csc offline simulator, not a model. It has no role named '{role}'. "
+            f"Send the header X-CSC-Role or use a model named sim-<role>, where role is one of: "
+            f"{roles}; and end the last user message with the role's input as a fenced json "
+            "block.")
+
+
+_PLAIN: dict[Role, Callable[[BaseModel, random.Random], BaseModel]] = {
+    Role.PREFILTER_JUDGE: prefilter_judge, Role.POSTFILTER_JUDGE: postfilter_judge,
+    Role.ANNOTATOR: annotator, Role.DIALOGUE_JUDGE: dialogue_judge,
+    Role.PERSONA_DESCRIBER: persona_describer, Role.PLANNER: planner,
+    Role.SUPPORTER_ASSISTANT: supporter_assistant, Role.SUPPORTER: supporter,
+    Role.CUSTOMER_ASSISTANT: customer_assistant, Role.TARGET: target,
+}
+
+
+def respond(role: Role | None, inp: BaseModel | None, rng: random.Random, seed: int,
+            role_name: str = "") -> Answer:
+    """The answer of `role` to `inp`; a plain help text for an unknown role."""
+    if role is None or inp is None:
+        return Answer(_help_text(role_name))
+    if role is Role.REWRITER:
+        dialogue, reasoning = rewrite(inp, rng)  # type: ignore[arg-type]
+        return Answer(dialogue, reasoning)
+    if role is Role.CUSTOMER:
+        return Answer(customer(inp, rng, seed))  # type: ignore[arg-type]
+    return Answer(_PLAIN[role](inp, rng))

@@ -1,0 +1,206 @@
+"""Start the simulator: in a background thread (tests) or as a subprocess (demo, benchmarks).
+
+Both bind 127.0.0.1 only and, asked for port 0, bind the socket themselves so the real port is
+known before the first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from csc.simulator.config import SimConfig
+from csc.simulator.server import create_app
+
+HOST = "127.0.0.1"
+LISTENING = "SIMULATOR LISTENING"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def bind(host: str = HOST, port: int = 0) -> socket.socket:
+    """A listening socket; port 0 picks a free one. proto=IPPROTO_TCP matters: asyncio sets
+    TCP_NODELAY only on sockets that say so, and without it every keep-alive answer waits
+    ~40 ms for a delayed ACK."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def base_url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}/v1" if ":" in host else f"http://{host}:{port}/v1"
+
+
+def uvicorn_config(config: SimConfig, *, quiet_logging: bool) -> uvicorn.Config:
+    extra: dict[str, Any] = {"log_config": None} if quiet_logging else {}
+    return uvicorn.Config(create_app(config), log_level="warning", access_log=False,
+                          http="h11", loop="asyncio", lifespan="off",
+                          timeout_graceful_shutdown=1, timeout_keep_alive=30, **extra)
+
+
+# Bound at import: tests of the client often monkeypatch asyncio.sleep, and a simulator that
+# runs in the same process must keep its own clock (and stay out of their recorded waits).
+_sleep = asyncio.sleep
+
+
+class SimServer(uvicorn.Server):
+    """uvicorn's Server whose housekeeping tick sleeps on the unpatched asyncio.sleep and,
+    given `parent_pid`, exits once that parent is gone (no orphan after a crashed run)."""
+
+    def __init__(self, config: uvicorn.Config, parent_pid: int | None = None) -> None:
+        super().__init__(config)
+        self.parent_pid = parent_pid
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            await _sleep(0.1)
+            if self.parent_pid and counter % 10 == 0 and os.getppid() != self.parent_pid:
+                self.should_exit = True
+            should_exit = await self.on_tick(counter)
+
+
+class _Control:
+    """The control endpoints over HTTP, shared by both ways of running the simulator."""
+
+    base_url: str
+
+    @property
+    def root(self) -> str:
+        return self.base_url.removesuffix("/v1")
+
+    def stats(self) -> dict[str, Any]:
+        return httpx.get(f"{self.root}/sim/stats", timeout=10).json()
+
+    def configure(self, **fields: Any) -> dict[str, Any]:
+        """Merge SimConfig fields into the running simulator's config."""
+        resp = httpx.post(f"{self.root}/sim/config", json=fields, timeout=10)
+        if resp.status_code != 200:
+            raise ValueError(resp.json()["error"]["message"])
+        return resp.json()
+
+    def reset(self) -> None:
+        httpx.post(f"{self.root}/sim/reset", timeout=10).raise_for_status()
+
+
+class RunningSimulator(_Control):
+    """A uvicorn server in a daemon thread with its own event loop."""
+
+    def __init__(self, config: SimConfig, port: int = 0) -> None:
+        self._sock = bind(HOST, port)
+        self.base_url = base_url_of(self._sock)
+        self._server = SimServer(uvicorn_config(config, quiet_logging=True))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
+                                        name="csc-simulator", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the simulator thread did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=10)
+        self._sock.close()
+
+    def __enter__(self) -> RunningSimulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_in_thread(config: SimConfig | None = None, port: int = 0) -> RunningSimulator:
+    """Serve the simulator from this process; use as a context manager."""
+    return RunningSimulator(config or SimConfig(), port)
+
+
+class SimulatorProcess(_Control):
+    """`python -m csc.simulator` as a child process; its port is read from its first line."""
+
+    def __init__(self, config: SimConfig | None = None, port: int = 0,
+                 startup_timeout: float = 30.0) -> None:
+        self.config = config or SimConfig()
+        self.port = port
+        self.startup_timeout = startup_timeout
+        self.base_url = ""
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> SimulatorProcess:
+        env = dict(os.environ, CSC_SIM_PARENT_PID=str(os.getpid()))
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+        cmd = [sys.executable, "-m", "csc.simulator", "--port", str(self.port),
+               "--config-json", json.dumps(self.config.model_dump())]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     text=True, env=env, cwd=str(PROJECT_ROOT))
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._drain, args=(self.proc.stdout, lines), daemon=True).start()
+        try:
+            line = lines.get(timeout=self.startup_timeout)
+        except queue.Empty:
+            line = ""
+        if not line.startswith(LISTENING):
+            self.stop()
+            raise RuntimeError(f"the simulator process did not start (said: {line!r})")
+        self.base_url = line.split()[-1]
+        self._wait_healthy()
+        return self
+
+    @staticmethod
+    def _drain(stream, lines: queue.Queue) -> None:
+        """Hand over the first line, then keep the pipe empty so the child never blocks."""
+        for n, line in enumerate(stream):
+            if n == 0:
+                lines.put(line.strip())
+        lines.put("")
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.root}/health", timeout=2).status_code == 200:
+                    return
+            if self.proc is not None and self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("the simulator process never answered /health")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def __enter__(self) -> SimulatorProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,177 @@
+"""Contracts of the LLM calls: which roles exist, what each is given, what each must answer.
+
+Every prompt ends its last user message with the role's input as one fenced ```json block, so
+any model (or the offline simulator) reads the same structure. Answers are validated strictly
+against the output models below; an answer that does not fit is re-asked, then dead-lettered.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+
+class Role(StrEnum):
+    REWRITER = "rewriter"
+    PREFILTER_JUDGE = "prefilter_judge"
+    POSTFILTER_JUDGE = "postfilter_judge"
+    ANNOTATOR = "annotator"
+    PERSONA_DESCRIBER = "persona_describer"
+    PLANNER = "planner"
+    SUPPORTER_ASSISTANT = "supporter_assistant"
+    SUPPORTER = "supporter"
+    CUSTOMER_ASSISTANT = "customer_assistant"
+    CUSTOMER = "customer"
+    DIALOGUE_JUDGE = "dialogue_judge"
+    TARGET = "target"
+
+
+ROLE_HEADER = "X-CSC-Role"  # sent with every call; real endpoints ignore it
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# ---- inputs (the fenced JSON block of the last user message) ----------------------------
+
+class InputTurn(_Strict):
+    speaker: Literal["customer", "supporter"]
+    text: str
+    strategy: str | None = None
+
+
+class DialogueInput(_Strict):
+    """Input of the pre-filter judge, rewriter, post-filter judge and annotator."""
+
+    language: Literal["zh", "en"]
+    dialogue: list[InputTurn]
+
+
+class RolePlayInput(_Strict):
+    """Input of the RoleCS roles: what each role may see of the simulated conversation."""
+
+    language: Literal["zh", "en"]
+    persona: str = ""
+    topic: str = ""
+    scenario: str = ""
+    goal: str = ""
+    strategy: str | None = None  # the supporter's assigned strategy (supporter role)
+    direction: str = ""  # the customer assistant's hint (customer role)
+    history: list[InputTurn] = Field(default_factory=list)
+
+
+class TargetInput(_Strict):
+    """Input of a model under evaluation: the history up to the supporter turn to write."""
+
+    language: Literal["zh", "en"]
+    history: list[InputTurn]
+
+
+# ---- outputs ------------------------------------------------------------------------------
+
+class PrefilterVerdict(_Strict):
+    low_quality: bool
+    reason: str = ""
+
+
+class RewrittenTurn(_Strict):
+    speaker: str  # 客服/客户 or supporter/customer; normalised by the stage
+    strategy: str = ""
+    text: str
+
+
+class RewrittenDialogue(RootModel[list[RewrittenTurn]]):
+    pass
+
+
+class PostfilterVerdict(_Strict):
+    quality: Literal["high", "medium", "low"]
+    reason: str = ""
+
+
+class TurnLabel(_Strict):
+    index: int  # position of the turn in the input dialogue (0-based)
+    strategy: str
+
+
+class Annotation(_Strict):
+    labels: list[TurnLabel]
+
+
+class PersonaDescription(_Strict):
+    description: str
+
+
+class Plan(_Strict):
+    scenario: str
+    goal: str
+
+
+class StrategyChoice(_Strict):
+    strategy: str
+    reason: str = ""
+
+
+class SupporterReply(_Strict):
+    text: str
+
+
+class CustomerDirection(_Strict):
+    direction: str
+
+
+class CustomerReply(_Strict):
+    text: str
+    finished: bool = False
+
+
+class DialogueJudgement(_Strict):
+    strategy_adherence: bool
+    unreasonable_requests: bool
+    natural: bool
+    varied: bool
+    role_consistent: bool
+    reason: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return all((self.strategy_adherence, self.unreasonable_requests, self.natural,
+                    self.varied, self.role_consistent))
+
+
+class TargetPrediction(_Strict):
+    strategy: str
+    reply: str
+
+
+OUTPUT_OF: dict[Role, type[BaseModel]] = {
+    Role.PREFILTER_JUDGE: PrefilterVerdict,
+    Role.REWRITER: RewrittenDialogue,
+    Role.POSTFILTER_JUDGE: PostfilterVerdict,
+    Role.ANNOTATOR: Annotation,
+    Role.PERSONA_DESCRIBER: PersonaDescription,
+    Role.PLANNER: Plan,
+    Role.SUPPORTER_ASSISTANT: StrategyChoice,
+    Role.SUPPORTER: SupporterReply,
+    Role.CUSTOMER_ASSISTANT: CustomerDirection,
+    Role.CUSTOMER: CustomerReply,
+    Role.DIALOGUE_JUDGE: DialogueJudgement,
+    Role.TARGET: TargetPrediction,
+}
+INPUT_OF: dict[Role, type[BaseModel]] = {
+    Role.PREFILTER_JUDGE: DialogueInput,
+    Role.REWRITER: DialogueInput,
+    Role.POSTFILTER_JUDGE: DialogueInput,
+    Role.ANNOTATOR: DialogueInput,
+    Role.PERSONA_DESCRIBER: RolePlayInput,
+    Role.PLANNER: RolePlayInput,
+    Role.SUPPORTER_ASSISTANT: RolePlayInput,
+    Role.SUPPORTER: RolePlayInput,
+    Role.CUSTOMER_ASSISTANT: RolePlayInput,
+    Role.CUSTOMER: RolePlayInput,
+    Role.DIALOGUE_JUDGE: DialogueInput,
+    Role.TARGET: TargetInput,
+}

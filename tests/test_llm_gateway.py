@@ -1,0 +1,224 @@
+"""The gateway over real HTTP, with the real openai SDK, against the offline simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import csc.llm.gateway as gateway_module
+from csc.llm.gateway import EndpointError, LLMFailure, LLMGateway, LLMRequest, LLMResult
+from csc.llm.journal import Journal
+from csc.llm.settings import LLMNotConfigured, LLMSettings, Price, RoleSettings, load_settings
+from csc.simulator import SimConfig, run_in_thread
+from schemas.llm import PrefilterVerdict, Role
+from warehouse.db import connect, query
+from warehouse.llm_store import sync_journal
+
+SECRET = "sk-test-SECRET-0123456789"
+
+
+def settings_for(url: str, **over) -> LLMSettings:
+    roles = {r: RoleSettings(model=f"sim-{r.value}", temperature=0.0, max_tokens=None,
+                             timeout=over.pop("timeout", 5.0) if r is Role.TARGET else 5.0)
+             for r in Role}
+    base = LLMSettings(base_url=url, api_key=SECRET, roles=roles, concurrency=8,
+                       backoff_base=0.01, backoff_cap=0.05)
+    return replace(base, **over)
+
+
+def judge_request(i: int, lang: str = "zh") -> LLMRequest:
+    dialogue = {"language": lang, "dialogue": [
+        {"speaker": "customer", "text": f"我的卡第{i}次被锁了" if lang == "zh" else f"card {i}"},
+        {"speaker": "supporter", "text": "您好，请您提供身份证号" if lang == "zh" else "hello"}]}
+    content = "Judge this dialogue.\n```json\n" + json.dumps(dialogue, ensure_ascii=False) + "\n```"
+    return LLMRequest(Role.PREFILTER_JUDGE, [{"role": "user", "content": content}],
+                      item_key=f"d{i}", prompt_version="t1", response_type=PrefilterVerdict)
+
+
+@pytest.fixture
+def sim():
+    with run_in_thread(SimConfig(seed=7)) as running:
+        yield running
+
+
+@pytest.fixture
+def journal(tmp_path: Path):
+    j = Journal(tmp_path / "cache.sqlite")
+    yield j
+    j.close()
+
+
+def run(gw: LLMGateway, reqs: list[LLMRequest]) -> list[LLMResult | LLMFailure]:
+    async def go():
+        try:
+            return await gw.run_all(reqs)
+        finally:
+            await gw.aclose()
+    return asyncio.run(go())
+
+
+def test_settings_fail_fast_and_say_how_to_configure(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    for name in ("CSC_LLM_BASE_URL", "CSC_LLM_API_KEY", "OPENAI_API_KEY", "CSC_LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(LLMNotConfigured, match="CSC_LLM_BASE_URL"):
+        load_settings()
+    monkeypatch.setenv("CSC_LLM_BASE_URL", "https://llm.example/v1")
+    with pytest.raises(LLMNotConfigured, match="CSC_LLM_API_KEY"):
+        load_settings()
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    with pytest.raises(LLMNotConfigured, match="CSC_LLM_MODEL"):
+        load_settings()
+    monkeypatch.setenv("CSC_LLM_MODEL", "qwen-72b")
+    monkeypatch.setenv("CSC_LLM_REWRITER_MODEL", "deepseek-r1")
+    monkeypatch.setenv("CSC_LLM_SUPPORTER_TEMPERATURE", "0.3")
+    s = load_settings()
+    assert s.role(Role.REWRITER).model == "deepseek-r1"
+    assert s.role(Role.REWRITER).temperature is None  # a reasoning model: no temperature
+    assert s.role(Role.ANNOTATOR).model == "qwen-72b"
+    assert s.role(Role.SUPPORTER).temperature == 0.3
+    assert SECRET not in repr(s)
+    monkeypatch.setenv("CSC_LLM_BASE_URL", "simulator")
+    monkeypatch.delenv("CSC_LLM_MODEL")
+    monkeypatch.delenv("CSC_LLM_REWRITER_MODEL")
+    assert load_settings().role(Role.PLANNER).model == "sim-planner"
+
+
+def test_answers_are_parsed_logged_and_cached(sim, journal, warehouse):
+    reqs = [judge_request(i) for i in range(12)]
+    first = run(LLMGateway(settings_for(sim.base_url), journal, run_id="r1", stage="t"), reqs)
+    assert all(isinstance(r, LLMResult) and isinstance(r.value, PrefilterVerdict) for r in first)
+    served = sim.stats()["requests"]
+    gw = LLMGateway(settings_for(sim.base_url), journal, run_id="r2", stage="t")
+    second = run(gw, reqs)
+    assert sim.stats()["requests"] == served  # the rerun cost zero calls
+    assert all(r.cached for r in second) and gw.stats.cache_hits == 12
+    assert [r.value for r in second] == [r.value for r in first]
+    with connect(warehouse) as con:
+        assert sync_journal(con, journal) == {"calls": 24, "dead_letters": 0}
+        assert sync_journal(con, journal) == {"calls": 0, "dead_letters": 0}
+        rows = query(con, "SELECT run_id, count(*), sum(cache_hit::INT) FROM ops.llm_calls "
+                          "GROUP BY 1 ORDER BY 1")
+        assert rows == [("r1", 12, 0), ("r2", 12, 12)]
+        usage = query(con, "SELECT simulator, calls FROM marts.llm_usage WHERE run_id='r1'")
+        assert usage == [(True, 12)]
+
+
+def test_refresh_skips_the_cache_but_refills_it(sim, journal):
+    reqs = [judge_request(i) for i in range(3)]
+    run(LLMGateway(settings_for(sim.base_url), journal, run_id="a", stage="t"), reqs)
+    before = sim.stats()["requests"]
+    gw = LLMGateway(settings_for(sim.base_url), journal, run_id="b", stage="t", refresh=True)
+    assert not any(r.cached for r in run(gw, reqs))
+    assert sim.stats()["requests"] == before + 3
+
+
+def test_retry_after_is_honoured_and_concurrency_adapts(sim, journal, monkeypatch):
+    sim.configure(rate_429=0.5, retry_after_s=0.05)
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def spy(delay, *a, **k):
+        waits.append(delay)
+        await real_sleep(delay)
+
+    monkeypatch.setattr(gateway_module.asyncio, "sleep", spy)
+    gw = LLMGateway(settings_for(sim.base_url, max_attempts=12), journal, run_id="r",
+                    stage="t")
+    results = run(gw, [judge_request(i) for i in range(40)])
+    assert all(isinstance(r, LLMResult) for r in results)
+    assert waits and all(w == pytest.approx(0.05) for w in waits)  # Retry-After, not back-off
+    assert gw.limiter.reductions >= 1 and gw.limiter.limit < gw.limiter.maximum
+    assert sum(r.attempts for r in results) > 40
+
+
+def test_server_errors_and_timeouts_are_retried_with_backoff(sim, journal):
+    sim.configure(rate_500=0.3, rate_hang=0.1, hang_s=1.0)
+    s = settings_for(sim.base_url, max_attempts=10)
+    s = replace(s, roles={r: replace(v, timeout=0.3) for r, v in s.roles.items()})
+    results = run(LLMGateway(s, journal, run_id="r", stage="t"),
+                  [judge_request(i) for i in range(30)])
+    assert all(isinstance(r, LLMResult) for r in results)
+    assert any(r.attempts > 1 for r in results)
+
+
+def test_unparseable_answers_are_reasked_then_dead_lettered(sim, journal, warehouse):
+    sim.configure(rate_malformed=0.4)
+    mixed = run(LLMGateway(settings_for(sim.base_url), journal, run_id="m", stage="t"),
+                [judge_request(i) for i in range(30)])
+    assert any(isinstance(r, LLMResult) and r.reasks > 0 for r in mixed)
+    sim.configure(rate_malformed=1.0)
+    dead = run(LLMGateway(settings_for(sim.base_url, max_reasks=2), journal, run_id="d",
+                          stage="t"), [judge_request(100 + i) for i in range(3)])
+    assert all(isinstance(r, LLMFailure) and r.kind == "dead" for r in dead)
+    assert "after 2 re-asks" in dead[0].error
+    with connect(warehouse) as con:
+        sync_journal(con, journal)
+        rows = query(con, "SELECT item_key, stage, error FROM ops.llm_dead_letter "
+                          "WHERE run_id = 'd' ORDER BY item_key")
+    assert [r[0] for r in rows] == ["d100", "d101", "d102"] and "re-asks" in rows[0][2]
+
+
+def test_concurrency_bound_is_respected(sim, journal):
+    sim.configure(latency_ms=80)
+    gw = LLMGateway(settings_for(sim.base_url, concurrency=4), journal, run_id="c", stage="t")
+    run(gw, [judge_request(i) for i in range(24)])
+    assert 2 <= sim.stats()["max_in_flight"] <= 4
+    assert gw.limiter.max_seen <= 4
+
+
+def test_every_item_is_answered_or_dead_lettered_under_20pct_faults(sim, journal, warehouse):
+    sim.configure(rate_429=0.2, retry_after_s=0.02, rate_500=0.2, rate_hang=0.2, hang_s=0.3,
+                  rate_malformed=0.2, rate_fenced=0.2, rate_reasoning=0.2,
+                  rate_multi_strategy=0.2)
+    s = settings_for(sim.base_url, concurrency=32, max_attempts=4, max_reasks=1)
+    s = replace(s, roles={r: replace(v, timeout=0.12) for r, v in s.roles.items()})
+    reqs = [judge_request(i, "zh" if i % 2 else "en") for i in range(500)]
+    gw = LLMGateway(s, journal, run_id="f", stage="faults")
+    results = run(gw, reqs)
+    ok = [r for r in results if isinstance(r, LLMResult)]
+    dead = [r for r in results if isinstance(r, LLMFailure) and r.kind == "dead"]
+    assert len(ok) + len(dead) == 500 and len(ok) > 350
+    assert {r.item_key for r in results} == {r.item_key for r in reqs}
+    with connect(warehouse) as con:
+        sync_journal(con, journal)
+        n_dead = query(con, "SELECT count(*) FROM ops.llm_dead_letter WHERE run_id='f'")[0][0]
+        n_ok = query(con, "SELECT count(DISTINCT item_key) FROM ops.llm_calls "
+                          "WHERE run_id='f' AND status='ok'")[0][0]
+        reasons = query(con, "SELECT error FROM ops.llm_dead_letter WHERE run_id='f'")
+    assert n_dead == len(dead) and n_ok == len(ok)
+    assert all(r[0] for r in reasons)  # every dead letter says why
+
+
+def test_budget_cap_stops_new_work_cleanly(sim, journal):
+    s = settings_for(sim.base_url, concurrency=1, budget_usd=0.0001,
+                     prices={"sim-prefilter_judge": Price(input_per_1m=1000.0)})
+    gw = LLMGateway(s, journal, run_id="b", stage="t")
+    results = run(gw, [judge_request(i) for i in range(10)])
+    deferred = [r for r in results if isinstance(r, LLMFailure) and r.kind == "deferred"]
+    assert deferred and len(deferred) < 10
+    assert "cost cap" in deferred[0].error and gw.stats.deferred == len(deferred)
+    assert journal.count("dead_letters") == 0  # deferred work is retried next run, not dead
+
+
+def test_secrets_never_reach_logs_tables_or_errors(sim, journal, warehouse, caplog):
+    caplog.set_level(logging.DEBUG)
+    sim.configure(rate_500=0.5)
+    run(LLMGateway(settings_for(sim.base_url, max_attempts=2), journal, run_id="s",
+                   stage="t"), [judge_request(i) for i in range(10)])
+    bad = replace(settings_for(sim.base_url), roles={
+        r: replace(v, model="gpt-not-served") for r, v in settings_for(sim.base_url).roles.items()})
+    with pytest.raises(EndpointError) as info:
+        run(LLMGateway(bad, journal, run_id="s2", stage="t"), [judge_request(0)])
+    assert "gpt-not-served" in str(info.value)
+    with connect(warehouse) as con:
+        sync_journal(con, journal)
+        dump = json.dumps([query(con, "SELECT * FROM ops.llm_calls"),
+                           query(con, "SELECT * FROM ops.llm_dead_letter")], default=str)
+    assert SECRET not in dump and SECRET not in caplog.text and SECRET not in str(info.value)
+    assert SECRET not in Path(journal.path).read_bytes().decode("utf-8", "ignore")
