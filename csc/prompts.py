@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -53,9 +54,23 @@ class Prompt:
                 {"role": "user", "content": f"{fill(self.user)}\n\n```json\n{block}\n```"}]
 
 
-@lru_cache(maxsize=64)
-def load_prompt(role: Role, language: str, directory: Path = PROMPTS_DIR) -> Prompt:
-    path = directory / f"{role.value}.{language}.md"
+def prompts_dir() -> Path:
+    """`CSC_PROMPTS_DIR` (a team's own prompt set), else the project's prompts/."""
+    return Path(os.environ.get("CSC_PROMPTS_DIR") or PROMPTS_DIR)
+
+
+def load_prompt(role: Role, language: str) -> Prompt:
+    path = prompts_dir() / f"{role.value}.{language}.md"
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        raise PromptError(f"no prompt template {path}") from None
+    return _load(path, stamp, role, language)
+
+
+@lru_cache(maxsize=128)
+def _load(path: Path, _stamp: int, role: Role, language: str) -> Prompt:
+    """Cached per file version: an edited template is read again."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:

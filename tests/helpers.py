@@ -41,3 +41,8 @@ def ingest(path: Path, db: Path, source: str = "jsonl", run_id: str = "run-test"
 def count(db: Path, sql: str) -> int:
     with connect(db) as con:
         return query(con, sql)[0][0]
+
+
+def query_all(db: Path, sql: str) -> list[tuple]:
+    with connect(db) as con:
+        return query(con, sql)

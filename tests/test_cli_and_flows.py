@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import count, dialogue, write_jsonl
+from helpers import count, dialogue, query_all, write_jsonl
 
 from cli.main import main
 from csc.paths import SAMPLES
@@ -72,7 +72,15 @@ def test_nightly_on_the_bundled_samples(warehouse, prefect_server, monkeypatch, 
     assert rules == 6  # the samples exercise every pre-filter rule
     langs = count(warehouse, "SELECT count(DISTINCT language) FROM raw.dialogues")
     assert langs == 2
-    again = nightly(drop_folder=str(SAMPLES))["ingest"]
-    assert again["new"] == 0 and again["reconciles"]
-    # two nightly runs, each with its ingest sub-run
-    assert count(warehouse, "SELECT count(*) FROM ops.runs") == 4
+    built = result["csconv"]
+    assert built["reconciles"] and built["kept"] > 0 and built["dead"] == 0
+    # the samples make every post-filter step drop something
+    steps = {s for (s,) in query_all(warehouse, "SELECT DISTINCT step FROM csconv.rejects")}
+    assert {"llm_prefilter", "length", "multi_strategy", "required_strategies", "alternation",
+            "judge"} <= steps
+    assert count(warehouse, "SELECT count(*) FROM csconv.rewrites WHERE trimmed > 0") >= 1
+    again = nightly(drop_folder=str(SAMPLES))
+    assert again["ingest"]["new"] == 0 and again["ingest"]["reconciles"]
+    assert again["csconv"]["input"] == 0
+    # two nightly runs, each with its ingest and csconv sub-runs
+    assert count(warehouse, "SELECT count(*) FROM ops.runs") == 6

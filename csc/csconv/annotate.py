@@ -1,0 +1,84 @@
+"""Independent strategy annotation of supporter turns, for rewritten and raw dialogues alike.
+
+The rewriter names its own strategies; a second, independent annotator labelling the same
+turns measures how noisy those labels are, and labelling raw, unrewritten logs tells analysts
+which strategies their real agents use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from csc.framework import STRATEGIES, normalise_label, strategy_catalogue
+from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest
+from csc.metrics.agreement import agreement, per_label
+from csc.prompts import load_prompt
+from schemas.llm import Annotation, DialogueInput, InputTurn, Role
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # csconv | raw
+    target_id: str
+    language: str
+    turns: list[tuple[str, str]]  # (speaker, text)
+
+
+def _request(t: Target) -> LLMRequest:
+    prompt = load_prompt(Role.ANNOTATOR, t.language)
+    payload = DialogueInput(language=t.language,  # type: ignore[arg-type]
+                            dialogue=[InputTurn(speaker=s, text=x) for s, x in t.turns])
+    return LLMRequest(Role.ANNOTATOR, prompt.render(payload, strategies=strategy_catalogue(
+        t.language)), item_key=f"{t.kind}:{t.target_id}", prompt_version=prompt.version,
+        response_type=Annotation)
+
+
+def label_rows(t: Target, ann: Annotation, model: str, version: str, run_id: str) -> list[dict]:
+    """One row per supporter turn: the mapped id, or why the label could not be used."""
+    given = {lab.index: lab.strategy for lab in ann.labels}
+    rows = []
+    for i, (speaker, _) in enumerate(t.turns):
+        if speaker != "supporter":
+            continue
+        label = given.get(i)
+        result = normalise_label(label) if label is not None else None
+        rows.append({
+            "target_kind": t.kind, "target_id": t.target_id, "utt_index": i,
+            "strategy_id": result.id if result and result.ok else None,
+            "strategy_label": label,
+            "label_error": ("not labelled" if result is None else
+                            None if result.ok else result.error or "multi-strategy label"),
+            "model": model, "prompt_version": version, "run_id": run_id,
+        })
+    return rows
+
+
+async def annotate(gw: LLMGateway, targets: list[Target], run_id: str
+                   ) -> tuple[list[dict], int, int]:
+    """(rows, dialogues dead-lettered, dialogues deferred)."""
+    model = gw.settings.role(Role.ANNOTATOR).model
+    results = await asyncio.gather(*(gw.one(_request(t)) for t in targets))
+    rows: list[dict] = []
+    dead = deferred = 0
+    for t, r in zip(targets, results, strict=True):
+        if isinstance(r, LLMFailure):
+            dead += r.kind == "dead"
+            deferred += r.kind == "deferred"
+            continue
+        rows += label_rows(t, r.value, model, load_prompt(Role.ANNOTATOR, t.language).version,
+                           run_id)
+    return rows, dead, deferred
+
+
+def agreement_rows(pairs: list[tuple[int, int]]) -> list[dict]:
+    """Overall and per-strategy agreement between (rewrite label, annotator label) pairs."""
+    a = [x for x, _ in pairs]
+    b = [y for _, y in pairs]
+    overall = agreement(a, b)
+    rows = [{"scope": "overall", "strategy_id": None, "n": overall.n,
+             "accuracy": overall.accuracy, "kappa": overall.kappa}]
+    for sid, ag in per_label(a, b, [s.id for s in STRATEGIES]).items():
+        rows.append({"scope": "strategy", "strategy_id": sid, "n": ag.n,
+                     "accuracy": ag.accuracy, "kappa": ag.kappa})
+    return rows

@@ -1,0 +1,69 @@
+"""The CSConv funnel as Markdown: counts after each step, strategies, before vs after."""
+
+from __future__ import annotations
+
+from csc.framework import BY_ID
+
+# Reject steps in the order a dialogue meets them (csc.csconv.stage / postfilter).
+STEPS = (
+    ("llm_prefilter", "LLM pre-filter (abusive language, cold agent)"),
+    ("length", "(c) utterance count within bounds"),
+    ("speaker", "rewrite names an unknown speaker"),
+    ("multi_strategy", "(d) no multi-strategy turn"),
+    ("strategy_label", "every strategy label maps to one of the 12"),
+    ("required_strategies", "(e) Greeting, Identity Verification, Closure present"),
+    ("alternation", "(f) strict speaker alternation"),
+    ("empty_turn", "no empty turn"),
+    ("judge", "(b) LLM judge says 'high'"),
+)
+
+
+def funnel(numbers: dict) -> dict:
+    """Counts per step and the reconciliation: input = kept + rejected + dead + pending."""
+    outcomes = dict(numbers["outcomes"])
+    rejected = {step: outcomes.get(step, 0) for step, _ in STEPS}
+    kept = outcomes.get("kept", 0)
+    dead = numbers["dead_lettered"][0][0]
+    total_in = numbers["rule_passed"][0][0]
+    pending = total_in - kept - sum(rejected.values()) - dead
+    return {"input": total_in, "rejected": rejected, "kept": kept, "dead_lettered": dead,
+            "pending": pending, "reconciles": pending >= 0}
+
+
+def render(numbers: dict, simulator: bool) -> str:
+    f = funnel(numbers)
+    lines = ["# CSConv funnel", ""]
+    if simulator:
+        lines += ["> Built with the offline **simulator**: these are not a model's results.", ""]
+    lines += ["| step | dropped | remaining |", "|---|---:|---:|",
+              f"| dialogues passing the rule pre-filter | | {f['input']} |"]
+    remaining = f["input"] - f["dead_lettered"] - f["pending"]
+    for step, title in STEPS:
+        remaining -= f["rejected"][step]
+        lines.append(f"| {title} | {f['rejected'][step]} | {remaining} |")
+    lines += [f"| **kept** | | **{f['kept']}** |", "",
+              f"Dead-lettered (an LLM call failed for good; retried next run): "
+              f"{f['dead_lettered']}. Not yet processed: {f['pending']}.",
+              f"Input = kept + rejected + dead-lettered + pending: "
+              f"{f['input']} = {f['kept']} + {sum(f['rejected'].values())} + "
+              f"{f['dead_lettered']} + {f['pending']}.", ""]
+    trimmed = numbers["trimmed"][0]
+    lines.append(f"(a) trailing system-note utterances trimmed: {trimmed[1]} in {trimmed[0]} "
+                 "rewrites.")
+    before = numbers["before"][0][0]
+    after_len, after_use = numbers["after"][0]
+    raw_use = numbers["raw_strategy_use"][0][0]
+    lines += ["", "| | before rewriting | after |", "|---|---:|---:|",
+              f"| mean utterances per dialogue | {before} | {after_len} |",
+              f"| strategy use, excluding Others (%) | {raw_use} | {after_use} |", "",
+              "Before: raw dialogues that entered the stage; their strategy use comes from the "
+              "independent annotator.", "", "## Strategy distribution (kept dialogues)", "",
+              "| strategy | supporter turns |", "|---|---:|"]
+    for sid, turns in numbers["strategies"]:
+        name = BY_ID[sid].name if sid in BY_ID else str(sid)
+        lines.append(f"| {sid} {name} | {turns} |")
+    if numbers["agreement"]:
+        n, acc, kappa = numbers["agreement"][0]
+        lines += ["", f"Label agreement, rewrite vs independent annotator, over {n} turns: "
+                      f"accuracy {acc or 0:.3f}, Cohen's kappa {kappa or 0:.3f}."]
+    return "\n".join(lines) + "\n"

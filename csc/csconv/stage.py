@@ -1,0 +1,146 @@
+"""CSConv construction for a batch of dialogues: LLM pre-filter -> rewrite -> rule post-filter
+-> LLM judge. Pure of Prefect and of the warehouse: dialogues in, outcomes out.
+
+Every dialogue of a batch ends as exactly one of: kept, rejected (with the step and reason),
+or dead-lettered (an LLM call failed for good; retried on the next run), or deferred (the
+run's budget ran out before it started; also retried on the next run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from csc.csconv.postfilter import PostfilterConfig, RuleOutcome, apply_rules
+from csc.framework import strategy_catalogue
+from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest
+from csc.llm.settings import LLMSettings
+from csc.prompts import load_prompt
+from schemas.llm import (
+    DialogueInput,
+    InputTurn,
+    PostfilterVerdict,
+    PrefilterVerdict,
+    RewrittenDialogue,
+    Role,
+)
+
+STAGE = "csconv"
+ROLES = (Role.PREFILTER_JUDGE, Role.REWRITER, Role.POSTFILTER_JUDGE)
+
+
+@dataclass(frozen=True)
+class SourceDialogue:
+    dialogue_id: str
+    language: str
+    business_area: str | None
+    turns: list[tuple[str, str]]  # (speaker, text) of raw.utterances, in order
+
+
+@dataclass
+class Outcome:
+    dialogue_id: str
+    language: str
+    status: str  # kept | rejected | dead | deferred
+    step: str | None = None  # rejects: llm_prefilter | speaker | length | multi_strategy | ...
+    reason: str | None = None
+    prefilter: dict | None = None  # {low_quality, reason, model, prompt_version}
+    rewrite: dict | None = None  # {turns, reasoning, model, prompt_version, trimmed}
+    judgement: dict | None = None  # {quality, reason, model, prompt_version}
+    rules: RuleOutcome | None = None
+    error: str | None = None
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+
+def pipeline_version(settings: LLMSettings, language: str, cfg: PostfilterConfig) -> str:
+    """Identifies everything that shapes a CSConv dialogue of this language; a new value means
+    the dialogue is processed again (its unchanged LLM calls come from the cache)."""
+    parts = [load_prompt(r, language).version + "|" + settings.role(r).model for r in ROLES]
+    parts.append(f"{cfg.min_utterances}-{cfg.max_utterances}")
+    return f"csconv-{language}-" + hashlib.sha256("||".join(parts).encode()).hexdigest()[:12]
+
+
+def _input(d: SourceDialogue) -> DialogueInput:
+    return DialogueInput(language=d.language,  # type: ignore[arg-type]
+                         dialogue=[InputTurn(speaker=s, text=t) for s, t in d.turns])
+
+
+def _request(role: Role, d: SourceDialogue, payload: DialogueInput, response_type) -> LLMRequest:
+    prompt = load_prompt(role, d.language)
+    messages = prompt.render(payload, strategies=strategy_catalogue(d.language))
+    return LLMRequest(role, messages, item_key=d.dialogue_id, prompt_version=prompt.version,
+                      response_type=response_type)
+
+
+def _failed(o: Outcome, failure: LLMFailure) -> Outcome:
+    o.status = "dead" if failure.kind == "dead" else "deferred"
+    o.error = failure.error
+    return o
+
+
+async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
+                           cfg: PostfilterConfig) -> Outcome:
+    o = Outcome(d.dialogue_id, d.language, "kept")
+    payload = _input(d)
+    model = gw.settings.role
+
+    pre = await gw.one(_request(Role.PREFILTER_JUDGE, d, payload, PrefilterVerdict))
+    if isinstance(pre, LLMFailure):
+        return _failed(o, pre)
+    o.prefilter = {"low_quality": pre.value.low_quality, "reason": pre.value.reason,
+                   "model": model(Role.PREFILTER_JUDGE).model,
+                   "prompt_version": load_prompt(Role.PREFILTER_JUDGE, d.language).version}
+    if pre.value.low_quality:
+        o.status, o.step, o.reason = "rejected", "llm_prefilter", pre.value.reason or "low quality"
+        return o
+
+    rew = await gw.one(_request(Role.REWRITER, d, payload, RewrittenDialogue))
+    if isinstance(rew, LLMFailure):
+        return _failed(o, rew)
+    turns = rew.value.root
+    o.rules = apply_rules(turns, cfg)
+    o.rewrite = {"turns": [t.model_dump() for t in turns], "reasoning": rew.reasoning,
+                 "model": model(Role.REWRITER).model, "trimmed": o.rules.trimmed,
+                 "prompt_version": load_prompt(Role.REWRITER, d.language).version}
+    if not o.rules.passed:
+        o.status, o.step, o.reason = "rejected", o.rules.step, o.rules.reason
+        return o
+
+    judged = DialogueInput(language=d.language, dialogue=[  # type: ignore[arg-type]
+        InputTurn(speaker=t.speaker, text=t.text, strategy=t.strategy_label)  # type: ignore
+        for t in o.rules.turns])
+    verdict = await gw.one(_request(Role.POSTFILTER_JUDGE, d, judged, PostfilterVerdict))
+    if isinstance(verdict, LLMFailure):
+        return _failed(o, verdict)
+    o.judgement = {"quality": verdict.value.quality, "reason": verdict.value.reason,
+                   "model": model(Role.POSTFILTER_JUDGE).model,
+                   "prompt_version": load_prompt(Role.POSTFILTER_JUDGE, d.language).version}
+    if verdict.value.quality != "high":
+        o.status, o.step = "rejected", "judge"
+        o.reason = f"judged {verdict.value.quality}: {verdict.value.reason}"
+    return o
+
+
+async def process_batch(gw: LLMGateway, dialogues: list[SourceDialogue],
+                        cfg: PostfilterConfig = PostfilterConfig()) -> BatchResult:
+    """Run every dialogue's chain concurrently; the gateway bounds the requests in flight."""
+    outcomes = await asyncio.gather(*(process_dialogue(gw, d, cfg) for d in dialogues))
+    return BatchResult(list(outcomes))
+
+
+def csconv_id(dialogue_id: str, version: str) -> str:
+    return hashlib.blake2b(f"{dialogue_id}|{version}".encode(), digest_size=16).hexdigest()
+
+
+def outcome_json(o: Outcome) -> str:
+    """The LLM side of an outcome, kept with the record for lineage."""
+    return json.dumps({"prefilter": o.prefilter, "judgement": o.judgement}, ensure_ascii=False)

@@ -1,0 +1,81 @@
+"""CSConv tasks: plan the pending work, then one task per batch of dialogues.
+
+A batch reads its dialogues, releases the warehouse while its LLM calls run (each answer is
+durable in the gateway's journal the moment it arrives), then writes every outcome in one
+short transaction. A crash mid-batch writes nothing; the rerun finds the answers cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from prefect import get_run_logger, task
+
+from csc.csconv.postfilter import PostfilterConfig
+from csc.csconv.rows import outcome_rows
+from csc.csconv.stage import STAGE, SourceDialogue, pipeline_version, process_batch
+from csc.llm.endpoint import gateway, open_journal
+from csc.llm.run import run_with_gateway
+from csc.llm.settings import load_settings
+from schemas.csconv import CsconvDialogue, CsconvUtterance
+from warehouse.csconv_store import pending, turns_of, write_outcomes
+from warehouse.db import connect
+from warehouse.llm_store import sync_journal
+
+LANGUAGES = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Batch:
+    language: str
+    version: str
+    ids: list[str]
+
+
+@task(name="csconv-plan")
+def plan_batches(batch_size: int = 100, limit: int | None = None) -> list[Batch]:
+    """The dialogues with no outcome under the current pipeline version, in batches."""
+    settings = load_settings()
+    cfg = PostfilterConfig()
+    batches: list[Batch] = []
+    with connect() as con:
+        for lang in LANGUAGES:
+            version = pipeline_version(settings, lang, cfg)
+            ids = [r[0] for r in pending(con, lang, version, limit)]
+            batches += [Batch(lang, version, ids[i:i + batch_size])
+                        for i in range(0, len(ids), batch_size)]
+    return batches
+
+
+def _validated(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Hold kept rows to the contracts before they are written (raises on a bug)."""
+    if tables["csconv.dialogues"]:
+        CsconvDialogue.validate(pl.DataFrame(tables["csconv.dialogues"]))
+        CsconvUtterance.validate(pl.DataFrame(tables["csconv.utterances"],
+                                              schema_overrides={"strategy_id": pl.Int64}))
+    return tables
+
+
+@task(name="csconv-batch", retries=1, retry_delay_seconds=10)
+def run_batch(batch: Batch, run_id: str, refresh: bool = False) -> dict:
+    settings = load_settings()
+    with connect() as con:
+        turns = turns_of(con, batch.ids)
+        areas = dict(con.sql("SELECT dialogue_id, business_area FROM raw.dialogues WHERE "
+                             "dialogue_id IN (SELECT unnest(?::VARCHAR[]))",
+                             params=[batch.ids]).fetchall())
+    dialogues = [SourceDialogue(i, batch.language, areas.get(i), turns[i]) for i in batch.ids
+                 if i in turns]
+    with open_journal(settings) as journal:
+        result = run_with_gateway(
+            lambda: gateway(settings, journal, run_id=run_id, stage=STAGE, refresh=refresh),
+            lambda gw: process_batch(gw, dialogues, PostfilterConfig()))
+        tables = _validated(outcome_rows(result.outcomes, {batch.language: batch.version},
+                                         areas, run_id))
+        with connect() as con:
+            written = write_outcomes(con, tables)
+            sync_journal(con, journal)
+    counts = {s: result.count(s) for s in ("kept", "rejected", "dead", "deferred")}
+    get_run_logger().info("csconv %s batch of %d: %s", batch.language, len(dialogues), counts)
+    return counts | {"input": len(dialogues), "written": written}

@@ -1,0 +1,223 @@
+"""The CSConv stage end to end: Prefect flow, real HTTP to the simulator, a real DuckDB file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from helpers import count
+
+from csc.ingest.service import ingest_path
+from csc.paths import PROJECT_ROOT, SAMPLES
+from csc.simulator import SimConfig, run_in_thread
+from warehouse.db import connect, query
+
+pytestmark = pytest.mark.prefect
+
+CSCONV_TABLES = ("csconv.dialogues", "csconv.utterances", "csconv.rejects",
+                 "csconv.llm_prefilter", "csconv.rewrites", "csconv.judgements")
+
+
+@pytest.fixture
+def llm_env(tmp_path, monkeypatch):
+    """Point every LLM stage at a fresh in-process simulator over real HTTP."""
+    def use(sim):
+        monkeypatch.setenv("CSC_LLM_BASE_URL", sim.base_url)
+        monkeypatch.setenv("CSC_LLM_API_KEY", "sim-key")
+        monkeypatch.setenv("CSC_LLM_MODEL", "sim-default")
+        monkeypatch.setenv("CSC_LLM_CACHE", str(tmp_path / "llm.sqlite"))
+        monkeypatch.setenv("CSC_LLM_TIMEOUT", "2")
+        return sim
+    return use
+
+
+def snapshot(db: Path) -> dict[str, list[tuple]]:
+    """Table contents without run ids and timestamps, for comparing two runs."""
+    cols = {
+        "csconv.dialogues": "csconv_id, dialogue_id, pipeline_version, n_utterances, "
+                            "strategy_use",
+        "csconv.utterances": "csconv_id, utt_index, speaker, strategy_id, text",
+        "csconv.rejects": "dialogue_id, pipeline_version, step, reason",
+        "csconv.llm_prefilter": "dialogue_id, low_quality, reason",
+        "csconv.rewrites": "dialogue_id, turns::VARCHAR, reasoning, trimmed",
+        "csconv.judgements": "dialogue_id, quality, reason",
+    }
+    with connect(db) as con:
+        return {t: query(con, f"SELECT {c} FROM {t} ORDER BY ALL") for t, c in cols.items()}
+
+
+def check_invariants(db: Path, lo: int = 10, hi: int = 50) -> None:
+    with connect(db) as con:
+        bad_alt = query(con, """
+            SELECT count(*) FROM (SELECT speaker, lag(speaker) OVER (PARTITION BY csconv_id
+            ORDER BY utt_index) AS prev FROM csconv.utterances) WHERE speaker = prev""")[0][0]
+        bad_ids = query(con, "SELECT count(*) FROM csconv.utterances WHERE speaker='supporter' "
+                             "AND (strategy_id IS NULL OR strategy_id NOT BETWEEN 1 AND 12)")[0][0]
+        multi = query(con, "SELECT count(*) FROM csconv.utterances "
+                           "WHERE strategy_label LIKE '%+%'")[0][0]
+        missing = query(con, """
+            SELECT count(*) FROM csconv.dialogues c WHERE 3 > (SELECT count(DISTINCT strategy_id)
+            FROM csconv.utterances u WHERE u.csconv_id = c.csconv_id
+            AND strategy_id IN (1, 2, 11))""")[0][0]
+        sizes = query(con, "SELECT min(n_utterances), max(n_utterances), "
+                           "bool_and(n_utterances = (SELECT count(*) FROM csconv.utterances u "
+                           "WHERE u.csconv_id = c.csconv_id)) FROM csconv.dialogues c")[0]
+    assert (bad_alt, bad_ids, multi, missing) == (0, 0, 0, 0)
+    assert lo <= sizes[0] and sizes[1] <= hi and sizes[2]
+
+
+def reconcile(db: Path) -> dict[str, int]:
+    """Every rule-passed dialogue: kept, rejected, or dead-lettered (nothing pending)."""
+    with connect(db) as con:
+        n_in = query(con, "SELECT count(*) FROM marts.prefilter_latest WHERE passed")[0][0]
+        kept = query(con, "SELECT count(*) FROM marts.csconv_current")[0][0]
+        rejected = query(con, "SELECT count(*) FROM marts.csconv_outcomes "
+                              "WHERE outcome = 'rejected'")[0][0]
+        dead = query(con, "SELECT count(*) FROM marts.csconv_dead_lettered")[0][0]
+    assert n_in == kept + rejected + dead, (n_in, kept, rejected, dead)
+    return {"in": n_in, "kept": kept, "rejected": rejected, "dead": dead}
+
+
+def test_csconv_on_the_samples_is_complete_idempotent_and_exported(
+        warehouse, llm_env, prefect_server, tmp_path):
+    from cli.main import main
+    from flows.csconv import csconv
+
+    ingest_path(SAMPLES, "ingest-run", db=warehouse)
+    with run_in_thread(SimConfig(seed=3)) as sim:
+        llm_env(sim)
+        summary = csconv(batch_size=8)
+        counts = reconcile(warehouse)
+        assert counts["kept"] > 0 and counts["rejected"] > 0 and counts["dead"] == 0
+        assert summary["kept"] == counts["kept"] and summary["funnel"]["reconciles"]
+        check_invariants(warehouse)
+        served, rows = sim.stats()["requests"], snapshot(warehouse)
+        assert count(warehouse, "SELECT count(*) FROM csconv.annotations "
+                                "WHERE target_kind = 'raw'") > 0
+        assert count(warehouse, "SELECT count(*) FROM marts.label_agreement_latest") == 13
+
+        again = csconv(batch_size=8)  # nothing pending: zero calls, zero rows
+        assert sim.stats()["requests"] == served and snapshot(warehouse) == rows
+        assert again["input"] == 0 and again["annotated_dialogues"] == 0
+    report = Path(summary["funnel"]["report"]).read_text(encoding="utf-8")
+    assert "simulator" in report and "(f) strict speaker alternation" in report
+    out = tmp_path / "csconv.jsonl"
+    assert main(["export", "csconv", "--format", "jsonl", "--out", str(out)]) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == counts["kept"] and '"strategy": "策略1 礼貌问候"' in lines[0]
+
+
+def test_injected_faults_leave_every_dialogue_accounted_for(warehouse, llm_env, prefect_server):
+    from flows.csconv import csconv
+
+    ingest_path(SAMPLES, "ingest-run", db=warehouse)
+    config = SimConfig(seed=5).with_fault_rate(0.2)
+    with run_in_thread(config.model_copy(update={"retry_after_s": 0.01})
+                       if hasattr(config, "model_copy") else config) as sim:
+        llm_env(sim)
+        os.environ["CSC_LLM_MAX_ATTEMPTS"] = "3"
+        try:
+            csconv(batch_size=16, annotate_raw=False)
+        finally:
+            del os.environ["CSC_LLM_MAX_ATTEMPTS"]
+    counts = reconcile(warehouse)
+    assert counts["kept"] + counts["rejected"] > 0
+    check_invariants(warehouse)
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    from flows.csconv import csconv
+    csconv(batch_size=4, annotate_raw=False)
+""")
+
+
+def test_kill_9_mid_stage_then_rerun_matches_an_uninterrupted_run(
+        tmp_path, warehouse, llm_env, prefect_server, monkeypatch):
+    from prefect.settings import PREFECT_API_URL
+
+    from csc.llm.journal import Journal
+    from flows.csconv import csconv
+
+    clean_db = tmp_path / "clean.duckdb"
+    ingest_path(SAMPLES, "ingest-run", db=warehouse)
+    ingest_path(SAMPLES, "ingest-run", db=clean_db)
+    with run_in_thread(SimConfig(seed=11, latency_ms=40)) as sim:
+        llm_env(sim)
+        env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(),
+                   PYTHONPATH=str(PROJECT_ROOT))
+        proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT], env=env,
+                                cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        journal = Journal(Path(os.environ["CSC_LLM_CACHE"]))
+        deadline = time.monotonic() + 120
+        while journal.count("calls", "status = 'ok'") < 25 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        done_before = journal.count("calls", "status = 'ok'")
+        assert done_before >= 25
+        csconv(batch_size=4, annotate_raw=False)  # the rerun
+        repeated = journal.count(
+            "(SELECT prompt_hash FROM calls WHERE status = 'ok' GROUP BY 1 HAVING count(*) > 1)")
+        journal.close()
+        assert repeated == 0  # no completed call was made twice
+
+        monkeypatch.setenv("CSC_WAREHOUSE", str(clean_db))
+        monkeypatch.setenv("CSC_LLM_CACHE", str(tmp_path / "clean-cache.sqlite"))
+        csconv(batch_size=4, annotate_raw=False)
+    assert snapshot(warehouse) == snapshot(clean_db)
+    reconcile(warehouse)
+
+
+@pytest.mark.corpus
+def test_stc3_chinese_test_file_runs_offline_and_reconciles(stc3, warehouse, llm_env,
+                                                             prefect_server):
+    from flows.csconv import csconv
+
+    ingest_path(stc3 / "test_data_cn.json", "ingest-run", source="stc3", db=warehouse)
+    with run_in_thread(SimConfig(seed=2)) as sim:
+        llm_env(sim)
+        csconv(batch_size=64, annotate_raw=False)
+    counts = reconcile(warehouse)
+    assert counts["in"] > 50 and counts["kept"] > 0
+    check_invariants(warehouse)
+
+
+def test_a_prompt_change_reprocesses_only_what_it_affects(
+        warehouse, llm_env, prefect_server, tmp_path, monkeypatch):
+    import shutil
+
+    from flows.csconv import csconv
+
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    monkeypatch.setenv("CSC_PROMPTS_DIR", str(prompts))
+    ingest_path(SAMPLES, "ingest-run", db=warehouse)
+    with run_in_thread(SimConfig(seed=3)) as sim:
+        llm_env(sim)
+        csconv(batch_size=16, annotate_raw=False)
+        with connect(warehouse) as con:
+            judged_zh = query(con, "SELECT count(*) FROM csconv.judgements j JOIN raw.dialogues "
+                                   "d USING (dialogue_id) WHERE d.language = 'zh'")[0][0]
+            en_rows = query(con, "SELECT count(*) FROM csconv.rejects r JOIN raw.dialogues d "
+                                 "USING (dialogue_id) WHERE d.language = 'en'")[0][0]
+        before = sim.stats()["by_role"]
+        judge = prompts / "postfilter_judge.zh.md"
+        judge.write_text(judge.read_text(encoding="utf-8") + "\n请严格评估。\n", encoding="utf-8")
+        csconv(batch_size=16, annotate_raw=False)
+        after = sim.stats()["by_role"]
+    # only the zh judge calls were made again; pre-filter and rewrite answers came from the cache
+    assert after.get("postfilter_judge", 0) - before.get("postfilter_judge", 0) == judged_zh > 0
+    assert after.get("rewriter") == before.get("rewriter")
+    assert after.get("prefilter_judge") == before.get("prefilter_judge")
+    with connect(warehouse) as con:
+        en_after = query(con, "SELECT count(*) FROM csconv.rejects r JOIN raw.dialogues d "
+                              "USING (dialogue_id) WHERE d.language = 'en'")[0][0]
+    assert en_after == en_rows  # English dialogues were not touched
+    reconcile(warehouse)

@@ -1,0 +1,182 @@
+"""Reads and idempotent writes of the csconv.* tables."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from warehouse.db import query
+
+PENDING = """
+SELECT d.dialogue_id, d.language, d.business_area
+FROM raw.dialogues d JOIN marts.prefilter_latest p USING (dialogue_id)
+WHERE p.passed AND d.language = ?
+  AND d.dialogue_id NOT IN (SELECT dialogue_id FROM csconv.dialogues WHERE pipeline_version = ?)
+  AND d.dialogue_id NOT IN (SELECT dialogue_id FROM csconv.rejects WHERE pipeline_version = ?)
+ORDER BY d.dialogue_id
+"""
+
+
+def pending(con: duckdb.DuckDBPyConnection, language: str, version: str,
+            limit: int | None = None) -> list[tuple[str, str, str | None]]:
+    """Rule-passed dialogues of `language` with no outcome under `version` (dead letters and
+    deferred ones included: they are tried again)."""
+    sql = PENDING + (f" LIMIT {int(limit)}" if limit else "")
+    return query(con, sql, [language, version, version])
+
+
+def turns_of(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    frame = con.sql(
+        "SELECT dialogue_id, speaker, text FROM raw.utterances WHERE dialogue_id IN "
+        "(SELECT unnest(?::VARCHAR[])) ORDER BY dialogue_id, utt_index", params=[ids]).pl()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for did, speaker, text in frame.iter_rows():
+        out.setdefault(did, []).append((speaker, text))
+    return out
+
+
+_NO_TIMESTAMP = {"csconv.utterances"}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> int:
+    if not rows:
+        return 0
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    stamp = "" if table in _NO_TIMESTAMP else ", now() AS created_at"
+    con.register("rows_in", frame)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT *{stamp} FROM rows_in "
+                    "ON CONFLICT DO NOTHING")
+    finally:
+        con.unregister("rows_in")
+    return frame.height
+
+
+def write_outcomes(con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict]]) -> dict:
+    """Write one batch's rows, table by table, in one transaction."""
+    order = ("csconv.llm_prefilter", "csconv.rewrites", "csconv.judgements",
+             "csconv.dialogues", "csconv.utterances", "csconv.rejects")
+    written: dict[str, int] = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in order:
+            written[table] = _insert(con, table, tables.get(table, []))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return written
+
+
+def write_annotations(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        n = _insert(con, "csconv.annotations", rows)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return n
+
+
+ANNOTATION_PENDING = {
+    "csconv": """
+SELECT c.csconv_id, c.language FROM marts.csconv_current c
+WHERE c.language = ? AND NOT EXISTS (SELECT 1 FROM csconv.annotations a
+  WHERE a.target_kind = 'csconv' AND a.target_id = c.csconv_id
+    AND a.prompt_version = ? AND a.model = ?)
+ORDER BY 1""",
+    "raw": """
+SELECT d.dialogue_id, d.language FROM raw.dialogues d
+JOIN marts.prefilter_latest p USING (dialogue_id)
+WHERE p.passed AND d.language = ? AND NOT EXISTS (SELECT 1 FROM csconv.annotations a
+  WHERE a.target_kind = 'raw' AND a.target_id = d.dialogue_id
+    AND a.prompt_version = ? AND a.model = ?)
+ORDER BY 1""",
+}
+
+TARGET_TURNS = {
+    "csconv": "SELECT csconv_id, speaker, text FROM csconv.utterances WHERE csconv_id IN "
+              "(SELECT unnest(?::VARCHAR[])) ORDER BY csconv_id, utt_index",
+    "raw": "SELECT dialogue_id, speaker, text FROM raw.utterances WHERE dialogue_id IN "
+           "(SELECT unnest(?::VARCHAR[])) ORDER BY dialogue_id, utt_index",
+}
+
+AGREEMENT_PAIRS = """
+SELECT u.strategy_id, a.strategy_id
+FROM marts.csconv_current c
+JOIN csconv.utterances u USING (csconv_id)
+JOIN csconv.annotations a ON a.target_kind = 'csconv' AND a.target_id = u.csconv_id
+     AND a.utt_index = u.utt_index
+WHERE u.speaker = 'supporter' AND u.strategy_id IS NOT NULL AND a.strategy_id IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY u.csconv_id, u.utt_index
+                           ORDER BY a.created_at DESC) = 1
+"""
+
+
+def annotation_pending(con: duckdb.DuckDBPyConnection, kind: str, language: str, version: str,
+                       model: str, limit: int | None = None) -> list[str]:
+    sql = ANNOTATION_PENDING[kind] + (f" LIMIT {int(limit)}" if limit else "")
+    return [r[0] for r in query(con, sql, [language, version, model])]
+
+
+def target_turns(con: duckdb.DuckDBPyConnection, kind: str,
+                 ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    for key, speaker, text in con.sql(TARGET_TURNS[kind], params=[ids]).fetchall():
+        out.setdefault(key, []).append((speaker, text))
+    return out
+
+
+def agreement_pairs(con: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
+    return query(con, AGREEMENT_PAIRS)
+
+
+def write_agreement(con: duckdb.DuckDBPyConnection, rows: list[dict], run_id: str) -> None:
+    if not rows:
+        return
+    frame = pl.DataFrame([r | {"run_id": run_id} for r in rows], infer_schema_length=None,
+                         schema_overrides={"strategy_id": pl.Int64, "accuracy": pl.Float64,
+                                           "kappa": pl.Float64})
+    con.register("agree_in", frame)
+    try:
+        con.execute("INSERT INTO csconv.label_agreement BY NAME "
+                    "SELECT *, now() AS computed_at FROM agree_in")
+    finally:
+        con.unregister("agree_in")
+
+
+FUNNEL = {
+    "outcomes": "SELECT coalesce(step, 'kept'), count(*) FROM marts.csconv_outcomes "
+                "GROUP BY ALL",
+    "dead_lettered": "SELECT count(*) FROM marts.csconv_dead_lettered",
+    "rule_passed": "SELECT count(*) FROM marts.prefilter_latest WHERE passed",
+    "trimmed": "SELECT count(*) FILTER (WHERE trimmed > 0), coalesce(sum(trimmed), 0) "
+               "FROM csconv.rewrites r JOIN marts.csconv_outcomes o USING (dialogue_id, "
+               "pipeline_version)",
+    "strategies": "SELECT strategy_id, sum(turns) FROM marts.csconv_strategy_distribution "
+                  "GROUP BY 1 ORDER BY 1",
+    "before": "SELECT round(avg(d.n_utterances), 2) FROM raw.dialogues d "
+              "JOIN marts.csconv_outcomes o USING (dialogue_id)",
+    "after": "SELECT round(avg(n_utterances), 2), round(100 * sum(strategy_use * n_supporter) "
+             "/ nullif(sum(n_supporter), 0), 2) FROM marts.csconv_current",
+    "raw_strategy_use": "SELECT round(100.0 * count(*) FILTER (WHERE strategy_id BETWEEN 1 AND "
+                        "11) / nullif(count(*), 0), 2) FROM csconv.annotations "
+                        "WHERE target_kind = 'raw'",
+    "agreement": "SELECT n, accuracy, kappa FROM marts.label_agreement_latest "
+                 "WHERE scope = 'overall'",
+}
+
+
+def funnel_numbers(con: duckdb.DuckDBPyConnection) -> dict:
+    return {name: query(con, sql) for name, sql in FUNNEL.items()}
+
+
+def export_frame(con: duckdb.DuckDBPyConnection, language: str | None = None) -> pl.DataFrame:
+    """Utterances of the current CSConv set, for export."""
+    where = "WHERE c.language = ?" if language else ""
+    params = [language] if language else None
+    return con.sql(
+        "SELECT c.csconv_id, c.business_area, u.utt_index, u.speaker, u.strategy_id, u.text "
+        f"FROM marts.csconv_current c JOIN csconv.utterances u USING (csconv_id) {where} "
+        "ORDER BY c.csconv_id, u.utt_index", params=params).pl()
