@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from warehouse.db import query
+from warehouse.db import insert_frame, query, transaction
 
 PENDING = """
 SELECT d.dialogue_id, d.language, d.business_area
@@ -35,48 +35,24 @@ def turns_of(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, list[t
     return out
 
 
-_NO_TIMESTAMP = {"csconv.utterances"}
-
-
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> int:
     if not rows:
         return 0
-    frame = pl.DataFrame(rows, infer_schema_length=None)
-    stamp = "" if table in _NO_TIMESTAMP else ", now() AS created_at"
-    con.register("rows_in", frame)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT *{stamp} FROM rows_in "
-                    "ON CONFLICT DO NOTHING")
-    finally:
-        con.unregister("rows_in")
-    return frame.height
+    stamp = None if table == "csconv.utterances" else "created_at"
+    return insert_frame(con, table, pl.DataFrame(rows, infer_schema_length=None), stamp)
 
 
 def write_outcomes(con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict]]) -> dict:
     """Write one batch's rows, table by table, in one transaction."""
     order = ("csconv.llm_prefilter", "csconv.rewrites", "csconv.judgements",
              "csconv.dialogues", "csconv.utterances", "csconv.rejects")
-    written: dict[str, int] = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for table in order:
-            written[table] = _insert(con, table, tables.get(table, []))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return written
+    with transaction(con):
+        return {table: _insert(con, table, tables.get(table, [])) for table in order}
 
 
 def write_annotations(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        n = _insert(con, "csconv.annotations", rows)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return n
+    with transaction(con):
+        return _insert(con, "csconv.annotations", rows)
 
 
 ANNOTATION_PENDING = {
@@ -138,12 +114,7 @@ def write_agreement(con: duckdb.DuckDBPyConnection, rows: list[dict], run_id: st
     frame = pl.DataFrame([r | {"run_id": run_id} for r in rows], infer_schema_length=None,
                          schema_overrides={"strategy_id": pl.Int64, "accuracy": pl.Float64,
                                            "kappa": pl.Float64})
-    con.register("agree_in", frame)
-    try:
-        con.execute("INSERT INTO csconv.label_agreement BY NAME "
-                    "SELECT *, now() AS computed_at FROM agree_in")
-    finally:
-        con.unregister("agree_in")
+    insert_frame(con, "csconv.label_agreement", frame, stamp="computed_at", keyed=False)
 
 
 FUNNEL = {

@@ -40,6 +40,43 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[
         con.execute(sql).fetchall()
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All or nothing; the caller's exception is re-raised after the rollback."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **frames: Any) -> Iterator[None]:
+    """Expose polars frames to SQL under the given names for the duration of the block."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: Any,
+                 stamp: str | None = None, keyed: bool = True) -> int:
+    """Insert the frame's columns by name, skipping rows whose key exists (`keyed` tables);
+    `stamp` names a column set to now()."""
+    if frame.height == 0:
+        return 0
+    extra = f", now() AS {stamp}" if stamp else ""
+    conflict = " ON CONFLICT DO NOTHING" if keyed else ""
+    with registered(con, frame_in=frame):
+        con.execute(f"INSERT INTO {table} BY NAME SELECT *{extra} FROM frame_in{conflict}")
+    return frame.height
+
+
 def _checksum(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -58,15 +95,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         if version in applied:
             continue
         text = path.read_text(encoding="utf-8")
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(text)
             con.execute("INSERT INTO ops.schema_migrations VALUES (?, ?, ?, now())",
                         [version, path.name, _checksum(text)])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         done.append(path.name)
     for path in sorted((SQL_DIR / "views").glob("*.sql")):
         con.execute(path.read_text(encoding="utf-8"))

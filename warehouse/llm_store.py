@@ -7,6 +7,8 @@ from typing import Protocol
 import duckdb
 import polars as pl
 
+from warehouse.db import insert_frame
+
 
 class Journal(Protocol):
     """What the gateway's journal offers (csc.llm.journal.Journal); no import, layers point down."""
@@ -30,12 +32,7 @@ def sync_journal(con: duckdb.DuckDBPyConnection, journal: Journal) -> dict[str, 
         frame = frame.with_columns(pl.from_epoch(pl.col("created_at"), time_unit="s"))
         if "cache_hit" in frame.columns:
             frame = frame.with_columns(pl.col("cache_hit").cast(pl.Boolean))
-        con.register("journal_rows", frame)
-        try:
-            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM journal_rows "
-                        "ON CONFLICT DO NOTHING")
-        finally:
-            con.unregister("journal_rows")
+        insert_frame(con, target, frame)
         journal.mark_synced(table, frame[key].to_list())
         copied[table] = frame.height
     return copied

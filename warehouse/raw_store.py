@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import duckdb
 import polars as pl
 
-from warehouse.db import query
+from warehouse.db import query, registered, transaction
 
 _DIALOGUE_COLS = (
     "dialogue_id, source, source_dialogue_id, source_file, file_sha256, record_no, line_no, "
@@ -71,16 +71,12 @@ def write_quarantine(con: duckdb.DuckDBPyConnection, q: pl.DataFrame, ref: FileR
     """Insert quarantine rows; the same record failing the same check twice is one row."""
     if q.height == 0:
         return 0
-    frame = _quarantine_frame(q, ref, run_id)
-    con.register("q_batch", frame)
-    try:
+    with registered(con, q_batch=_quarantine_frame(q, ref, run_id)):
         con.execute(
             "INSERT INTO raw.quarantine SELECT md5(concat_ws('|', coalesce(file_sha256, "
             "source_file), record_no, \"check\")), source, source_file, file_sha256, record_no, "
             "line_no, source_dialogue_id, \"check\", reason, payload, run_id, now() "
             "FROM q_batch ON CONFLICT DO NOTHING")
-    finally:
-        con.unregister("q_batch")
     return q.height
 
 
@@ -88,8 +84,7 @@ def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterable, ref: FileRe
                   run_id: str) -> FileSummary:
     """Write every batch of one file in one transaction; the file is all in or all out."""
     summary = FileSummary(ref.path, ref.source)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for batch in batches:
             _write_one(con, batch, ref, run_id, summary)
         con.execute(
@@ -97,10 +92,6 @@ def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterable, ref: FileRe
             "ON CONFLICT DO NOTHING",
             [ref.sha256, ref.source, ref.config_hash, ref.path, summary.records, summary.new,
              summary.already_present, summary.quarantined, run_id])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return summary
 
 
@@ -144,24 +135,19 @@ WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)"""
 
 def _write_one(con: duckdb.DuckDBPyConnection, batch, ref: FileRef, run_id: str,
                summary: FileSummary) -> None:
-    frames = {
-        "d_batch": batch.dialogues.with_columns(
+    with registered(
+        con,
+        d_batch=batch.dialogues.with_columns(
             pl.lit(ref.sha256).alias("file_sha256"), pl.lit(run_id).alias("run_id")),
-        "u_batch": batch.utterances,
-        "p_batch": batch.prefilter.with_columns(pl.lit(run_id).alias("run_id")),
-    }
-    for name, frame in frames.items():
-        con.register(name, frame)
-    try:
+        u_batch=batch.utterances,
+        p_batch=batch.prefilter.with_columns(pl.lit(run_id).alias("run_id")),
+    ):
         clashes = con.sql(_CLASHES).pl()
         present = query(con, _PRESENT)[0][0]
         con.execute(_NEW_IDS)
         for statement in _INSERTS:
             con.execute(statement)
         new, passed, utts = query(con, _NEW_COUNTS)[0]
-    finally:
-        for name in frames:
-            con.unregister(name)
     quarantine = pl.concat([batch.quarantine, clashes], how="vertical_relaxed")
     write_quarantine(con, quarantine, ref, run_id)
     summary.records += batch.records

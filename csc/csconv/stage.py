@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from dataclasses import dataclass, field
 
 from csc.csconv.postfilter import PostfilterConfig, RuleOutcome, apply_rules
@@ -81,6 +80,12 @@ def _request(role: Role, d: SourceDialogue, payload: DialogueInput, response_typ
                       response_type=response_type)
 
 
+def _lineage(gw: LLMGateway, role: Role, language: str) -> dict:
+    """Which model and prompt produced a step's verdict, stored with it."""
+    return {"model": gw.settings.role(role).model,
+            "prompt_version": load_prompt(role, language).version}
+
+
 def _failed(o: Outcome, failure: LLMFailure) -> Outcome:
     o.status = "dead" if failure.kind == "dead" else "deferred"
     o.error = failure.error
@@ -91,14 +96,12 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
                            cfg: PostfilterConfig) -> Outcome:
     o = Outcome(d.dialogue_id, d.language, "kept")
     payload = _input(d)
-    model = gw.settings.role
 
     pre = await gw.one(_request(Role.PREFILTER_JUDGE, d, payload, PrefilterVerdict))
     if isinstance(pre, LLMFailure):
         return _failed(o, pre)
     o.prefilter = {"low_quality": pre.value.low_quality, "reason": pre.value.reason,
-                   "model": model(Role.PREFILTER_JUDGE).model,
-                   "prompt_version": load_prompt(Role.PREFILTER_JUDGE, d.language).version}
+                   **_lineage(gw, Role.PREFILTER_JUDGE, d.language)}
     if pre.value.low_quality:
         o.status, o.step, o.reason = "rejected", "llm_prefilter", pre.value.reason or "low quality"
         return o
@@ -109,8 +112,7 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
     turns = rew.value.root
     o.rules = apply_rules(turns, cfg)
     o.rewrite = {"turns": [t.model_dump() for t in turns], "reasoning": rew.reasoning,
-                 "model": model(Role.REWRITER).model, "trimmed": o.rules.trimmed,
-                 "prompt_version": load_prompt(Role.REWRITER, d.language).version}
+                 "trimmed": o.rules.trimmed, **_lineage(gw, Role.REWRITER, d.language)}
     if not o.rules.passed:
         o.status, o.step, o.reason = "rejected", o.rules.step, o.rules.reason
         return o
@@ -122,8 +124,7 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
     if isinstance(verdict, LLMFailure):
         return _failed(o, verdict)
     o.judgement = {"quality": verdict.value.quality, "reason": verdict.value.reason,
-                   "model": model(Role.POSTFILTER_JUDGE).model,
-                   "prompt_version": load_prompt(Role.POSTFILTER_JUDGE, d.language).version}
+                   **_lineage(gw, Role.POSTFILTER_JUDGE, d.language)}
     if verdict.value.quality != "high":
         o.status, o.step = "rejected", "judge"
         o.reason = f"judged {verdict.value.quality}: {verdict.value.reason}"
@@ -140,7 +141,3 @@ async def process_batch(gw: LLMGateway, dialogues: list[SourceDialogue],
 def csconv_id(dialogue_id: str, version: str) -> str:
     return hashlib.blake2b(f"{dialogue_id}|{version}".encode(), digest_size=16).hexdigest()
 
-
-def outcome_json(o: Outcome) -> str:
-    """The LLM side of an outcome, kept with the record for lineage."""
-    return json.dumps({"prefilter": o.prefilter, "judgement": o.judgement}, ensure_ascii=False)

@@ -12,7 +12,7 @@ from csc.ingest.readers import FileUnreadable
 from csc.ingest.report import build_report
 from csc.ingest.sources import SourceConfig, load_source, source_for_file
 from csc.rules import RuleConfig, prefilter
-from warehouse.db import connect, query
+from warehouse.db import connect, insert_frame, query
 from warehouse.raw_store import (
     FileRef,
     FileSummary,
@@ -97,15 +97,7 @@ def refresh_prefilter(run_id: str, *, db: Path | None = None,
         if utts.height == 0:
             return 0
         verdicts = prefilter(utts, rules).with_columns(pl.lit(run_id).alias("run_id"))
-        con.register("v_batch", verdicts)
-        try:
-            con.execute(
-                "INSERT INTO staging.prefilter SELECT dialogue_id, rules_version, passed, "
-                "failed_rules, n_lines, n_turns, n_customer, n_supporter, max_utterance_chars, "
-                "customer_long_share, run_id, now() FROM v_batch ON CONFLICT DO NOTHING")
-        finally:
-            con.unregister("v_batch")
-        return verdicts.height
+        return insert_frame(con, "staging.prefilter", verdicts, stamp="evaluated_at")
 
 
 def resolve_source(path: Path, source: str | None) -> SourceConfig:
