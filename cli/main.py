@@ -58,7 +58,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     elif args.stage == "csconv":
         from flows.csconv import csconv
 
-        result = csconv()
+        result = csconv(limit=args.limit, refresh=args.refresh)
     else:
         from flows.ingest import ingest
 
@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("stage", choices=["nightly", "ingest", "csconv"])
     p.add_argument("--drop", default=None, help="drop folder of raw dialogue files "
                                                 "(default: the bundled samples)")
+    p.add_argument("--limit", type=int, help="csconv: at most this many dialogues per language")
+    p.add_argument("--refresh", action="store_true",
+                   help="csconv: ask the LLM again instead of using cached answers")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("demo", help="run the nightly DAG offline on the bundled samples")

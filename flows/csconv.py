@@ -31,6 +31,8 @@ def csconv(batch_size: int = 100, limit: int | None = None, refresh: bool = Fals
             "batches": len(batches),
             **{k: sum(b[k] for b in batches) for k in ("input", "kept", "rejected", "dead",
                                                        "deferred")},
+            "llm": {k: sum(b["llm"].get(k, 0) for b in batches)
+                    for k in ("calls", "cache_hits", "cache_misses", "cost_usd")},
             "annotated_dialogues": sum(b["dialogues"] for b in labelled),
             "agreement": agreement, "funnel": funnel,
         }

@@ -7,7 +7,9 @@ short transaction. A crash mid-batch writes nothing; the rerun finds the answers
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
 from prefect import get_run_logger, task
@@ -16,6 +18,7 @@ from csc.csconv.postfilter import PostfilterConfig
 from csc.csconv.rows import outcome_rows
 from csc.csconv.stage import STAGE, SourceDialogue, pipeline_version, process_batch
 from csc.llm.endpoint import gateway, open_journal
+from csc.llm.gateway import LLMGateway
 from csc.llm.run import run_with_gateway
 from csc.llm.settings import load_settings
 from schemas.csconv import CsconvDialogue, CsconvUtterance
@@ -24,6 +27,7 @@ from warehouse.db import connect
 from warehouse.llm_store import sync_journal
 
 LANGUAGES = ("zh", "en")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,15 +71,30 @@ def run_batch(batch: Batch, run_id: str, refresh: bool = False) -> dict:
                              params=[batch.ids]).fetchall())
     dialogues = [SourceDialogue(i, batch.language, areas.get(i), turns[i]) for i in batch.ids
                  if i in turns]
+    used: dict = {}
     with open_journal(settings) as journal:
         result = run_with_gateway(
             lambda: gateway(settings, journal, run_id=run_id, stage=STAGE, refresh=refresh),
-            lambda gw: process_batch(gw, dialogues, PostfilterConfig()))
+            lambda gw: _keep_stats(gw, used, process_batch(gw, dialogues, PostfilterConfig())))
         tables = _validated(outcome_rows(result.outcomes, {batch.language: batch.version},
                                          areas, run_id))
         with connect() as con:
             written = write_outcomes(con, tables)
             sync_journal(con, journal)
     counts = {s: result.count(s) for s in ("kept", "rejected", "dead", "deferred")}
-    get_run_logger().info("csconv %s batch of %d: %s", batch.language, len(dialogues), counts)
-    return counts | {"input": len(dialogues), "written": written}
+    logger = get_run_logger()
+    logger.info("csconv %s batch of %d: %s; llm %s", batch.language, len(dialogues), counts,
+                used)
+    if counts["deferred"]:
+        logger.warning("%d dialogues deferred: the run's LLM budget is spent; they are "
+                       "processed on the next run", counts["deferred"])
+    return counts | {"input": len(dialogues), "written": written, "llm": used}
+
+
+async def _keep_stats(gw: LLMGateway, into: dict, work: Awaitable[T]) -> T:
+    """Await the work, then copy the gateway's hit/miss/cost counters for the summary."""
+    result = await work
+    s = gw.stats
+    into.update(calls=s.calls, cache_hits=s.cache_hits, cache_misses=s.cache_misses,
+                dead=s.dead, cost_usd=round(s.cost_usd, 6))
+    return result

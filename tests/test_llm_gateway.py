@@ -204,6 +204,37 @@ def test_budget_cap_stops_new_work_cleanly(sim, journal):
     assert deferred and len(deferred) < 10
     assert "cost cap" in deferred[0].error and gw.stats.deferred == len(deferred)
     assert journal.count("dead_letters") == 0  # deferred work is retried next run, not dead
+    # the cap is per run: a later batch of the same run starts with the run's spending
+    later = run(LLMGateway(s, journal, run_id="b", stage="t"), [judge_request(50)])
+    assert isinstance(later[0], LLMFailure) and later[0].kind == "deferred"
+    fresh_run = run(LLMGateway(s, journal, run_id="b2", stage="t"), [judge_request(51)])
+    assert isinstance(fresh_run[0], LLMResult)
+
+
+JOURNAL_WRITER = """
+import sys
+from pathlib import Path
+from csc.llm.journal import CallRow, Cached, Journal
+j = Journal(Path(sys.argv[1]))
+for i in range(200):
+    key = f"{sys.argv[2]}-{i}"
+    j.record(CallRow(call_id=key, run_id="r", stage="s", role="x", model="m", item_key=key,
+                     prompt_hash=key, prompt_version="v"), key, Cached("m", "{}", None, 1, 1, 0))
+"""
+
+
+def test_two_processes_can_share_the_journal(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "shared.sqlite"
+    procs = [subprocess.Popen([sys.executable, "-c", JOURNAL_WRITER, str(path), name])
+             for name in ("a", "b")]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    j = Journal(path)
+    assert j.count("calls") == 400 and j.count("responses") == 400
+    assert j.get("a-7") is not None and j.get("b-199") is not None
+    j.close()
 
 
 def test_secrets_never_reach_logs_tables_or_errors(sim, journal, warehouse, caplog):

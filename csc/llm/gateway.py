@@ -128,6 +128,8 @@ class LLMGateway:
         self.client = client or openai.AsyncOpenAI(
             base_url=settings.base_url, api_key=settings.api_key, max_retries=0)
         self._budget_logged = False
+        # The cap is per run, and a run spans many batch tasks (each with its own gateway).
+        self._spent_before = journal.run_cost(run_id) if settings.budget_usd is not None else 0.0
 
     # -- secrets -----------------------------------------------------------------------------
     def _redact(self, text: str) -> str:
@@ -146,11 +148,11 @@ class LLMGateway:
                 if result is not None:
                     return result
         self.stats.cache_misses += 1
-        if self.settings.budget_usd is not None and \
-                self.stats.cost_usd >= self.settings.budget_usd:
+        spent = self._spent_before + self.stats.cost_usd
+        if self.settings.budget_usd is not None and spent >= self.settings.budget_usd:
             raise BudgetExceeded(
                 f"cost cap of ${self.settings.budget_usd:.2f} reached "
-                f"(${self.stats.cost_usd:.4f} spent this run)")
+                f"(${spent:.4f} spent this run)")
         messages = list(req.messages)
         started = time.monotonic()
         attempts = reasks = 0

@@ -93,11 +93,24 @@ class Journal:
         self._lock = threading.Lock()
         self._con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
                                     timeout=60)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
         self._con.execute("PRAGMA busy_timeout=60000")
+        self._retry(lambda: self._con.execute("PRAGMA journal_mode=WAL"))
+        self._con.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
         with self._lock:
-            self._con.executescript(_SCHEMA)
+            self._retry(lambda: self._con.executescript(_SCHEMA))
+
+    @staticmethod
+    def _retry(action, attempts: int = 200) -> None:
+        """Switching to WAL and creating the schema can meet another process doing the same;
+        SQLite reports that as 'locked' without waiting, so wait here."""
+        for i in range(attempts):
+            try:
+                action()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or i == attempts - 1:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         with self._lock:
@@ -116,7 +129,7 @@ class Journal:
         values = asdict(call)
         values["cache_hit"] = int(call.cache_hit)
         with self._lock:
-            self._con.execute("BEGIN")
+            self._con.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting if needed
             try:
                 if key is not None and answer is not None:
                     self._con.execute(
@@ -152,10 +165,20 @@ class Journal:
     def mark_synced(self, table: str, ids: list[str]) -> None:
         key = "call_id" if table == "calls" else "dl_id"
         with self._lock:
-            self._con.execute("BEGIN")
-            self._con.executemany(f"UPDATE {table} SET synced = 1 WHERE {key} = ?",
-                                  [(i,) for i in ids])
-            self._con.execute("COMMIT")
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                self._con.executemany(f"UPDATE {table} SET synced = 1 WHERE {key} = ?",
+                                      [(i,) for i in ids])
+                self._con.execute("COMMIT")
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+
+    def run_cost(self, run_id: str) -> float:
+        """What a run has spent so far, across every task and process that shares the run."""
+        with self._lock:
+            return self._con.execute("SELECT coalesce(sum(cost_usd), 0) FROM calls "
+                                     "WHERE run_id = ?", (run_id,)).fetchone()[0]
 
     def count(self, table: str, where: str = "1=1", params: tuple = ()) -> int:
         with self._lock:
