@@ -16,6 +16,18 @@ from pathlib import Path
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 
 
+def _ready(needs_llm: bool) -> None:
+    """Check what a flow needs before starting it, so a mistake is one clear line, not a
+    failed flow run with a traceback."""
+    from warehouse.db import ensure_writable
+
+    ensure_writable()
+    if needs_llm:
+        from csc.llm.settings import load_settings
+
+        load_settings()
+
+
 def _quiet_prefect() -> None:
     """Defaults for a machine with no network: no telemetry, and a server per run if none set."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -35,6 +47,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     files = discover(path)  # raises IngestError with a clear message
     for f in files:
         resolve_source(f, args.source)  # a bad --source fails here, before any work
+    _ready(needs_llm=False)
     _quiet_prefect()
     from flows.ingest import ingest
 
@@ -51,6 +64,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     drop = args.drop or str(SAMPLES)
     if not Path(drop).exists():
         return _fail(f"drop folder {drop} does not exist")
+    _ready(needs_llm=args.stage != "ingest")
     if args.stage == "nightly":
         from flows.nightly import nightly
 
@@ -73,6 +87,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     from warehouse.db import warehouse_path
 
     os.environ["CSC_LLM_BASE_URL"] = "simulator"  # the demo chooses it explicitly
+    _ready(needs_llm=True)
     _quiet_prefect()
     from flows.nightly import nightly
 
@@ -180,11 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     from csc.ingest.sources import SourceError
     from csc.llm.gateway import EndpointError
     from csc.llm.settings import LLMNotConfigured
-    from warehouse.db import WarehouseBusy
+    from warehouse.db import WarehouseError
 
     try:
         return args.func(args)
-    except (IngestError, SourceError, WarehouseBusy, FileNotFoundError) as exc:
+    except (IngestError, SourceError, WarehouseError, FileNotFoundError) as exc:
         return _fail(str(exc))
     except (LLMNotConfigured, EndpointError) as exc:
         print(f"csc: error: {exc}", file=sys.stderr)

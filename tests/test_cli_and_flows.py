@@ -43,16 +43,41 @@ def test_cli_ingest_runs_the_flow_and_reconciles(tmp_path, capsys, warehouse, pr
     assert "counts reconcile" in capsys.readouterr().out
 
 
-@pytest.mark.prefect
-def test_nightly_without_an_llm_endpoint_stops_with_what_to_set(warehouse, prefect_server,
-                                                                monkeypatch, capsys, tmp_path):
+def test_a_warehouse_path_that_cannot_be_written_is_one_clear_line(monkeypatch, capsys,
+                                                                     tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("CSC_WAREHOUSE", str(blocker / "sub" / "wh.duckdb"))
+    assert main(["ingest", str(SAMPLES)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot create the warehouse folder" in err and "Traceback" not in err
+
+
+def test_llm_stages_without_an_endpoint_stop_before_starting(warehouse, monkeypatch, capsys,
+                                                             tmp_path):
     monkeypatch.chdir(tmp_path)  # no .env here
     for name in ("CSC_LLM_BASE_URL", "CSC_LLM_API_KEY", "OPENAI_API_KEY", "CSC_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    assert main(["run", "nightly"]) == 1
-    err = capsys.readouterr().err
-    assert "no LLM endpoint is configured" in err and "CSC_LLM_BASE_URL" in err
+    for stage in ("nightly", "csconv"):
+        assert main(["run", stage]) == 1
+        err = capsys.readouterr().err
+        assert "no LLM endpoint is configured" in err and "CSC_LLM_BASE_URL" in err
+        assert "Traceback" not in err
+
+
+@pytest.mark.prefect
+def test_a_deployed_nightly_without_an_endpoint_fails_at_its_preflight(
+        warehouse, prefect_server, monkeypatch, tmp_path):
+    from csc.llm.settings import LLMNotConfigured
+    from flows.nightly import nightly
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("CSC_LLM_BASE_URL", "CSC_LLM_API_KEY", "OPENAI_API_KEY", "CSC_LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(LLMNotConfigured, match="CSC_LLM_BASE_URL"):
+        nightly(drop_folder=str(SAMPLES))
     assert count(warehouse, "SELECT count(*) FROM raw.dialogues") > 0  # ingest still ran
+    assert count(warehouse, "SELECT count(*) FROM csconv.dialogues") == 0
     assert count(warehouse, "SELECT count(*) FROM ops.runs WHERE status = 'failed'") >= 1
 
 

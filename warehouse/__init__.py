@@ -1,5 +1,5 @@
 """DuckDB access: one file, numbered migrations, one writer at a time."""
 
-from warehouse.db import WarehouseBusy, connect, query, warehouse_path
+from warehouse.db import WarehouseBusy, WarehouseError, connect, query, warehouse_path
 
-__all__ = ["WarehouseBusy", "connect", "query", "warehouse_path"]
+__all__ = ["WarehouseBusy", "WarehouseError", "connect", "query", "warehouse_path"]

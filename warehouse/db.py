@@ -22,8 +22,27 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 DEFAULT_PATH = Path(__file__).resolve().parent / "csc.duckdb"
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseError(RuntimeError):
+    """The warehouse file cannot be used (a bad path, no permission, a foreign lock)."""
+
+
+class WarehouseBusy(WarehouseError):
     """Another process holds the warehouse file for longer than we were willing to wait."""
+
+
+def ensure_writable(path: Path | None = None) -> Path:
+    """Check, before any flow starts, that the warehouse can be created or written."""
+    path = Path(path) if path else warehouse_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(
+            f"cannot create the warehouse folder {path.parent}: {exc.strerror or exc}. "
+            "Set CSC_WAREHOUSE to a writable path.") from None
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise WarehouseError(f"the warehouse {path} is not writable. Set CSC_WAREHOUSE to a "
+                             "writable path.")
+    return path
 
 
 def warehouse_path() -> Path:
@@ -132,7 +151,9 @@ def _open(path: Path, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnect
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            if "lock" not in str(exc).lower():
+                raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from None
+            if time.monotonic() > deadline:
                 raise WarehouseBusy(
                     f"cannot open {path}: it is held by another process (an open DuckDB "
                     f"session?). Close it and retry. ({exc})"
@@ -154,7 +175,7 @@ def connect(path: Path | None = None, *, read_only: bool = False,
         finally:
             con.close()
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_writable(path)
     with _writer_lock(path, timeout):
         con = _open(path, False, timeout)
         try:

@@ -51,12 +51,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def content_key(speakers: list[str], texts: list[str]) -> str:
-    """The dialogue's stable id: a hash of its normalised, masked turns (same as the batch path)."""
-    blob = "\x1e".join(f"{SPEAKER_CODE[s]}\x1f{t}" for s, t in zip(speakers, texts, strict=True))
-    return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
-
-
 def _record_payload(rec: Record) -> str:
     return json.dumps({"id": rec.source_dialogue_id, "turns": [
         {"speaker": s, "text": t} for s, t in zip(rec.speakers, rec.texts, strict=True)]},
