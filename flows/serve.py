@@ -10,6 +10,7 @@ import os
 
 from prefect import serve
 
+from flows.csconv import csconv
 from flows.ingest import ingest
 from flows.nightly import nightly
 
@@ -21,6 +22,7 @@ def deployments() -> list:
         nightly.to_deployment(name="nightly", cron=NIGHTLY_CRON,
                               description="Nightly refresh of every dataset."),
         ingest.to_deployment(name="manual", description="Ingest a file or folder on demand."),
+        csconv.to_deployment(name="manual", description="Build CSConv from what is pending."),
     ]
 
 
