@@ -110,12 +110,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK if records else EXIT_NOTHING
 
 
-def _cmd_simulator(args: argparse.Namespace) -> int:
-    from csc.simulator.__main__ import main as simulator_main
-
-    return simulator_main(args.rest)
-
-
 def _cmd_sources(_: argparse.Namespace) -> int:
     from csc.ingest.sources import builtin_names, load_source
 
@@ -166,11 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the nightly DAG offline on the bundled samples")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("simulator", help="serve the offline OpenAI-compatible simulator "
-                                         "(--port P, --latency-ms, --fault-rate, ...)",
-                       add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=_cmd_simulator)
+    # `csc simulator ...` is handed to the simulator's own parser in main()
+    sub.add_parser("simulator", add_help=False,
+                   help="serve the offline OpenAI-compatible simulator (--port P, "
+                        "--latency-ms, --fault-rate; see `csc simulator --help`)")
 
     p = sub.add_parser("export", help="export a dataset in its released shape")
     p.add_argument("dataset", choices=["csconv"])
@@ -188,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["simulator"]:
+        from csc.simulator.__main__ import main as simulator_main
+
+        return simulator_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.warehouse:
         os.environ["CSC_WAREHOUSE"] = str(Path(args.warehouse).resolve())
