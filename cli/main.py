@@ -123,7 +123,8 @@ def _cmd_status(_: argparse.Namespace) -> int:
     from warehouse.db import connect, query, warehouse_path
 
     tables = ("raw.dialogues", "raw.utterances", "raw.quarantine", "staging.prefilter",
-              "ops.runs")
+              "marts.csconv_current", "csconv.rejects", "csconv.annotations", "ops.llm_calls",
+              "ops.llm_dead_letter", "ops.runs")
     print(f"warehouse: {warehouse_path()}")
     with connect(read_only=True) as con:
         for table in tables:

@@ -33,3 +33,15 @@ def test_all_five_stc3_files_ingest_reconcile_and_are_idempotent(stc3: Path, war
     assert second.reconciles and second.as_dict()["totals"]["new"] == 0
     assert all(f.skipped_unchanged for f in second.files)
     assert rows == {t: count(warehouse, f"SELECT count(*) FROM {t}") for t in rows}
+
+
+def test_abcd_sample_ingests_with_its_config_and_skips_action_lines(warehouse):
+    from csc.ingest.service import ingest_file
+    from csc.ingest.sources import load_source
+    from tests_support import corpus_file
+
+    path = corpus_file("abcd-sample/abcd_sample.json")
+    s = ingest_file(path, load_source("abcd"), "r", db=warehouse)
+    assert s.reconciles and s.new == 3
+    assert count(warehouse, "SELECT sum(n_skipped) FROM raw.dialogues") > 0
+    assert count(warehouse, "SELECT count(*) FROM raw.utterances WHERE text LIKE '%@email.com%'") == 0
