@@ -36,9 +36,10 @@ def test_all_five_stc3_files_ingest_reconcile_and_are_idempotent(stc3: Path, war
 
 
 def test_abcd_sample_ingests_with_its_config_and_skips_action_lines(warehouse):
+    from tests_support import corpus_file
+
     from csc.ingest.service import ingest_file
     from csc.ingest.sources import load_source
-    from tests_support import corpus_file
 
     path = corpus_file("abcd-sample/abcd_sample.json")
     s = ingest_file(path, load_source("abcd"), "r", db=warehouse)
