@@ -20,6 +20,7 @@ class AdaptiveLimiter:
         self.max_seen = 0
         self.reductions = 0
         self.epoch = 0  # bumped on each reduction
+        self.lowest = maximum
         self._successes = 0
         self._recover_after = recover_after
         self._cond = asyncio.Condition()
@@ -52,6 +53,7 @@ class AdaptiveLimiter:
             self.reductions += 1
             self.epoch += 1
         self.limit = new
+        self.lowest = min(self.lowest, new)
         self._successes = 0
 
     async def on_success(self) -> None:
