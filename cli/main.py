@@ -99,14 +99,18 @@ def _cmd_demo(_: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from csc.csconv.export import released_shape, write_export
-    from warehouse.csconv_store import export_frame
+    from csc.llm.endpoint import BANNER
+    from warehouse.csconv_store import export_frame, export_lineage
     from warehouse.db import connect
 
     out = Path(args.out or f"out/exports/csconv.{args.format}")
     with connect(read_only=True) as con:
         records = released_shape(export_frame(con, args.language))
-    write_export(records, out, args.format)
-    print(f"wrote {len(records)} dialogues to {out}")
+        lineage = export_lineage(con, args.language)
+    write_export(records, out, args.format, lineage)
+    print(f"wrote {len(records)} dialogues to {out} (lineage in {out.name}.meta.json)")
+    if lineage["simulator"]:
+        print(BANNER.replace("in this run", "in this export"), file=sys.stderr)
     return EXIT_OK if records else EXIT_NOTHING
 
 

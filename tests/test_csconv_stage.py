@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -111,6 +112,8 @@ def test_csconv_on_the_samples_is_complete_idempotent_and_exported(
     assert main(["export", "csconv", "--format", "jsonl", "--out", str(out)]) == 0
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == counts["kept"] and '"strategy": "策略1 礼貌问候"' in lines[0]
+    meta = json.loads((tmp_path / "csconv.jsonl.meta.json").read_text(encoding="utf-8"))
+    assert meta["simulator"] is True and meta["dialogues"] == counts["kept"]
 
 
 def test_injected_faults_leave_every_dialogue_accounted_for(warehouse, llm_env, prefect_server):

@@ -151,3 +151,14 @@ def export_frame(con: duckdb.DuckDBPyConnection, language: str | None = None) ->
         "SELECT c.csconv_id, c.business_area, u.utt_index, u.speaker, u.strategy_id, u.text "
         f"FROM marts.csconv_current c JOIN csconv.utterances u USING (csconv_id) {where} "
         "ORDER BY c.csconv_id, u.utt_index", params=params).pl()
+
+
+def export_lineage(con: duckdb.DuckDBPyConnection, language: str | None = None) -> dict:
+    """Which versions and models made the current set; travels with every export."""
+    where = "WHERE language = ?" if language else ""
+    rows = query(con, "SELECT DISTINCT pipeline_version, rewriter_model, judge_model "
+                      f"FROM marts.csconv_current {where} ORDER BY ALL",
+                 [language] if language else None)
+    models = sorted({m for _, r, j in rows for m in (r, j)})
+    return {"pipeline_versions": sorted({v for v, _, _ in rows}), "models": models,
+            "simulator": any(m.startswith("sim-") for m in models)}

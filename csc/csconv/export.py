@@ -34,8 +34,9 @@ def released_shape(utterances: pl.DataFrame) -> list[dict]:
     return out
 
 
-def write_export(records: list[dict], path: Path, fmt: str) -> Path:
-    """Write atomically: a reader never sees a half-written file."""
+def write_export(records: list[dict], path: Path, fmt: str, lineage: dict | None = None) -> Path:
+    """Write atomically: a reader never sees a half-written file. `lineage` (versions, models,
+    whether the simulator made it) goes to a `<file>.meta.json` beside it."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,4 +50,8 @@ def write_export(records: list[dict], path: Path, fmt: str) -> Path:
         pl.DataFrame({"dialogue": [r["dialogue"] for r in records],
                       "source": [r["source"] for r in records]}).write_parquet(tmp)
     os.replace(tmp, path)
+    if lineage is not None:
+        meta = path.with_name(path.name + ".meta.json")
+        meta.write_text(json.dumps({"dataset": "csconv", "dialogues": len(records), **lineage},
+                                   ensure_ascii=False, indent=1), encoding="utf-8")
     return path
