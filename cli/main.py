@@ -100,13 +100,19 @@ def _cmd_demo(_: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from csc.csconv.export import released_shape, write_export
     from csc.llm.endpoint import BANNER
-    from warehouse.csconv_store import export_frame, export_lineage
+    from csc.quality.published import check_csconv
+    from warehouse.csconv_store import export_frame, export_lineage, published_frames
     from warehouse.db import connect
 
     out = Path(args.out or f"out/exports/csconv.{args.format}")
     with connect(read_only=True) as con:
+        checks = check_csconv(*published_frames(con))
         records = released_shape(export_frame(con, args.language))
         lineage = export_lineage(con, args.language)
+    if not checks.success:
+        print(f"csc: error: the CSConv set fails its quality checks, nothing exported: "
+              f"{checks.describe_failures()}", file=sys.stderr)
+        return EXIT_NOTHING
     write_export(records, out, args.format, lineage)
     print(f"wrote {len(records)} dialogues to {out} (lineage in {out.name}.meta.json)")
     if lineage["simulator"]:

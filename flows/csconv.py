@@ -1,5 +1,6 @@
 """Stage 2: CSConv, the evaluation set. Rule-passed raw dialogues -> LLM pre-filter -> rewrite
--> post-filter -> csconv.*; then independent annotation and the funnel report."""
+-> post-filter -> csconv.*; then independent annotation, a Great Expectations checkpoint over
+the published set, and the funnel report."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from tasks.annotate import annotate_batch, measure_agreement, plan_annotation
 from tasks.csconv import plan_batches, run_batch
 from tasks.csconv_report import publish_funnel
 from tasks.llm import llm_preflight
+from tasks.quality import validate_published
 from tasks.runs import run_ledger
 
 
@@ -26,6 +28,7 @@ def csconv(batch_size: int = 100, limit: int | None = None, refresh: bool = Fals
         labelled = [annotate_batch(k, lang, ids, run["run_id"], refresh)
                     for k, lang, ids in plan_annotation(kinds, batch_size, limit)]
         agreement = measure_agreement(run["run_id"])
+        quality = validate_published(run["run_id"])
         funnel = publish_funnel(llm["simulator"])
         run["summary"] = {
             "batches": len(batches),
@@ -34,6 +37,6 @@ def csconv(batch_size: int = 100, limit: int | None = None, refresh: bool = Fals
             "llm": {k: sum(b["llm"].get(k, 0) for b in batches)
                     for k in ("calls", "cache_hits", "cache_misses", "cost_usd")},
             "annotated_dialogues": sum(b["dialogues"] for b in labelled),
-            "agreement": agreement, "funnel": funnel,
+            "agreement": agreement, "quality": quality, "funnel": funnel,
         }
     return run["summary"]

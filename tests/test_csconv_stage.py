@@ -97,6 +97,8 @@ def test_csconv_on_the_samples_is_complete_idempotent_and_exported(
         counts = reconcile(warehouse)
         assert counts["kept"] > 0 and counts["rejected"] > 0 and counts["dead"] == 0
         assert summary["kept"] == counts["kept"] and summary["funnel"]["reconciles"]
+        assert summary["quality"] == {"success": True, "expectations": 15, "failed": 0}
+        assert count(warehouse, "SELECT count(*) FROM ops.quality_checks WHERE success") == 15
         check_invariants(warehouse)
         served, rows = sim.stats()["requests"], snapshot(warehouse)
         assert count(warehouse, "SELECT count(*) FROM csconv.annotations "

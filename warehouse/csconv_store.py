@@ -162,3 +162,31 @@ def export_lineage(con: duckdb.DuckDBPyConnection, language: str | None = None) 
     models = sorted({m for _, r, j in rows for m in (r, j)})
     return {"pipeline_versions": sorted({v for v, _, _ in rows}), "models": models,
             "simulator": any(m.startswith("sim-") for m in models)}
+
+
+PUBLISHED_DIALOGUES = """
+SELECT c.csconv_id, c.language, c.n_utterances, c.strategy_use,
+       coalesce(bool_and(u.prev IS NULL OR u.speaker <> u.prev), false) AS alternates,
+       count(DISTINCT u.strategy_id) FILTER (WHERE u.strategy_id IN (1, 2, 11)) = 3
+           AS has_required_strategies,
+       count(u.utt_index) = c.n_utterances AS counts_match
+FROM marts.csconv_current c
+LEFT JOIN (SELECT *, lag(speaker) OVER (PARTITION BY csconv_id ORDER BY utt_index) AS prev
+           FROM csconv.utterances) u USING (csconv_id)
+GROUP BY c.csconv_id, c.language, c.n_utterances, c.strategy_use
+"""
+
+PUBLISHED_UTTERANCES = """
+SELECT u.* FROM csconv.utterances u JOIN marts.csconv_current c USING (csconv_id)
+"""
+
+
+def published_frames(con: duckdb.DuckDBPyConnection):
+    """The current CSConv set as pandas frames, as Great Expectations validates it."""
+    return con.sql(PUBLISHED_DIALOGUES).df(), con.sql(PUBLISHED_UTTERANCES).df()
+
+
+def write_quality(con: duckdb.DuckDBPyConnection, rows: list[dict], run_id: str) -> None:
+    if rows:
+        frame = pl.DataFrame([r | {"run_id": run_id} for r in rows], infer_schema_length=None)
+        insert_frame(con, "ops.quality_checks", frame, stamp="checked_at", keyed=False)
