@@ -15,7 +15,7 @@ def frames(**bad):
         "speaker": ["supporter", "customer", "supporter"], "strategy_id": [1, None, 11],
         "strategy_label": ["策略1 礼貌问候", None, "Appreciation & Closure"],
         "stage": ["connecting", None, "maintaining"], "text": ["您好", "你好", "Bye"]})
-    for key, (table, column, values) in bad.items():
+    for table, column, values in bad.values():
         (dialogues if table == "d" else utterances)[column] = values
     return dialogues, utterances
 
