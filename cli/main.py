@@ -94,6 +94,9 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     result = nightly(drop_folder=str(SAMPLES))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"\nwarehouse: {warehouse_path()}  (open it with duckdb; see docs/analysts.md)")
+    print(f"funnel:    {result['csconv']['report']}")
+    print("export:    .venv/bin/csc export csconv --format jsonl")
+    print("The LLM answers above came from the offline simulator, not from a model.")
     return EXIT_OK
 
 

@@ -29,5 +29,6 @@ def nightly(drop_folder: str = DEFAULT_DROP, source: str | None = None,
         built = csconv(batch_size=csconv_batch_size)
         run["summary"]["csconv"] = {k: built[k] for k in ("input", "kept", "rejected", "dead",
                                                           "deferred")} | {
-            "reconciles": built["funnel"]["reconciles"], "report": built["funnel"]["report"]}
+            "reconciles": built["funnel"]["reconciles"], "report": built["funnel"]["report"],
+            "quality_checks_passed": built["quality"]["success"]}
     return run["summary"]
