@@ -45,9 +45,9 @@ class Outcome:
     status: str  # kept | rejected | dead | deferred
     step: str | None = None  # rejects: llm_prefilter | speaker | length | multi_strategy | ...
     reason: str | None = None
-    prefilter: dict | None = None  # {low_quality, reason, model, prompt_version}
+    prefilter: dict | None = None  # {low_quality, reason, reasoning, model, prompt_version}
     rewrite: dict | None = None  # {turns, reasoning, model, prompt_version, trimmed}
-    judgement: dict | None = None  # {quality, reason, model, prompt_version}
+    judgement: dict | None = None  # {quality, reason, reasoning, model, prompt_version}
     rules: RuleOutcome | None = None
     error: str | None = None
 
@@ -101,7 +101,7 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
     if isinstance(pre, LLMFailure):
         return _failed(o, pre)
     o.prefilter = {"low_quality": pre.value.low_quality, "reason": pre.value.reason,
-                   **_lineage(gw, Role.PREFILTER_JUDGE, d.language)}
+                   "reasoning": pre.reasoning, **_lineage(gw, Role.PREFILTER_JUDGE, d.language)}
     if pre.value.low_quality:
         o.status, o.step, o.reason = "rejected", "llm_prefilter", pre.value.reason or "low quality"
         return o
@@ -124,6 +124,7 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
     if isinstance(verdict, LLMFailure):
         return _failed(o, verdict)
     o.judgement = {"quality": verdict.value.quality, "reason": verdict.value.reason,
+                   "reasoning": verdict.reasoning,
                    **_lineage(gw, Role.POSTFILTER_JUDGE, d.language)}
     if verdict.value.quality != "high":
         o.status, o.step = "rejected", "judge"
