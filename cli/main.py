@@ -23,9 +23,11 @@ def _ready(needs_llm: bool) -> None:
 
     ensure_writable()
     if needs_llm:
+        from csc.csconv.postfilter import PostfilterConfig
         from csc.llm.settings import load_settings
 
         load_settings()
+        PostfilterConfig.from_env()
 
 
 def _quiet_prefect() -> None:
@@ -102,6 +104,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from csc.csconv.export import released_shape, write_export
+    from csc.csconv.postfilter import PostfilterConfig
     from csc.llm.endpoint import BANNER
     from csc.quality.published import check_csconv
     from warehouse.csconv_store import export_frame, export_lineage, published_frames
@@ -109,7 +112,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     out = Path(args.out or f"out/exports/csconv.{args.format}")
     with connect(read_only=True) as con:
-        checks = check_csconv(*published_frames(con))
+        checks = check_csconv(*published_frames(con), PostfilterConfig.from_env())
         records = released_shape(export_frame(con, args.language))
         lineage = export_lineage(con, args.language)
     if not checks.success:
@@ -203,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.warehouse:
         os.environ["CSC_WAREHOUSE"] = str(Path(args.warehouse).resolve())
+    from csc.errors import ConfigError
     from csc.ingest.service import IngestError
     from csc.ingest.sources import SourceError
     from csc.llm.gateway import EndpointError
@@ -211,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (IngestError, SourceError, WarehouseError, FileNotFoundError) as exc:
+    except (IngestError, SourceError, WarehouseError, ConfigError, FileNotFoundError) as exc:
         return _fail(str(exc))
     except (LLMNotConfigured, EndpointError) as exc:
         print(f"csc: error: {exc}", file=sys.stderr)

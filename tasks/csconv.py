@@ -41,7 +41,7 @@ class Batch:
 def plan_batches(batch_size: int = 100, limit: int | None = None) -> list[Batch]:
     """The dialogues with no outcome under the current pipeline version, in batches."""
     settings = load_settings()
-    cfg = PostfilterConfig()
+    cfg = PostfilterConfig.from_env()
     batches: list[Batch] = []
     with connect() as con:
         for lang in LANGUAGES:
@@ -75,7 +75,8 @@ def run_batch(batch: Batch, run_id: str, refresh: bool = False) -> dict:
     with open_journal(settings) as journal:
         result = run_with_gateway(
             lambda: gateway(settings, journal, run_id=run_id, stage=STAGE, refresh=refresh),
-            lambda gw: _keep_stats(gw, used, process_batch(gw, dialogues, PostfilterConfig())))
+            lambda gw: _keep_stats(gw, used, process_batch(gw, dialogues,
+                                                           PostfilterConfig.from_env())))
         tables = _validated(outcome_rows(result.outcomes, {batch.language: batch.version},
                                          areas, run_id))
         with connect() as con:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
+from csc.csconv.postfilter import PostfilterConfig
 from csc.quality.published import check_csconv
 from warehouse.csconv_store import published_frames, write_quality
 from warehouse.db import connect
@@ -14,7 +15,7 @@ from warehouse.db import connect
 def validate_published(run_id: str) -> dict:
     with connect() as con:
         dialogues, utterances = published_frames(con)
-    result = check_csconv(dialogues, utterances)
+    result = check_csconv(dialogues, utterances, PostfilterConfig.from_env())
     with connect() as con:
         write_quality(con, result.results, run_id)
     create_table_artifact(result.results, key="csconv-quality",

@@ -23,6 +23,15 @@ def test_user_mistakes_get_one_line_and_exit_2(argv, message, capsys, warehouse)
     assert err.startswith("csc: error:") and message in err and "Traceback" not in err
 
 
+def test_a_bad_length_bound_is_one_clear_line(capsys, warehouse, monkeypatch):
+    monkeypatch.setenv("CSC_LLM_BASE_URL", "simulator")
+    monkeypatch.setenv("CSC_CSCONV_MAX_UTTERANCES", "lots")
+    assert main(["run", "csconv"]) == 2
+    err = capsys.readouterr().err
+    assert "CSC_CSCONV_MAX_UTTERANCES='lots' must be a whole number" in err
+    assert "Traceback" not in err
+
+
 def test_status_without_a_warehouse(capsys, warehouse):
     assert main(["status"]) == 2
     assert "run `csc ingest` first" in capsys.readouterr().err

@@ -63,9 +63,15 @@ def test_each_rule_drops_with_its_step(mutate, step):
     assert out.step == step and out.reason
 
 
-def test_length_bounds_are_configurable():
+def test_length_bounds_are_configurable(monkeypatch):
     assert apply_rules(good(0), PostfilterConfig(min_utterances=6)).passed
     assert apply_rules(good(0)).step == "length"
+    monkeypatch.setenv("CSC_CSCONV_MIN_UTTERANCES", "7")
+    monkeypatch.setenv("CSC_CSCONV_MAX_UTTERANCES", "45")
+    assert PostfilterConfig.from_env() == PostfilterConfig(7, 45)
+    monkeypatch.setenv("CSC_CSCONV_MAX_UTTERANCES", "five")
+    with pytest.raises(ValueError, match="whole number"):
+        PostfilterConfig.from_env()
 
 
 def test_english_labels_and_speakers():

@@ -9,9 +9,11 @@ no judge call is spent on a rewrite the rules drop anyway.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
+from csc.errors import ConfigError
 from csc.framework import BY_ID, REQUIRED_IN_CSCONV, normalise_label, usual_stage
 from schemas.llm import RewrittenTurn
 
@@ -27,6 +29,23 @@ class PostfilterConfig:
 
     min_utterances: int = 10
     max_utterances: int = 50
+
+    @classmethod
+    def from_env(cls) -> PostfilterConfig:
+        """CSC_CSCONV_MIN_UTTERANCES / CSC_CSCONV_MAX_UTTERANCES, else the paper's bounds."""
+        def read(name: str, default: int) -> int:
+            raw = os.environ.get(name, "").strip()
+            if not raw:
+                return default
+            if not raw.isdigit():
+                raise ConfigError(f"{name}={raw!r} must be a whole number")
+            return int(raw)
+
+        cfg = cls(read("CSC_CSCONV_MIN_UTTERANCES", cls.min_utterances),
+                  read("CSC_CSCONV_MAX_UTTERANCES", cls.max_utterances))
+        if cfg.min_utterances > cfg.max_utterances:
+            raise ConfigError("CSC_CSCONV_MIN_UTTERANCES is above CSC_CSCONV_MAX_UTTERANCES")
+        return cfg
 
 
 @dataclass
