@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: demo test lint bench-ingest bench-llm clean install
+.PHONY: demo test lint bench-ingest bench-llm bench-csconv clean install
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -31,6 +31,9 @@ bench-ingest: $(STAMP)
 
 bench-llm: $(STAMP)
 	$(BIN)/python bench/llm_overhead.py
+
+bench-csconv: $(STAMP)
+	$(BIN)/python bench/csconv_stage.py
 
 clean:
 	rm -rf $(VENV) warehouse/*.duckdb* out

@@ -1,101 +1,27 @@
-"""CSConv tasks: plan the pending work, then one task per batch of dialogues.
-
-A batch reads its dialogues, releases the warehouse while its LLM calls run (each answer is
-durable in the gateway's journal the moment it arrives), then writes every outcome in one
-short transaction. A crash mid-batch writes nothing; the rerun finds the answers cached.
-"""
+"""CSConv tasks: plan the pending work, then one task per batch of dialogues
+(see csc.csconv.service for what a batch does and why it survives a crash)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from dataclasses import dataclass
-from typing import TypeVar
-
-import polars as pl
 from prefect import get_run_logger, task
 
-from csc.csconv.postfilter import PostfilterConfig
-from csc.csconv.rows import outcome_rows
-from csc.csconv.stage import STAGE, SourceDialogue, pipeline_version, process_batch
-from csc.llm.endpoint import gateway, open_journal
-from csc.llm.gateway import LLMGateway
-from csc.llm.run import run_with_gateway
-from csc.llm.settings import load_settings
-from schemas.csconv import CsconvDialogue, CsconvUtterance
-from warehouse.csconv_store import pending, turns_of, write_outcomes
-from warehouse.db import connect
-from warehouse.llm_store import sync_journal
-
-LANGUAGES = ("zh", "en")
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Batch:
-    language: str
-    version: str
-    ids: list[str]
+from csc.csconv import service
+from csc.csconv.service import Batch
 
 
 @task(name="csconv-plan")
 def plan_batches(batch_size: int = 100, limit: int | None = None) -> list[Batch]:
-    """The dialogues with no outcome under the current pipeline version, in batches."""
-    settings = load_settings()
-    cfg = PostfilterConfig.from_env()
-    batches: list[Batch] = []
-    with connect() as con:
-        for lang in LANGUAGES:
-            version = pipeline_version(settings, lang, cfg)
-            ids = [r[0] for r in pending(con, lang, version, limit)]
-            batches += [Batch(lang, version, ids[i:i + batch_size])
-                        for i in range(0, len(ids), batch_size)]
-    return batches
-
-
-def _validated(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """Hold kept rows to the contracts before they are written (raises on a bug)."""
-    if tables["csconv.dialogues"]:
-        CsconvDialogue.validate(pl.DataFrame(tables["csconv.dialogues"]))
-        CsconvUtterance.validate(pl.DataFrame(tables["csconv.utterances"],
-                                              schema_overrides={"strategy_id": pl.Int64}))
-    return tables
+    return service.plan(batch_size, limit)
 
 
 @task(name="csconv-batch", retries=1, retry_delay_seconds=10)
 def run_batch(batch: Batch, run_id: str, refresh: bool = False) -> dict:
-    settings = load_settings()
-    with connect() as con:
-        turns = turns_of(con, batch.ids)
-        areas = dict(con.sql("SELECT dialogue_id, business_area FROM raw.dialogues WHERE "
-                             "dialogue_id IN (SELECT unnest(?::VARCHAR[]))",
-                             params=[batch.ids]).fetchall())
-    dialogues = [SourceDialogue(i, batch.language, areas.get(i), turns[i]) for i in batch.ids
-                 if i in turns]
-    used: dict = {}
-    with open_journal(settings) as journal:
-        result = run_with_gateway(
-            lambda: gateway(settings, journal, run_id=run_id, stage=STAGE, refresh=refresh),
-            lambda gw: _keep_stats(gw, used, process_batch(gw, dialogues,
-                                                           PostfilterConfig.from_env())))
-        tables = _validated(outcome_rows(result.outcomes, {batch.language: batch.version},
-                                         areas, run_id))
-        with connect() as con:
-            written = write_outcomes(con, tables)
-            sync_journal(con, journal)
-    counts = {s: result.count(s) for s in ("kept", "rejected", "dead", "deferred")}
+    counts = service.run_batch(batch, run_id, refresh)
     logger = get_run_logger()
-    logger.info("csconv %s batch of %d: %s; llm %s", batch.language, len(dialogues), counts,
-                used)
+    logger.info("csconv %s batch of %d: kept %d, rejected %d, dead %d; llm %s", batch.language,
+                counts["input"], counts["kept"], counts["rejected"], counts["dead"],
+                counts["llm"])
     if counts["deferred"]:
         logger.warning("%d dialogues deferred: the run's LLM budget is spent; they are "
                        "processed on the next run", counts["deferred"])
-    return counts | {"input": len(dialogues), "written": written, "llm": used}
-
-
-async def _keep_stats(gw: LLMGateway, into: dict, work: Awaitable[T]) -> T:
-    """Await the work, then copy the gateway's hit/miss/cost counters for the summary."""
-    result = await work
-    s = gw.stats
-    into.update(calls=s.calls, cache_hits=s.cache_hits, cache_misses=s.cache_misses,
-                dead=s.dead, cost_usd=round(s.cost_usd, 6))
-    return result
+    return counts
