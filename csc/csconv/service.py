@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import polars as pl
 
+from csc.csconv.annotate import Target, agreement_rows, annotate
 from csc.csconv.postfilter import PostfilterConfig
 from csc.csconv.rows import outcome_rows
 from csc.csconv.stage import STAGE, SourceDialogue, pipeline_version, process_batch
@@ -21,8 +22,19 @@ from csc.llm.endpoint import gateway, open_journal
 from csc.llm.gateway import LLMGateway
 from csc.llm.run import run_with_gateway
 from csc.llm.settings import LLMSettings, load_settings
+from csc.prompts import load_prompt
 from schemas.csconv import CsconvDialogue, CsconvUtterance
-from warehouse.csconv_store import pending, turns_of, write_outcomes
+from schemas.llm import Role
+from warehouse.csconv_store import (
+    agreement_pairs,
+    annotation_pending,
+    pending,
+    target_turns,
+    turns_of,
+    write_agreement,
+    write_annotations,
+    write_outcomes,
+)
 from warehouse.db import connect
 from warehouse.llm_store import sync_journal
 
@@ -94,3 +106,50 @@ def run_batch(batch: Batch, run_id: str, refresh: bool = False,
             sync_journal(con, journal)
     counts = {s: result.count(s) for s in ("kept", "rejected", "dead", "deferred")}
     return counts | {"input": len(dialogues), "written": written, "llm": used}
+
+
+# -- independent annotation --------------------------------------------------------------------
+
+ANNOTATE_STAGE = "annotate"
+
+
+def plan_annotation(kinds: tuple[str, ...] = ("csconv", "raw"), batch_size: int = 100,
+                    limit: int | None = None) -> list[tuple[str, str, list[str]]]:
+    """(kind, language, ids) batches with no label under the current annotator version."""
+    settings = load_settings()
+    model = settings.role(Role.ANNOTATOR).model
+    out = []
+    with connect() as con:
+        for kind in kinds:
+            for lang in LANGUAGES:
+                version = load_prompt(Role.ANNOTATOR, lang).version
+                ids = annotation_pending(con, kind, lang, version, model, limit)
+                out += [(kind, lang, ids[i:i + batch_size])
+                        for i in range(0, len(ids), batch_size)]
+    return out
+
+
+def annotate_batch(kind: str, language: str, ids: list[str], run_id: str,
+                   refresh: bool = False) -> dict:
+    settings = load_settings()
+    with connect() as con:
+        turns = target_turns(con, kind, ids)
+    targets = [Target(kind, i, language, turns[i]) for i in ids if i in turns]
+    with open_journal(settings) as journal:
+        rows, dead, deferred = run_with_gateway(
+            lambda: gateway(settings, journal, run_id=run_id, stage=ANNOTATE_STAGE,
+                            refresh=refresh),
+            lambda gw: annotate(gw, targets, run_id))
+        with connect() as con:
+            written = write_annotations(con, rows)
+            sync_journal(con, journal)
+    return {"kind": kind, "dialogues": len(targets), "labels": written, "dead": dead,
+            "deferred": deferred}
+
+
+def measure_agreement(run_id: str) -> dict:
+    """Agreement of the rewrite's labels with the annotator's, stored for this run."""
+    with connect() as con:
+        rows = agreement_rows(agreement_pairs(con))
+        write_agreement(con, rows, run_id)
+    return rows[0]
