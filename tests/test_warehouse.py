@@ -56,16 +56,18 @@ def test_batches_within_a_file_share_dedup_and_conflict_checks(tmp_path, warehou
 
 def test_writers_queue_instead_of_failing(warehouse):
     order: list[str] = []
+    holding = threading.Event()
 
     def hold():
         with connect(warehouse):
             order.append("first-in")
-            time.sleep(0.5)
+            holding.set()
+            time.sleep(0.5)  # the second writer must wait this out, not fail
             order.append("first-out")
 
     t = threading.Thread(target=hold)
     t.start()
-    time.sleep(0.1)
+    assert holding.wait(timeout=30)
     with connect(warehouse):
         order.append("second-in")
     t.join()
