@@ -222,20 +222,24 @@ def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     stop = threading.Event()
     done = object()
 
+    def offer(entry: tuple) -> bool:
+        """Put unless the consumer has gone away (then the producer just stops)."""
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put((item, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer((item, None)):
                     return
-            q.put((done, None))
+            offer((done, None))
         except BaseException as exc:
-            q.put((done, exc))
+            offer((done, exc))
 
     worker = threading.Thread(target=produce, name="batch-prefetch", daemon=True)
     worker.start()

@@ -159,7 +159,13 @@ class LLMGateway:
         usage = [0, 0, 0]
         last_error = ""
         while True:
-            content, reasoning, tries, used = await self._transport(req.role, messages, role)
+            try:
+                content, reasoning, tries, used = await self._transport(req.role, messages,
+                                                                        role)
+            except (_TransportGaveUp, _ItemRejected) as exc:
+                attempts += exc.attempts
+                raise DeadLetter(self._record_dead(req, key, str(exc), attempts, reasks, usage,
+                                                   started)) from None
             attempts += tries
             for i in range(3):
                 usage[i] += used[i]
@@ -171,8 +177,9 @@ class LLMGateway:
             except ParseError as exc:
                 last_error = str(exc)
                 if reasks >= self.settings.max_reasks:
-                    self._dead(req, key, f"unusable answer after {reasks} re-asks: {last_error}",
-                               attempts, reasks, usage, started)
+                    raise DeadLetter(self._record_dead(
+                        req, key, f"unusable answer after {reasks} re-asks: {last_error}",
+                        attempts, reasks, usage, started)) from None
                 reasks += 1
                 messages = [*messages, {"role": "assistant", "content": content},
                             {"role": "user", "content": REASK.format(error=last_error)}]
@@ -276,8 +283,9 @@ class LLMGateway:
             cost_usd=cost, error=error)
         self.journal.record(row, key if answer else None, answer)
 
-    def _dead(self, req: LLMRequest, key: str, error: str, attempts: int, reasks: int,
-              usage, started: float) -> None:
+    def _record_dead(self, req: LLMRequest, key: str, error: str, attempts: int, reasks: int,
+                     usage, started: float) -> str:
+        """Log the failed call and its dead letter; the redacted reason is returned."""
         error = self._redact(error)
         cost = self.settings.price(self.settings.role(req.role).model).cost(usage[0], usage[1])
         self._account(req, key, "dead", usage, cost, attempts, reasks, started, error, None)
@@ -287,7 +295,7 @@ class LLMGateway:
             .hexdigest()[:32],
             run_id=self.run_id, stage=self.stage, role=req.role.value, item_key=req.item_key,
             prompt_hash=key, error=error, attempts=attempts))
-        raise DeadLetter(error)
+        return error
 
     # -- many calls ----------------------------------------------------------------------------
     async def run_all(self, requests: Sequence[LLMRequest]) -> list[LLMResult | LLMFailure]:
@@ -313,19 +321,12 @@ class LLMGateway:
             return await self.call(req)
         except DeadLetter as exc:
             return LLMFailure(req.item_key, str(exc), "dead")
-        except (_TransportGaveUp, _ItemRejected) as exc:
-            key = cache_key(self.settings, req)
-            try:
-                self._dead(req, key, str(exc), exc.attempts, 0, (0, 0, 0), time.monotonic())
-            except DeadLetter as dead:
-                return LLMFailure(req.item_key, str(dead), "dead")
         except BudgetExceeded as exc:
             self.stats.deferred += 1
             if not self._budget_logged:
                 self._budget_logged = True
                 log.warning("%s: stage '%s' stops taking new work", exc, self.stage)
             return LLMFailure(req.item_key, str(exc), "deferred")
-        raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
         await self.client.close()
