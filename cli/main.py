@@ -64,7 +64,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from csc.paths import SAMPLES
 
     drop = args.drop or str(SAMPLES)
-    if not Path(drop).exists():
+    if args.stage != "csconv" and not Path(drop).exists():
         return _fail(f"drop folder {drop} does not exist")
     _ready(needs_llm=args.stage != "ingest")
     if args.stage == "nightly":

@@ -8,7 +8,7 @@ import polars as pl
 from warehouse.db import insert_frame, query, transaction
 
 PENDING = """
-SELECT d.dialogue_id, d.language, d.business_area
+SELECT d.dialogue_id
 FROM raw.dialogues d JOIN marts.prefilter_latest p USING (dialogue_id)
 WHERE p.passed AND d.language = ?
   AND d.dialogue_id NOT IN (SELECT dialogue_id FROM csconv.dialogues WHERE pipeline_version = ?)
@@ -18,21 +18,11 @@ ORDER BY d.dialogue_id
 
 
 def pending(con: duckdb.DuckDBPyConnection, language: str, version: str,
-            limit: int | None = None) -> list[tuple[str, str, str | None]]:
+            limit: int | None = None) -> list[str]:
     """Rule-passed dialogues of `language` with no outcome under `version` (dead letters and
     deferred ones included: they are tried again)."""
     sql = PENDING + (f" LIMIT {int(limit)}" if limit else "")
-    return query(con, sql, [language, version, version])
-
-
-def turns_of(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, list[tuple[str, str]]]:
-    frame = con.sql(
-        "SELECT dialogue_id, speaker, text FROM raw.utterances WHERE dialogue_id IN "
-        "(SELECT unnest(?::VARCHAR[])) ORDER BY dialogue_id, utt_index", params=[ids]).pl()
-    out: dict[str, list[tuple[str, str]]] = {}
-    for did, speaker, text in frame.iter_rows():
-        out.setdefault(did, []).append((speaker, text))
-    return out
+    return [r[0] for r in query(con, sql, [language, version, version])]
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> int:

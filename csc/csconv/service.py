@@ -30,7 +30,6 @@ from warehouse.csconv_store import (
     annotation_pending,
     pending,
     target_turns,
-    turns_of,
     write_agreement,
     write_annotations,
     write_outcomes,
@@ -58,7 +57,7 @@ def plan(batch_size: int = 100, limit: int | None = None,
     with connect() as con:
         for lang in LANGUAGES:
             version = pipeline_version(settings, lang, cfg)
-            ids = [r[0] for r in pending(con, lang, version, limit)]
+            ids = pending(con, lang, version, limit)
             batches += [Batch(lang, version, ids[i:i + batch_size])
                         for i in range(0, len(ids), batch_size)]
     return batches
@@ -87,7 +86,7 @@ def run_batch(batch: Batch, run_id: str, refresh: bool = False,
     """Process one batch end to end; returns its counts (kept, rejected, dead, deferred...)."""
     settings = settings or load_settings()
     with connect() as con:
-        turns = turns_of(con, batch.ids)
+        turns = target_turns(con, "raw", batch.ids)
         areas = dict(con.sql("SELECT dialogue_id, business_area FROM raw.dialogues WHERE "
                              "dialogue_id IN (SELECT unnest(?::VARCHAR[]))",
                              params=[batch.ids]).fetchall())
