@@ -20,6 +20,7 @@ BANNER = ("*** SIMULATOR: LLM answers in this run come from the offline csc simu
 
 _lock = threading.Lock()
 _simulator = None  # one background simulator per process
+_bannered: set[str] = set()  # runs already told that the simulator answers them
 
 
 def simulator_url() -> str:
@@ -58,6 +59,7 @@ def gateway(settings: LLMSettings | None, journal: Journal, *, run_id: str, stag
             refresh: bool = False) -> LLMGateway:
     """A gateway for one stage run; `settings` None means: load them from the environment."""
     settings = settings or load_settings()
-    if settings.uses_simulator:
+    if settings.uses_simulator and run_id not in _bannered:  # once per run, not per batch
+        _bannered.add(run_id)
         print(BANNER, file=sys.stderr, flush=True)
     return LLMGateway(resolve(settings), journal, run_id=run_id, stage=stage, refresh=refresh)
