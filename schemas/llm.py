@@ -30,6 +30,14 @@ class Role(StrEnum):
 
 ROLE_HEADER = "X-CSC-Role"  # sent with every call; real endpoints ignore it
 
+# The roles each LLM stage calls: only these need a model (and are preflight-checked) when
+# the stage runs. "annotate" is the independent annotation inside the csconv flow. The
+# RoleCS and evaluation roles get their stage when those stages land.
+STAGE_ROLES: dict[str, tuple[Role, ...]] = {
+    "csconv": (Role.PREFILTER_JUDGE, Role.REWRITER, Role.POSTFILTER_JUDGE, Role.ANNOTATOR),
+    "annotate": (Role.ANNOTATOR,),
+}
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="ignore")

@@ -10,9 +10,10 @@ from csc.llm.settings import load_settings
 
 
 @task(name="llm-preflight")
-def llm_preflight() -> dict:
-    """Fail the DAG at once, with what to set, when no usable endpoint is configured."""
-    info = preflight(load_settings())
+def llm_preflight(stages: tuple[str, ...] = ("csconv",)) -> dict:
+    """Fail the DAG at once, with what to set, when no usable endpoint is configured for the
+    roles of `stages` (schemas.llm.STAGE_ROLES); roles of other stages are not checked."""
+    info = preflight(load_settings(stages=stages))
     logger = get_run_logger()
     if info["simulator"]:
         logger.warning(BANNER)

@@ -7,28 +7,45 @@
                          CSC_LLM_REWRITER_MODEL=deepseek-reasoner
     CSC_LLM_CONCURRENCY  requests in flight (16); CSC_LLM_RPM, CSC_LLM_TPM optional limits
     CSC_LLM_MAX_ATTEMPTS transport attempts per call (6); CSC_LLM_MAX_REASKS (2)
+    CSC_LLM_TIMEOUT      seconds per call (120), for roles without their own _TIMEOUT
     CSC_LLM_BUDGET_USD   optional cost cap per run; CSC_LLM_PRICES a YAML/JSON price table
     CSC_LLM_CACHE        response cache file (default: beside the warehouse)
 
+Only the roles a run uses need a model: `load_settings(stages=("csconv",))` requires (and
+checks) the csconv roles alone; a role without a model fails when it is first asked for.
+Every problem found is reported at once, one per line, in one LLMNotConfigured.
 Nothing falls back to the simulator: with no endpoint configured an LLM stage stops at once.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from schemas.llm import Role
+from schemas.llm import STAGE_ROLES, Role
 
 SIMULATOR = "simulator"
 
 
 class LLMNotConfigured(RuntimeError):
-    """No endpoint (or no model for a role) was configured."""
+    """The endpoint settings are missing or wrong; `problems` holds one line per problem."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
+
+    @classmethod
+    def of(cls, problems: list[str]) -> LLMNotConfigured:
+        if len(problems) == 1:
+            return cls(problems[0], problems)
+        lines = "\n".join(f"  {p}" for p in problems)
+        return cls(f"{len(problems)} problems with the LLM settings:\n{lines}", problems)
 
 
 HOW_TO_CONFIGURE = (
@@ -46,6 +63,15 @@ _ROLE_TEMPERATURE: dict[Role, float | None] = {
     Role.PERSONA_DESCRIBER: 0.8, Role.PLANNER: 0.8, Role.SUPPORTER_ASSISTANT: 0.8,
     Role.SUPPORTER: 0.8, Role.CUSTOMER_ASSISTANT: 0.8, Role.CUSTOMER: 0.8,
 }
+
+
+def model_setting(role: Role) -> str:
+    return f"CSC_LLM_{role.value.upper()}_MODEL"
+
+
+def _no_model(role: Role) -> str:
+    return (f"no model for role '{role.value}': set {model_setting(role)}, or CSC_LLM_MODEL "
+            "for every role")
 
 
 @dataclass(frozen=True)
@@ -80,6 +106,10 @@ class LLMSettings:
     budget_usd: float | None = None
     prices: dict[str, Price] = field(default_factory=dict)
     cache_path: Path | None = None
+    # The roles load_settings was asked to require (empty: not said); preflight checks these.
+    required: tuple[Role, ...] = ()
+    # Roles that are not usable, with why (no model, a bad value): raised when asked for.
+    unusable: dict[Role, str] = field(default_factory=dict, repr=False)
 
     @property
     def is_simulator(self) -> bool:
@@ -88,7 +118,8 @@ class LLMSettings:
     @property
     def uses_simulator(self) -> bool:
         """Chosen by name, or pointed at a running simulator (its models are all sim-*)."""
-        return self.is_simulator or all(r.model.startswith("sim-") for r in self.roles.values())
+        return self.is_simulator or (bool(self.roles) and all(
+            r.model.startswith("sim-") for r in self.roles.values()))
 
     @property
     def endpoint_identity(self) -> str:
@@ -96,7 +127,11 @@ class LLMSettings:
         return SIMULATOR if self.is_simulator else self.base_url.rstrip("/")
 
     def role(self, role: Role) -> RoleSettings:
-        return self.roles[role]
+        """The role's settings; LLMNotConfigured (one line, naming the setting) if it has none."""
+        try:
+            return self.roles[role]
+        except KeyError:
+            raise LLMNotConfigured(self.unusable.get(role) or _no_model(role)) from None
 
     def price(self, model: str) -> Price:
         return self.prices.get(model, Price())
@@ -110,27 +145,106 @@ def _env(name: str) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
-def _number(name: str, cast, default):
+def _finite(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ValueError(raw)
+    return value
+
+
+# (cast, valid, what a valid value is): the rule is said in the message when a value breaks it
+WHOLE_GE_1 = (int, lambda v: v >= 1, "a whole number >= 1")
+WHOLE_GE_0 = (int, lambda v: v >= 0, "a whole number >= 0")
+POSITIVE = (_finite, lambda v: v > 0, "a number > 0")
+TEMPERATURE = (_finite, lambda v: 0 <= v <= 2, "a number from 0 to 2 (or none)")
+Rule = tuple[Callable[[str], Any], Callable[[Any], bool], str]
+
+
+def _number(name: str, rule: Rule, default: Any, problems: list[str]) -> Any:
+    """The setting's value if set and valid; otherwise the default, with a problem noted."""
     raw = _env(name)
     if raw is None:
         return default
+    cast, valid, text = rule
     try:
-        return cast(raw)
+        value = cast(raw)
     except ValueError:
-        raise LLMNotConfigured(f"{name}={raw!r} is not a valid {cast.__name__}") from None
+        value = None
+    if value is None or not valid(value):
+        problems.append(f"{name}={raw} must be {text}")
+        return default
+    return value
 
 
-def _load_prices(spec: str | None) -> dict[str, Price]:
+PRICES_SHAPE = "model -> {input_per_1m, output_per_1m}, in USD per million tokens"
+_PRICE_KEYS = ("input_per_1m", "output_per_1m")
+
+
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is not None and problem:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(exc).split())
+
+
+def _load_prices(spec: str | None, problems: list[str]) -> dict[str, Price]:
+    """A YAML/JSON file, or inline YAML/JSON text, mapping model -> prices; problems noted."""
     if not spec:
         return {}
+    path = Path(spec)
+    inline = spec.lstrip().startswith("{") or "\n" in spec or ": " in spec
+    where = "CSC_LLM_PRICES" if inline else f"CSC_LLM_PRICES={spec}"
     try:
-        text = Path(spec).read_text(encoding="utf-8") if Path(spec).is_file() else spec
-        data = yaml.safe_load(text) if not text.lstrip().startswith("{") else json.loads(text)
-        return {model: Price(**p) for model, p in (data or {}).items()}
-    except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:
-        raise LLMNotConfigured(
-            f"CSC_LLM_PRICES must be a YAML/JSON file or text mapping model -> "
-            f"{{input_per_1m, output_per_1m}}: {exc}") from None
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+        elif inline:
+            text = spec
+        elif path.exists():
+            problems.append(f"{where}: not a file; expected a YAML/JSON file of {PRICES_SHAPE}")
+            return {}
+        else:
+            problems.append(f"{where}: file not found; expected a YAML/JSON file of "
+                            f"{PRICES_SHAPE}")
+            return {}
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        problems.append(f"{where}: cannot read it: {exc.strerror or exc}")
+        return {}
+    except UnicodeDecodeError:
+        problems.append(f"{where}: not UTF-8 text")
+        return {}
+    except yaml.YAMLError as exc:
+        problems.append(f"{where}: not valid YAML/JSON: {_yaml_error(exc)}")
+        return {}
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{where}: not a mapping of {PRICES_SHAPE} (it is a "
+                        f"{type(data).__name__})")
+        return {}
+    prices: dict[str, Price] = {}
+    for model, entry in data.items():
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: the price of '{model}' must be a mapping with "
+                            f"{' and/or '.join(_PRICE_KEYS)}, not {entry!r}")
+            continue
+        unknown = sorted(str(k) for k in entry if k not in _PRICE_KEYS)
+        if unknown:
+            problems.append(f"{where}: unknown key(s) {', '.join(unknown)} for '{model}' "
+                            f"(known: {', '.join(_PRICE_KEYS)})")
+        values = {}
+        for key in _PRICE_KEYS:
+            if key not in entry:
+                continue
+            v = entry[key]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
+                    or v < 0:
+                problems.append(f"{where}: {model}.{key}={v} must be a number >= 0")
+            else:
+                values[key] = float(v)
+        prices[str(model)] = Price(**values)
+    return prices
 
 
 def _load_dotenv() -> None:
@@ -145,47 +259,115 @@ def _load_dotenv() -> None:
             os.environ.setdefault(key.strip(), value.strip().strip("'\""))
 
 
-def load_settings() -> LLMSettings:
-    """Settings from the environment; raises LLMNotConfigured with what to set."""
+def roles_of(stages: Iterable[str]) -> tuple[Role, ...]:
+    """The roles the given stages call (see schemas.llm.STAGE_ROLES), in a stable order."""
+    stages = (stages,) if isinstance(stages, str) else tuple(stages)
+    unknown = [s for s in stages if s not in STAGE_ROLES]
+    if unknown:
+        raise ValueError(f"unknown LLM stage(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(STAGE_ROLES)}")
+    return tuple(dict.fromkeys(r for s in stages for r in STAGE_ROLES[s]))
+
+
+def _role_settings(role: Role, default_model: str | None, default_timeout: float,
+                   simulator: bool) -> tuple[RoleSettings | None, bool, list[str]]:
+    """(settings, no model?, problems of its values): settings are None if it cannot be used."""
+    prefix = f"CSC_LLM_{role.value.upper()}_"
+    problems: list[str] = []
+    model = _env(prefix + "MODEL") or default_model or (f"sim-{role.value}" if simulator
+                                                        else None)
+    temp_raw = _env(prefix + "TEMPERATURE")
+    temperature = (None if temp_raw is not None and temp_raw.lower() in ("none", "null") else
+                   _number(prefix + "TEMPERATURE", TEMPERATURE, _ROLE_TEMPERATURE[role],
+                           problems))
+    max_tokens = _number(prefix + "MAX_TOKENS", WHOLE_GE_1, None, problems)
+    timeout = _number(prefix + "TIMEOUT", POSITIVE, default_timeout, problems)
+    if model is None or problems:
+        return None, model is None, problems
+    return RoleSettings(model=model, temperature=temperature, max_tokens=max_tokens,
+                        timeout=timeout), False, []
+
+
+def load_settings(roles: Iterable[Role | str] | None = None, *,
+                  stages: Iterable[str] | None = None) -> LLMSettings:
+    """Settings from the environment; raises one LLMNotConfigured listing every problem.
+
+    `roles` and/or `stages` (e.g. stages=("csconv",)) say which roles must have a usable model
+    and settings; the other roles are loaded if they can be and fail only when asked for.
+    With neither, no role is required, but some model must be set (CSC_LLM_MODEL or a
+    CSC_LLM_<ROLE>_MODEL). Endpoint-wide settings are always checked.
+    """
+    if isinstance(roles, str):
+        roles = (roles,)
+    wanted: tuple[Role, ...] | None = None
+    if roles is not None or stages is not None:
+        wanted = tuple(dict.fromkeys(
+            [Role(r) for r in (roles or ())] + list(roles_of(stages or ()))))
     _load_dotenv()
+    endpoint: list[str] = []  # problems, in the order they are reported
+    models: list[str] = []
+    values: list[str] = []
     base_url = _env("CSC_LLM_BASE_URL")
-    if base_url is None:
-        raise LLMNotConfigured(HOW_TO_CONFIGURE)
     simulator = base_url == SIMULATOR
     api_key = _env("CSC_LLM_API_KEY") or _env("OPENAI_API_KEY") or ("sim-key" if simulator else "")
-    if not api_key:
-        raise LLMNotConfigured(
+    if base_url is None:
+        endpoint.append(HOW_TO_CONFIGURE)  # it also says what to set for the key and model
+    elif not api_key:
+        endpoint.append(
             f"CSC_LLM_BASE_URL is {base_url} but no key is set: set CSC_LLM_API_KEY "
             "(or OPENAI_API_KEY); use any non-empty value for endpoints without keys")
     default_model = _env("CSC_LLM_MODEL")
-    roles: dict[Role, RoleSettings] = {}
+    default_timeout = _number("CSC_LLM_TIMEOUT", POSITIVE, 120.0, values)
+    usable: dict[Role, RoleSettings] = {}
+    unusable: dict[Role, str] = {}
+    no_model: list[Role] = []
+    some_model = False
     for role in Role:
-        prefix = f"CSC_LLM_{role.value.upper()}_"
-        model = _env(prefix + "MODEL") or default_model or (f"sim-{role.value}" if simulator
-                                                            else None)
-        if model is None:
-            raise LLMNotConfigured(
-                f"no model for role '{role.value}': set CSC_LLM_MODEL, or {prefix}MODEL")
-        temp_raw = _env(prefix + "TEMPERATURE")
-        temperature = (None if temp_raw in ("none", "null") else
-                       _number(prefix + "TEMPERATURE", float, _ROLE_TEMPERATURE[role]))
-        roles[role] = RoleSettings(
-            model=model,
-            temperature=temperature,
-            max_tokens=_number(prefix + "MAX_TOKENS", int, None),
-            timeout=_number(prefix + "TIMEOUT", float, _number("CSC_LLM_TIMEOUT", float, 120.0)),
-        )
+        settings, model_missing, role_problems = _role_settings(
+            role, default_model, default_timeout, simulator)
+        some_model = some_model or not model_missing
+        if settings is not None:
+            usable[role] = settings
+            continue
+        unusable[role] = "; ".join(([_no_model(role)] if model_missing else []) + role_problems)
+        if wanted is not None and role in wanted:
+            no_model += [role] if model_missing else []
+            values += role_problems
+    if wanted:
+        no_model.sort(key=wanted.index)  # in the order the stage calls them
+    if base_url is not None:
+        if len(no_model) == 1:
+            models.append(_no_model(no_model[0]))
+        elif no_model:
+            models.append(
+                f"no model for roles {', '.join(r.value for r in no_model)}: set CSC_LLM_MODEL "
+                f"(serves every role), or per role {', '.join(map(model_setting, no_model))}")
+        elif wanted is None and not some_model:
+            models.append("no model is set: set CSC_LLM_MODEL (serves every role), or "
+                          "CSC_LLM_<ROLE>_MODEL per role")
+    concurrency = _number("CSC_LLM_CONCURRENCY", WHOLE_GE_1, 16, values)
+    rpm = _number("CSC_LLM_RPM", WHOLE_GE_1, None, values)
+    tpm = _number("CSC_LLM_TPM", WHOLE_GE_1, None, values)
+    max_attempts = _number("CSC_LLM_MAX_ATTEMPTS", WHOLE_GE_1, 6, values)
+    max_reasks = _number("CSC_LLM_MAX_REASKS", WHOLE_GE_0, 2, values)
+    budget_usd = _number("CSC_LLM_BUDGET_USD", POSITIVE, None, values)
+    prices = _load_prices(_env("CSC_LLM_PRICES"), values)
+    problems = endpoint + models + values
+    if problems:
+        raise LLMNotConfigured.of(problems)
     cache = _env("CSC_LLM_CACHE")
     return LLMSettings(
         base_url=base_url,
         api_key=api_key,
-        roles=roles,
-        concurrency=max(1, _number("CSC_LLM_CONCURRENCY", int, 16)),
-        rpm=_number("CSC_LLM_RPM", int, None),
-        tpm=_number("CSC_LLM_TPM", int, None),
-        max_attempts=max(1, _number("CSC_LLM_MAX_ATTEMPTS", int, 6)),
-        max_reasks=max(0, _number("CSC_LLM_MAX_REASKS", int, 2)),
-        budget_usd=_number("CSC_LLM_BUDGET_USD", float, None),
-        prices=_load_prices(_env("CSC_LLM_PRICES")),
+        roles=usable,
+        concurrency=concurrency,
+        rpm=rpm,
+        tpm=tpm,
+        max_attempts=max_attempts,
+        max_reasks=max_reasks,
+        budget_usd=budget_usd,
+        prices=prices,
         cache_path=Path(cache) if cache else None,
+        required=wanted or (),
+        unusable=unusable,
     )
