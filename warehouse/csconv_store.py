@@ -107,10 +107,12 @@ def write_agreement(con: duckdb.DuckDBPyConnection, rows: list[dict], run_id: st
     insert_frame(con, "csconv.label_agreement", frame, stamp="computed_at", keyed=False)
 
 
+# The report reads the same funnel analysts query (marts.csconv_funnel): (step or 'kept', n).
 FUNNEL = {
-    "outcomes": "SELECT coalesce(step, 'kept'), count(*) FROM marts.csconv_outcomes "
-                "GROUP BY ALL",
-    "dead_lettered": "SELECT count(*) FROM marts.csconv_dead_lettered",
+    "outcomes": "SELECT CASE outcome WHEN 'rejected' THEN step ELSE outcome END, dialogues "
+                "FROM marts.csconv_funnel WHERE outcome IN ('kept', 'rejected')",
+    "dead_lettered": "SELECT dialogues FROM marts.csconv_funnel "
+                     "WHERE outcome = 'dead_lettered'",
     "rule_passed": "SELECT count(*) FROM marts.prefilter_latest WHERE passed",
     "trimmed": "SELECT count(*) FILTER (WHERE trimmed > 0), coalesce(sum(trimmed), 0) "
                "FROM csconv.rewrites r JOIN marts.csconv_outcomes o USING (dialogue_id, "

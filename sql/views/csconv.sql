@@ -25,27 +25,43 @@ FROM ops.llm_dead_letter
 WHERE stage = 'csconv'
   AND item_key NOT IN (SELECT dialogue_id FROM marts.csconv_outcomes);
 
+-- One row per outcome: kept, rejected (one row per reject step), dead_lettered. `step` is the
+-- post-filter step that rejected, NULL for kept and dead-lettered.
 CREATE OR REPLACE VIEW marts.csconv_funnel AS
-SELECT coalesce(step, 'kept') AS outcome, count(*) AS dialogues
+SELECT outcome, step, count(*)::BIGINT AS dialogues
 FROM marts.csconv_outcomes
 GROUP BY ALL
 UNION ALL
-SELECT 'dead_lettered', count(*) FROM marts.csconv_dead_lettered;
+SELECT 'dead_lettered', NULL, count(*)::BIGINT FROM marts.csconv_dead_lettered;
 
+-- Names come from marts.strategies (00_framework.sql); they follow the original columns so
+-- queries that read columns by position keep working.
 CREATE OR REPLACE VIEW marts.csconv_strategy_distribution AS
-SELECT d.language, u.strategy_id, count(*) AS turns,
-       round(100.0 * count(*) / sum(count(*)) OVER (PARTITION BY d.language), 2) AS pct
-FROM marts.csconv_current d JOIN csconv.utterances u USING (csconv_id)
-WHERE u.speaker = 'supporter'
-GROUP BY d.language, u.strategy_id;
+SELECT d.language, d.strategy_id, d.turns, d.pct, s.strategy_name, s.strategy_name_zh
+FROM (
+    SELECT d.language, u.strategy_id, count(*)::BIGINT AS turns,
+           round(100.0 * count(*) / sum(count(*)) OVER (PARTITION BY d.language), 2) AS pct
+    FROM marts.csconv_current d JOIN csconv.utterances u USING (csconv_id)
+    WHERE u.speaker = 'supporter'
+    GROUP BY d.language, u.strategy_id) d
+LEFT JOIN marts.strategies s USING (strategy_id);
 
--- Strategy use in real, unrewritten logs, as the independent annotator labels it.
+-- Strategy use in real, unrewritten logs, as the independent annotator labels it. Turns whose
+-- label did not map have a NULL strategy_id (and NULL names).
 CREATE OR REPLACE VIEW marts.raw_strategy_distribution AS
-SELECT d.source, d.language, a.strategy_id, count(*) AS turns
-FROM csconv.annotations a JOIN raw.dialogues d ON d.dialogue_id = a.target_id
-WHERE a.target_kind = 'raw'
-GROUP BY ALL;
+SELECT r.source, r.language, r.strategy_id, r.turns, s.strategy_name, s.strategy_name_zh
+FROM (
+    SELECT d.source, d.language, a.strategy_id, count(*)::BIGINT AS turns
+    FROM csconv.annotations a JOIN raw.dialogues d ON d.dialogue_id = a.target_id
+    WHERE a.target_kind = 'raw'
+    GROUP BY ALL) r
+LEFT JOIN marts.strategies s USING (strategy_id);
 
+-- The latest run's agreement rows; 'strategy' rows carry the strategy's names, 'overall' rows
+-- NULL names.
 CREATE OR REPLACE VIEW marts.label_agreement_latest AS
-SELECT * FROM csconv.label_agreement
-WHERE run_id = (SELECT run_id FROM csconv.label_agreement ORDER BY computed_at DESC LIMIT 1);
+SELECT a.run_id, a.scope, a.strategy_id, a.n::BIGINT AS n, a.accuracy, a.kappa, a.computed_at,
+       s.strategy_name, s.strategy_name_zh
+FROM csconv.label_agreement a
+LEFT JOIN marts.strategies s USING (strategy_id)
+WHERE a.run_id = (SELECT run_id FROM csconv.label_agreement ORDER BY computed_at DESC LIMIT 1);

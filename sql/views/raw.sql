@@ -1,12 +1,13 @@
 -- Analyst views over the raw layer; recreated on every migration run, so edit them freely.
+-- Sums are cast to BIGINT: DuckDB's sum() of integers is HUGEINT (pandas: float64).
 CREATE OR REPLACE VIEW marts.ingest_by_source AS
 SELECT d.source,
        d.language,
        count(*)                         AS dialogues,
-       sum(d.n_utterances)              AS utterances,
+       sum(d.n_utterances)::BIGINT      AS utterances,
        round(avg(d.n_utterances), 2)    AS mean_utterances,
-       sum(d.pii_masked)                AS pii_masked,
-       sum(d.n_empty_dropped)           AS empty_lines_dropped
+       sum(d.pii_masked)::BIGINT        AS pii_masked,
+       sum(d.n_empty_dropped)::BIGINT   AS empty_lines_dropped
 FROM raw.dialogues d
 GROUP BY ALL;
 
