@@ -10,6 +10,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,40 +126,99 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     return done
 
 
+def _short(command: str, limit: int = 100) -> str:
+    command = " ".join(command.split())
+    return command if len(command) <= limit else command[:limit - 1] + "…"
+
+
+def _this_process() -> str:
+    """A short description of this process, for whoever waits for a lock it holds."""
+    argv = list(sys.argv) or ["python"]
+    argv[0] = Path(argv[0]).name or "python"
+    return _short(" ".join(argv))
+
+
+def _lock_holder(lock_path: Path) -> str:
+    """'held by pid N: <command>', as the holder of our advisory lock wrote it."""
+    try:
+        pid, _, command = lock_path.read_text(encoding="utf-8", errors="replace").strip() \
+            .partition(" ")
+    except OSError:
+        pid = command = ""
+    if not pid.isdigit():  # between its flock and its write, or a process of an old version
+        return "held by a process that has not said who it is yet"
+    return f"held by pid {pid}: {command or '?'}"
+
+
+def _duckdb_holder(error: str) -> str:
+    """'held by pid N: <command>' from DuckDB's lock error ('... held in <program> (PID N)')."""
+    found = re.search(r"held in (.*?) \(PID (\d+)\)", error)
+    if not found:
+        return "held by another process"
+    program, pid = found.groups()
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+            errors="replace").strip() or program
+    except OSError:
+        command = program
+    return f"held by pid {pid}: {_short(command)}"
+
+
 @contextmanager
-def _writer_lock(path: Path, timeout: float) -> Iterator[None]:
+def _writer_lock(path: Path, timeout: float, notice_every: float = 15.0) -> Iterator[None]:
+    """Our advisory writer lock. The holder writes its pid and command into the lock file;
+    a waiter says on stderr, every `notice_every` s, whom it is waiting for."""
     lock_path = path.with_name(path.name + ".lock")
-    with lock_path.open("a") as fh:
-        deadline = time.monotonic() + timeout
+    with lock_path.open("a", encoding="utf-8") as fh:
+        started = time.monotonic()
+        deadline, notice_at = started + timeout, started + notice_every
         while True:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if now > deadline:
                     raise WarehouseBusy(
-                        f"another csc process has been writing {path} for over {timeout:.0f}s"
-                    ) from None
+                        f"another csc process ({_lock_holder(lock_path)}) has been writing "
+                        f"{path} for over {timeout:.0f}s") from None
+                if now >= notice_at:
+                    notice_at = now + notice_every
+                    print(f"waiting for the warehouse lock on {path} "
+                          f"({_lock_holder(lock_path)})", file=sys.stderr, flush=True)
                 time.sleep(0.05)
+        fh.truncate(0)  # an earlier holder's line (one that was killed) goes first
+        fh.write(f"{os.getpid()} {_this_process()}\n")  # "a": written at the (new) end
+        fh.flush()
         try:
             yield
         finally:
+            fh.truncate(0)
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _open(path: Path, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + timeout
+def _open(path: Path, read_only: bool, timeout: float,
+          notice_every: float = 15.0) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting for DuckDB's own lock (an analyst's session, say) and saying on
+    stderr, every `notice_every` s, whom we are waiting for."""
+    started = time.monotonic()
+    deadline, notice_at = started + timeout, started + notice_every
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from None
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 raise WarehouseBusy(
                     f"cannot open {path}: it is held by another process (an open DuckDB "
                     f"session?). Close it and retry. ({exc})"
                 ) from None
+            if now >= notice_at:
+                notice_at = now + notice_every
+                print(f"waiting for the warehouse lock on {path} ({_duckdb_holder(str(exc))})",
+                      file=sys.stderr, flush=True)
             time.sleep(0.1)
 
 

@@ -11,8 +11,9 @@ import asyncio
 from dataclasses import dataclass
 
 from csc.framework import STRATEGIES, normalise_label, strategy_catalogue
-from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest
+from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest, LLMResult
 from csc.metrics.agreement import agreement, per_label
+from csc.progress import BatchProgress
 from csc.prompts import load_prompt
 from schemas.llm import Annotation, DialogueInput, InputTurn, Role
 
@@ -54,11 +55,19 @@ def label_rows(t: Target, ann: Annotation, model: str, version: str, run_id: str
     return rows
 
 
-async def annotate(gw: LLMGateway, targets: list[Target], run_id: str
-                   ) -> tuple[list[dict], int, int]:
-    """(rows, dialogues dead-lettered, dialogues deferred)."""
+async def annotate(gw: LLMGateway, targets: list[Target], run_id: str,
+                   progress: BatchProgress | None = None) -> tuple[list[dict], int, int]:
+    """(rows, dialogues dead-lettered, dialogues deferred); `progress` is advanced as each
+    dialogue's answer (or failure) arrives."""
     model = gw.settings.role(Role.ANNOTATOR).model
-    results = await asyncio.gather(*(gw.one(_request(t)) for t in targets))
+
+    async def one(t: Target) -> LLMResult | LLMFailure:
+        result = await gw.one(_request(t))
+        if progress is not None:
+            progress.advance()
+        return result
+
+    results = await asyncio.gather(*(one(t) for t in targets))
     rows: list[dict] = []
     dead = deferred = 0
     for t, r in zip(targets, results, strict=True):

@@ -22,6 +22,7 @@ from csc.llm.endpoint import gateway, open_journal
 from csc.llm.gateway import LLMGateway
 from csc.llm.run import run_with_gateway
 from csc.llm.settings import LLMSettings, load_settings
+from csc.progress import BatchProgress, ProgressHook, TerminalProgress
 from csc.prompts import load_prompt
 from schemas.csconv import CsconvDialogue, CsconvUtterance
 from schemas.llm import Role
@@ -72,6 +73,15 @@ def _validated(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
     return tables
 
 
+def _progress(label: str, total: int, unit: str, hook: ProgressHook | None) -> BatchProgress:
+    """A batch's progress on the terminal, and through the caller's hook (tasks/ adds a
+    Prefect progress artifact)."""
+    hooks: list[ProgressHook] = [TerminalProgress()]
+    if hook is not None:
+        hooks.append(hook)
+    return BatchProgress(label, total, unit=unit, hooks=hooks)
+
+
 async def _keep_stats(gw: LLMGateway, into: dict, work: Awaitable[T]) -> T:
     """Await the work, then copy the gateway's hit/miss/cost counters for the summary."""
     result = await work
@@ -82,8 +92,11 @@ async def _keep_stats(gw: LLMGateway, into: dict, work: Awaitable[T]) -> T:
 
 
 def run_batch(batch: Batch, run_id: str, refresh: bool = False,
-              settings: LLMSettings | None = None) -> dict:
-    """Process one batch end to end; returns its counts (kept, rejected, dead, deferred...)."""
+              settings: LLMSettings | None = None, progress: ProgressHook | None = None) -> dict:
+    """Process one batch end to end; returns its counts (kept, rejected, dead, deferred...).
+
+    Progress (dialogues done, rate, ETA, LLM cost so far) goes to the terminal and to
+    `progress`, throttled."""
     settings = settings or load_settings()
     with connect() as con:
         turns = target_turns(con, "raw", batch.ids)
@@ -95,9 +108,13 @@ def run_batch(batch: Batch, run_id: str, refresh: bool = False,
     used: dict = {}
     cfg = PostfilterConfig.from_env()
     with open_journal(settings) as journal:
-        result = run_with_gateway(
-            lambda: gateway(settings, journal, run_id=run_id, stage=STAGE, refresh=refresh),
-            lambda gw: _keep_stats(gw, used, process_batch(gw, dialogues, cfg)))
+        with _progress(f"csconv {batch.language}", len(dialogues), "dialogues",
+                       progress) as tracker:
+            result = run_with_gateway(
+                lambda: gateway(settings, journal, run_id=run_id, stage=STAGE,
+                                refresh=refresh),
+                lambda gw: _keep_stats(gw, used,
+                                       process_batch(gw, dialogues, cfg, tracker.bind(gw.stats))))
         tables = _validated(outcome_rows(result.outcomes, {batch.language: batch.version},
                                          areas, run_id))
         with connect() as con:
@@ -129,21 +146,26 @@ def plan_annotation(kinds: tuple[str, ...] = ("csconv", "raw"), batch_size: int 
 
 
 def annotate_batch(kind: str, language: str, ids: list[str], run_id: str,
-                   refresh: bool = False) -> dict:
+                   refresh: bool = False, progress: ProgressHook | None = None) -> dict:
+    """Label one batch; progress goes to the terminal and to `progress`, like run_batch."""
     settings = load_settings()
     with connect() as con:
         turns = target_turns(con, kind, ids)
     targets = [Target(kind, i, language, turns[i]) for i in ids if i in turns]
+    used: dict = {}
     with open_journal(settings) as journal:
-        rows, dead, deferred = run_with_gateway(
-            lambda: gateway(settings, journal, run_id=run_id, stage=ANNOTATE_STAGE,
-                            refresh=refresh),
-            lambda gw: annotate(gw, targets, run_id))
+        with _progress(f"annotate {kind} {language}", len(targets), "dialogues",
+                       progress) as tracker:
+            rows, dead, deferred = run_with_gateway(
+                lambda: gateway(settings, journal, run_id=run_id, stage=ANNOTATE_STAGE,
+                                refresh=refresh),
+                lambda gw: _keep_stats(gw, used,
+                                       annotate(gw, targets, run_id, tracker.bind(gw.stats))))
         with connect() as con:
             written = write_annotations(con, rows)
             sync_journal(con, journal)
-    return {"kind": kind, "dialogues": len(targets), "labels": written, "dead": dead,
-            "deferred": deferred}
+    return {"kind": kind, "language": language, "dialogues": len(targets), "labels": written,
+            "dead": dead, "deferred": deferred, "llm": used}
 
 
 def measure_agreement(run_id: str) -> dict:

@@ -16,6 +16,7 @@ from csc.csconv.postfilter import PostfilterConfig, RuleOutcome, apply_rules
 from csc.framework import strategy_catalogue
 from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest
 from csc.llm.settings import LLMSettings
+from csc.progress import BatchProgress
 from csc.prompts import load_prompt
 from schemas.llm import (
     DialogueInput,
@@ -133,9 +134,17 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
 
 
 async def process_batch(gw: LLMGateway, dialogues: list[SourceDialogue],
-                        cfg: PostfilterConfig = PostfilterConfig()) -> BatchResult:
-    """Run every dialogue's chain concurrently; the gateway bounds the requests in flight."""
-    outcomes = await asyncio.gather(*(process_dialogue(gw, d, cfg) for d in dialogues))
+                        cfg: PostfilterConfig = PostfilterConfig(),
+                        progress: BatchProgress | None = None) -> BatchResult:
+    """Run every dialogue's chain concurrently; the gateway bounds the requests in flight.
+    `progress` is advanced as each dialogue's chain ends."""
+    async def one(d: SourceDialogue) -> Outcome:
+        outcome = await process_dialogue(gw, d, cfg)
+        if progress is not None:
+            progress.advance()
+        return outcome
+
+    outcomes = await asyncio.gather(*(one(d) for d in dialogues))
     return BatchResult(list(outcomes))
 
 

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import openai
 from pydantic import BaseModel
@@ -27,6 +28,7 @@ from csc.llm.journal import Cached, CallRow, DeadLetterRow, Journal
 from csc.llm.limits import AdaptiveLimiter, RateLimiter
 from csc.llm.parsing import ParseError, parse_as, split_reasoning
 from csc.llm.settings import LLMSettings
+from csc.progress import SilenceWatch, money
 from schemas.llm import ROLE_HEADER, Role
 
 log = logging.getLogger("csc.llm")
@@ -102,6 +104,18 @@ def cache_key(settings: LLMSettings, req: LLMRequest) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def endpoint_name(settings: LLMSettings) -> str:
+    """The endpoint as a person can recognise it: its URL without credentials or query."""
+    parts = urlsplit(settings.base_url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    name = urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", "")) or "the endpoint"
+    return f"{name} (simulator)" if settings.uses_simulator else name
+
+
 def _retry_after(exc: openai.APIStatusError) -> float | None:
     try:
         value = exc.response.headers.get("retry-after")
@@ -113,7 +127,7 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
 class LLMGateway:
     def __init__(self, settings: LLMSettings, journal: Journal, *, run_id: str, stage: str,
                  refresh: bool = False, use_cache: bool = True,
-                 client: openai.AsyncOpenAI | None = None) -> None:
+                 client: openai.AsyncOpenAI | None = None, silence_every: float = 15.0) -> None:
         if settings.base_url == "simulator":
             raise ValueError("resolve the simulator to its URL first (csc.llm.endpoint)")
         self.settings = settings
@@ -128,6 +142,10 @@ class LLMGateway:
         self.client = client or openai.AsyncOpenAI(
             base_url=settings.base_url, api_key=settings.api_key, max_retries=0)
         self._budget_logged = False
+        # Says which endpoint has answered nothing for `silence_every` s while requests wait.
+        self.silence = SilenceWatch(self._redact(endpoint_name(settings)), silence_every,
+                                    say=lambda message: log.warning("%s", message))
+        self._watchdog: asyncio.Task | None = None
         # The cap is per run, and a run spans many batch tasks (each with its own gateway).
         self._spent_before = journal.run_cost(run_id) if settings.budget_usd is not None else 0.0
 
@@ -151,8 +169,8 @@ class LLMGateway:
         spent = self._spent_before + self.stats.cost_usd
         if self.settings.budget_usd is not None and spent >= self.settings.budget_usd:
             raise BudgetExceeded(
-                f"cost cap of ${self.settings.budget_usd:.2f} reached "
-                f"(${spent:.4f} spent this run)")
+                f"cost cap of {money(self.settings.budget_usd)} reached "
+                f"({money(spent)} spent this run)")
         messages = list(req.messages)
         started = time.monotonic()
         attempts = reasks = 0
@@ -219,7 +237,7 @@ class LLMGateway:
             async with self.limiter:
                 epoch = self.limiter.epoch
                 try:
-                    resp = await self.client.chat.completions.create(**params)
+                    resp = await self._send(params)
                 except openai.RateLimitError as exc:
                     self.limiter.on_rate_limited(epoch)
                     delay = _retry_after(exc)
@@ -261,6 +279,22 @@ class LLMGateway:
                       self._redact(error))
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")
+
+    async def _send(self, params: dict[str, Any]) -> Any:
+        """One HTTP request, watched: an endpoint that stays silent is named in the log."""
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.get_running_loop().create_task(self.silence.run())
+        watch = self.silence
+        watch.sent()
+        try:
+            resp = await self.client.chat.completions.create(**params)
+            watch.answered()
+            return resp
+        except openai.APIStatusError:  # an error status is still an answer
+            watch.answered()
+            raise
+        finally:
+            watch.finished()
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _account(self, req: LLMRequest, key: str, status: str, usage, cost: float,
@@ -329,6 +363,9 @@ class LLMGateway:
             return LLMFailure(req.item_key, str(exc), "deferred")
 
     async def aclose(self) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.cancel()
         await self.client.close()
 
 
