@@ -31,7 +31,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-csconv-"))
     os.environ.update(CSC_WAREHOUSE=str(tmp / "wh.duckdb"), CSC_LLM_CACHE=str(tmp / "llm.sqlite"),
-                      CSC_REPORTS=str(tmp / "reports"), CSC_LLM_API_KEY="sim-key",
+                      CSC_OUT=str(tmp / "out"), CSC_LLM_API_KEY="sim-key",
                       CSC_LLM_MODEL="sim-default", CSC_LLM_CONCURRENCY=str(args.concurrency))
 
     from csc.csconv import service

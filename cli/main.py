@@ -2,43 +2,88 @@
 gets one clear line and exit code 2, never a traceback.
 
 Exit codes: 0 ok; 1 the run finished but nothing could be ingested (or a stage failed);
-2 a usage or input mistake.
+2 a usage or input mistake. Commands that only read (status, sources, export) open the
+warehouse directly and never start a Prefect server.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # what a Unix tool killed by SIGPIPE reports: `csc status | head`
+DESCRIPTION = ("Turn customer-support conversations into CSC evaluation and training data: "
+               "ingest dialogue files into a DuckDB warehouse, build the CSConv set with an "
+               "LLM, and export it.")
+EPILOG = ("Settings come from the environment (or .env): CSC_WAREHOUSE, CSC_DROP_FOLDER, "
+          "CSC_OUT, CSC_LLM_*. See README.md.")
+STARTUP_TIMEOUT_S = "90"  # Prefect's default (20 s) is too short on a loaded 2-core machine
 
 
-def _ready(needs_llm: bool) -> None:
-    """Check what a flow needs before starting it, so a mistake is one clear line, not a
-    failed flow run with a traceback."""
-    from warehouse.db import ensure_writable
-
-    ensure_writable()
-    if needs_llm:
-        from csc.csconv.postfilter import PostfilterConfig
-        from csc.llm.settings import load_settings
-
-        load_settings()
-        PostfilterConfig.from_env()
-
-
-def _quiet_prefect() -> None:
-    """Defaults for a machine with no network: no telemetry, and a server per run if none set."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
+def _note(message: str) -> None:
+    print(f"csc: {message}", file=sys.stderr, flush=True)
 
 
 def _fail(message: str) -> int:
     print(f"csc: error: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _prepare_run(stages: tuple[str, ...] = ()) -> None:
+    """Check what a flow needs before starting it, so a mistake is one clear line, not a
+    failed flow run with a traceback; then name the warehouse the run writes to."""
+    from warehouse.db import ensure_writable
+
+    path = ensure_writable()
+    if stages:
+        from csc.csconv.postfilter import PostfilterConfig
+        from csc.llm.settings import load_settings
+
+        load_settings(stages=stages)
+        PostfilterConfig.from_env()
+    _note(f"warehouse {path.resolve()}")
+    _quiet_prefect()
+
+
+def _quiet_prefect() -> None:
+    """Defaults for a machine with no network: no telemetry, and time for the temporary
+    server to come up on a loaded machine. A set PREFECT_API_URL is used as it is."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_S)
+
+
+def _drop_folder(explicit: str | None) -> str:
+    from csc.paths import drop_folder
+
+    return str(drop_folder(explicit))
+
+
+def _why_nothing(report: dict) -> str:
+    """One line on why an ingest added nothing: empty files, or what the quarantine says."""
+    files = report["files"]
+    if not report["totals"]["records"]:
+        names = ", ".join(Path(f["path"]).name for f in files[:3])
+        return f"nothing ingested: {names}{' ...' if len(files) > 3 else ''} held no records"
+    from warehouse.db import connect, query
+
+    with connect(read_only=True) as con:
+        rows = query(con, 'SELECT "check", count(*), any_value(reason) FROM raw.quarantine '
+                          'WHERE run_id = ? GROUP BY ALL ORDER BY 2 DESC',
+                     [report.get("run_id", "")])
+    quarantined = report["totals"]["quarantined"]
+    if not rows:
+        return f"nothing ingested: {quarantined} record(s) quarantined; see raw.quarantine"
+    check, n, reason = rows[0]
+    more = f" (and {len(rows) - 1} other check(s))" if len(rows) > 1 else ""
+    return (f"nothing ingested: {quarantined} record(s) quarantined, {n} of them as {check}: "
+            f"{reason}{more}; see raw.quarantine")
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -49,33 +94,44 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     files = discover(path)  # raises IngestError with a clear message
     for f in files:
         resolve_source(f, args.source)  # a bad --source fails here, before any work
-    _ready(needs_llm=False)
-    _quiet_prefect()
+    _prepare_run()
     from flows.ingest import ingest
 
     report = ingest(path=str(path), source=args.source, force=args.force,
                     mask_pii=not args.no_mask_pii)
     print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else render_text(report))
-    return EXIT_OK if report["ingested_anything"] else EXIT_NOTHING
+    if report["ingested_anything"]:
+        return EXIT_OK
+    _note(_why_nothing(report))
+    return EXIT_NOTHING
+
+
+def _nothing_pending(limit: int | None) -> bool:
+    """Whether a csconv run would find no work: checked before any Prefect server starts."""
+    from csc.csconv.service import plan, plan_annotation
+
+    return not plan(limit=limit) and not plan_annotation(limit=limit)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    _quiet_prefect()
-    from csc.paths import SAMPLES
-
-    drop = args.drop or str(SAMPLES)
-    if args.stage != "csconv" and not Path(drop).exists():
-        return _fail(f"drop folder {drop} does not exist")
-    _ready(needs_llm=args.stage != "ingest")
-    if args.stage == "nightly":
-        from flows.nightly import nightly
-
-        result = nightly(drop_folder=drop)
-    elif args.stage == "csconv":
+    if args.stage == "csconv":
+        _prepare_run(("csconv",))
+        if not args.refresh and _nothing_pending(args.limit):
+            print("csconv: nothing pending: every rule-passed dialogue has an outcome under the "
+                  "current prompts and models, and every kept one is annotated")
+            return EXIT_OK
         from flows.csconv import csconv
 
         result = csconv(limit=args.limit, refresh=args.refresh)
+    elif args.stage == "nightly":
+        drop = _drop_folder(args.drop)
+        _prepare_run(("csconv",))
+        from flows.nightly import nightly
+
+        result = nightly(drop_folder=drop)
     else:
+        drop = _drop_folder(args.drop)
+        _prepare_run()
         from flows.ingest import ingest
 
         result = {"ingest": ingest(path=drop)["totals"]}
@@ -86,19 +142,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(_: argparse.Namespace) -> int:
     """The whole nightly DAG on the bundled samples, offline, against the simulator."""
     from csc.paths import SAMPLES
-    from warehouse.db import warehouse_path
 
     os.environ["CSC_LLM_BASE_URL"] = "simulator"  # the demo chooses it explicitly
-    _ready(needs_llm=True)
-    _quiet_prefect()
+    _prepare_run(("csconv",))
     from flows.nightly import nightly
+    from warehouse.db import output_dir, warehouse_path
 
     result = nightly(drop_folder=str(SAMPLES))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"\nwarehouse: {warehouse_path()}  (open it with duckdb; see docs/analysts.md)")
     print(f"funnel:    {result['csconv']['report']}")
-    print("export:    .venv/bin/csc export csconv --format jsonl")
+    print(f"export:    .venv/bin/csc export csconv --format jsonl   "
+          f"(writes {output_dir() / 'exports'})")
     print("The LLM answers above came from the offline simulator, not from a model.")
+    return EXIT_OK
+
+
+def _cmd_init(_: argparse.Namespace) -> int:
+    from warehouse.db import connect, ensure_writable, query
+
+    path = ensure_writable(create=True)
+    existed = path.exists()
+    with connect(path) as con:
+        version = query(con, "SELECT max(version) FROM ops.schema_migrations")[0][0]
+    print(f"{'warehouse up to date' if existed else 'created warehouse'}: {path.resolve()} "
+          f"(schema version {version})")
     return EXIT_OK
 
 
@@ -108,13 +176,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from csc.llm.endpoint import BANNER
     from csc.quality.published import check_csconv
     from warehouse.csconv_store import export_frame, export_lineage, published_frames
-    from warehouse.db import connect
+    from warehouse.db import connect, output_dir
 
-    out = Path(args.out or f"out/exports/csconv.{args.format}")
+    out = Path(args.out) if args.out else output_dir() / "exports" / f"csconv.{args.format}"
     with connect(read_only=True) as con:
-        checks = check_csconv(*published_frames(con), PostfilterConfig.from_env())
+        frames = published_frames(con)
         records = released_shape(export_frame(con, args.language))
         lineage = export_lineage(con, args.language)
+    checks = check_csconv(*frames, PostfilterConfig.from_env())
     if not checks.success:
         print(f"csc: error: the CSConv set fails its quality checks, nothing exported: "
               f"{checks.describe_failures()}", file=sys.stderr)
@@ -148,64 +217,139 @@ def _cmd_status(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="csc", description=__doc__.split("\n")[0])
-    parser.add_argument("--warehouse", help="DuckDB file (default: $CSC_WAREHOUSE or "
-                                            "warehouse/csc.duckdb)")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be 1 or more")
+    return value
 
-    p = sub.add_parser("ingest", help="ingest a dialogue file or a folder of them")
-    p.add_argument("path")
-    p.add_argument("--source", help="built-in source name (see `csc sources`) or a YAML "
-                                    "config path; default: chosen by file extension")
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("csc-workflow")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that suggests the closest subcommand for a mistyped one."""
+
+    def error(self, message: str):  # type: ignore[override]
+        wrong = re.search(r"invalid choice: '([^']*)'", message)
+        if wrong and self._subparsers is not None:
+            choices = [c for a in self._subparsers._group_actions for c in (a.choices or ())]
+            near = difflib.get_close_matches(wrong.group(1), choices, n=1)
+            if near:
+                message += f"; did you mean '{near[0]}'?"
+        super().error(message)
+
+
+def _common() -> argparse.ArgumentParser:
+    """Options every subcommand takes, before or after its name."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--warehouse", metavar="FILE", default=argparse.SUPPRESS,
+                        help="the DuckDB warehouse file (default: $CSC_WAREHOUSE, else "
+                             "warehouse/csc.duckdb in the project)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = _Parser(prog="csc", description=DESCRIPTION, epilog=EPILOG, parents=[common])
+    parser.add_argument("--version", action="version", version=f"csc {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
+
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".",
+                              parents=[common])
+
+    p = command("ingest", "ingest a dialogue file or a folder of them")
+    p.add_argument("path", help="a file, or a folder searched recursively for .json, .jsonl, "
+                                ".csv, .tsv and .txt files (each optionally .gz)")
+    p.add_argument("--source", metavar="NAME|CONFIG.yaml",
+                   help="built-in source name (see `csc sources`) or a YAML source config "
+                        "(default: chosen by each file's extension)")
     p.add_argument("--force", action="store_true",
                    help="re-read files already ingested unchanged (still adds no duplicates)")
     p.add_argument("--no-mask-pii", action="store_true",
-                   help="keep phone numbers, e-mails, ID and card numbers as they are")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+                   help="keep phone numbers, e-mails, ID and card numbers as they are "
+                        "(default: masked before anything is stored)")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary as JSON (default: a table)")
     p.set_defaults(func=_cmd_ingest)
 
-    p = sub.add_parser("run", help="run a flow directly (no deployment needed)")
-    p.add_argument("stage", choices=["nightly", "ingest", "csconv"])
-    p.add_argument("--drop", default=None, help="drop folder of raw dialogue files "
-                                                "(default: the bundled samples)")
-    p.add_argument("--limit", type=int, help="csconv: at most this many dialogues per language")
+    p = command("run", "run a flow directly, with a temporary Prefect server "
+                       "(or $PREFECT_API_URL's)")
+    p.add_argument("stage", choices=["nightly", "ingest", "csconv"],
+                   help="nightly: the whole DAG; ingest or csconv: one stage")
+    p.add_argument("--drop", metavar="FOLDER",
+                   help="nightly and ingest: the drop folder of raw dialogue files (default: "
+                        "$CSC_DROP_FOLDER; the bundled samples are samples/raw)")
+    p.add_argument("--limit", type=_positive_int, metavar="N",
+                   help="csconv: at most N dialogues per language (default: all pending)")
     p.add_argument("--refresh", action="store_true",
                    help="csconv: ask the LLM again instead of using cached answers")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("demo", help="run the nightly DAG offline on the bundled samples")
+    p = command("demo", "run the nightly DAG offline on the bundled samples, against the "
+                        "simulator")
     p.set_defaults(func=_cmd_demo)
+
+    p = command("init", "create a new, empty warehouse (and its folder) at --warehouse or "
+                        "$CSC_WAREHOUSE, or bring an existing one's schema up to date")
+    p.set_defaults(func=_cmd_init)
 
     # `csc simulator ...` is handed to the simulator's own parser in main()
     sub.add_parser("simulator", add_help=False,
                    help="serve the offline OpenAI-compatible simulator (--port P, "
                         "--latency-ms, --fault-rate; see `csc simulator --help`)")
 
-    p = sub.add_parser("export", help="export a dataset in its released shape")
-    p.add_argument("dataset", choices=["csconv"])
-    p.add_argument("--format", choices=["json", "jsonl", "parquet"], default="jsonl")
-    p.add_argument("--language", choices=["zh", "en"])
-    p.add_argument("--out", help="output file (default: out/exports/csconv.<format>)")
+    p = command("export", "export a dataset in its released shape")
+    p.add_argument("dataset", choices=["csconv"], help="the dataset to export")
+    p.add_argument("--format", choices=["json", "jsonl", "parquet"], default="jsonl",
+                   help="file format (default: jsonl)")
+    p.add_argument("--language", choices=["zh", "en"],
+                   help="only this language (default: both)")
+    p.add_argument("--out", metavar="FILE",
+                   help="output file (default: <output dir>/exports/csconv.<format>, the "
+                        "output dir being $CSC_OUT or out/ beside the warehouse)")
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("sources", help="list the built-in source configs")
+    p = command("sources", "list the built-in source configs")
     p.set_defaults(func=_cmd_sources)
 
-    p = sub.add_parser("status", help="row counts of the main warehouse tables")
+    p = command("status", "row counts of the main warehouse tables")
     p.set_defaults(func=_cmd_status)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Unknown options are reported by the subcommand they were given to, with its usage and
+    the closest option it does take."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        sub = next(a for a in parser._subparsers._group_actions).choices[args.command]
+        known = [o for a in sub._actions for o in a.option_strings]
+        near = difflib.get_close_matches(extras[0].split("=", 1)[0], known, n=1)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        sub.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+    return args
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["simulator"]:
         from csc.simulator.__main__ import main as simulator_main
 
         return simulator_main(argv[1:])
-    args = build_parser().parse_args(argv)
-    if args.warehouse:
-        os.environ["CSC_WAREHOUSE"] = str(Path(args.warehouse).resolve())
+    args = _parse(build_parser(), argv)
+    if getattr(args, "warehouse", None):
+        os.environ["CSC_WAREHOUSE"] = str(Path(args.warehouse).expanduser().resolve())
     from csc.errors import ConfigError
     from csc.ingest.service import IngestError
     from csc.ingest.sources import SourceError
@@ -222,6 +366,28 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NOTHING
     except KeyboardInterrupt:
         return _fail("interrupted; every file is either fully ingested or not at all")
+    except RuntimeError as exc:
+        if "ephemeral Prefect API server" not in str(exc):
+            raise
+        print("csc: error: the temporary Prefect server did not start in time (a loaded "
+              "machine?). Run the command again, raise "
+              "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (now "
+              f"{os.environ.get('PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS')}), or start "
+              "one server with `prefect server start` and set PREFECT_API_URL.", file=sys.stderr)
+        return EXIT_NOTHING
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # the reader (`head`, a closed pager) has gone: stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ from tasks.csconv import plan_batches, run_batch
 from tasks.csconv_report import publish_funnel
 from tasks.llm import llm_preflight
 from tasks.quality import validate_published
-from tasks.runs import run_ledger
+from tasks.runs import refuses_bad_config, run_ledger
 
 
 @flow(name="csconv", log_prints=True)
+@refuses_bad_config
 def csconv(batch_size: int = 100, limit: int | None = None, refresh: bool = False,
            annotate_raw: bool = True) -> dict:
     """Only dialogues without an outcome under the current prompts and models are processed;

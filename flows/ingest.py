@@ -5,22 +5,23 @@ from __future__ import annotations
 from prefect import flow
 
 from csc.ingest.report import build_report
-from csc.paths import SAMPLES
+from csc.paths import drop_folder
 from tasks.ingest import (
     discover_files,
     ingest_file_task,
     publish_ingest_report,
     refresh_prefilter_task,
 )
-from tasks.runs import run_ledger
-
-DEFAULT_DROP = str(SAMPLES)
+from tasks.runs import refuses_bad_config, run_ledger
 
 
 @flow(name="ingest", log_prints=True)
-def ingest(path: str = DEFAULT_DROP, source: str | None = None, force: bool = False,
+@refuses_bad_config
+def ingest(path: str | None = None, source: str | None = None, force: bool = False,
            mask_pii: bool = True) -> dict:
-    """Ingest a file or a drop folder; files already ingested unchanged are skipped."""
+    """Ingest a file or a drop folder (`path`, else CSC_DROP_FOLDER); files already ingested
+    unchanged are skipped, and an empty folder is a quiet night, not an error."""
+    path = str(drop_folder(path))
     params = {"path": path, "source": source, "force": force, "mask_pii": mask_pii}
     with run_ledger("ingest", params) as run:
         files = discover_files(path)
@@ -29,4 +30,4 @@ def ingest(path: str = DEFAULT_DROP, source: str | None = None, force: bool = Fa
         report = build_report(summaries)
         publish_ingest_report(report)
         run["summary"] = report["totals"] | {"reconciles": report["reconciles"]}
-    return report
+    return report | {"run_id": run["run_id"]}

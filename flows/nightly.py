@@ -8,23 +8,32 @@ from __future__ import annotations
 
 from prefect import flow
 
+from csc import paths
+from csc.ingest.sources import load_source
+from csc.llm.settings import load_settings
 from flows.csconv import csconv
-from flows.ingest import DEFAULT_DROP, ingest
-from tasks.runs import run_ledger
+from flows.ingest import ingest
+from tasks.runs import refuses_bad_config, run_ledger
 
 
 @flow(name="nightly", log_prints=True)
-def nightly(drop_folder: str = DEFAULT_DROP, source: str | None = None,
+@refuses_bad_config
+def nightly(drop_folder: str | None = None, source: str | None = None,
             csconv_batch_size: int = 100) -> dict:
-    """Refresh every dataset from what has landed in the drop folder since the last run.
+    """Refresh every dataset from what has landed in the drop folder (`drop_folder`, else
+    CSC_DROP_FOLDER) since the last run.
 
     Every stage only does work not done yet, so a rerun after a failure picks up where the
-    failed run stopped.
+    failed run stopped. A missing drop folder or source config refuses the run before any
+    stage writes.
     """
-    params = {"drop_folder": drop_folder, "source": source,
-              "csconv_batch_size": csconv_batch_size}
+    drop = str(paths.drop_folder(drop_folder))
+    if source:
+        load_source(source)
+    load_settings(stages=("csconv",))  # before ingest writes anything
+    params = {"drop_folder": drop, "source": source, "csconv_batch_size": csconv_batch_size}
     with run_ledger("nightly", params) as run:
-        ingested = ingest(path=drop_folder, source=source)
+        ingested = ingest(path=drop, source=source)
         run["summary"] = {"ingest": ingested["totals"] | {"reconciles": ingested["reconciles"]}}
         built = csconv(batch_size=csconv_batch_size)
         run["summary"]["csconv"] = {k: built[k] for k in ("input", "kept", "rejected", "dead",

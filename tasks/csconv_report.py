@@ -1,22 +1,13 @@
-"""The CSConv funnel report: a Prefect markdown artifact and a file (out/reports/)."""
+"""The CSConv funnel report: a Prefect markdown artifact and a file (`<output dir>/reports/`)."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
 from csc.csconv.report import funnel, render
-from csc.paths import PROJECT_ROOT
 from warehouse.csconv_store import funnel_numbers
-from warehouse.db import connect
-
-
-def reports_dir() -> Path:
-    """`CSC_REPORTS`, else out/reports in the project."""
-    return Path(os.environ.get("CSC_REPORTS") or PROJECT_ROOT / "out" / "reports")
+from warehouse.db import connect, output_dir
 
 
 @task(name="csconv-funnel")
@@ -24,7 +15,7 @@ def publish_funnel(simulator: bool) -> dict:
     with connect() as con:
         numbers = funnel_numbers(con)
     markdown = render(numbers, simulator)
-    path = reports_dir() / "csconv_funnel.md"
+    path = output_dir() / "reports" / "csconv_funnel.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(markdown, encoding="utf-8")

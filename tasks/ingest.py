@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from csc.ingest.report import render_markdown
@@ -13,7 +13,10 @@ from csc.ingest.service import discover, ingest_file, refresh_prefilter, resolve
 
 @task(name="discover-files")
 def discover_files(path: str) -> list[str]:
-    return [str(p) for p in discover(Path(path))]
+    files = [str(p) for p in discover(Path(path), allow_empty=True)]
+    if not files:
+        get_run_logger().info("no dialogue files in %s: nothing to ingest", path)
+    return files
 
 
 @task(name="ingest-file", retries=2, retry_delay_seconds=5)

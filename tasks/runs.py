@@ -1,14 +1,31 @@
-"""Run bookkeeping shared by every flow: one ops.runs row per flow run."""
+"""Run bookkeeping shared by every flow: one ops.runs row per flow run, and one clear line
+(never a traceback, never a retry) when a run is refused for the user's configuration."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from prefect import get_run_logger
+from prefect.exceptions import FailedRun
 from prefect.runtime import flow_run
+from prefect.states import Failed
 
-from warehouse.db import connect
+from csc.errors import ConfigError
+from csc.ingest.service import IngestError
+from csc.ingest.sources import SourceError
+from csc.llm.gateway import EndpointError
+from csc.llm.settings import LLMNotConfigured
+from warehouse.db import WarehouseError, connect, warehouse_path
 from warehouse.runs import finish_run, new_run_id, start_run
+
+# Mistakes in what the user configured: retrying cannot fix them, a traceback does not help.
+# FailedRun: a sub-flow was refused for one of these; its message is already the one line.
+USER_ERRORS = (ConfigError, IngestError, SourceError, WarehouseError, LLMNotConfigured,
+               EndpointError, FailedRun)
 
 
 def current_run_id() -> str:
@@ -21,12 +38,41 @@ def current_run_id() -> str:
 def run_ledger(flow: str, params: dict) -> Iterator[dict]:
     """Record the run in ops.runs; the caller fills `summary` and it is stored at the end."""
     run = {"run_id": current_run_id(), "summary": {}}
+    get_run_logger().info("%s run writes to the warehouse %s", flow, warehouse_path().resolve())
     with connect() as con:
         start_run(con, run["run_id"], flow, params)
     status = "failed"
     try:
         yield run
         status = "completed"
+    except BaseException as exc:
+        run["summary"].setdefault("error", f"{type(exc).__name__}: {exc}")
+        raise
     finally:
         with connect() as con:
             finish_run(con, run["run_id"], status, run["summary"])
+
+
+def refuses_bad_config(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Put under @flow: a configuration mistake ends the run as Failed with its one-line
+    message (recorded in ops.runs when the warehouse is usable) instead of an exception that
+    Prefect would print with its traceback at every level of the DAG."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as exc:
+            message = str(exc)
+            get_run_logger().error("%s refused: %s", fn.__name__, message)
+            params = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
+            try:
+                with connect() as con:
+                    run_id = current_run_id()
+                    start_run(con, run_id, fn.__name__, params)
+                    finish_run(con, run_id, "failed", {"error": message})
+            except WarehouseError:
+                pass  # the warehouse itself is what is wrong; the message says so
+            return Failed(message=message)
+
+    return wrapper

@@ -26,7 +26,7 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh DuckDB file, also exported as CSC_WAREHOUSE for code that reads the setting."""
     db = tmp_path / "wh.duckdb"
     monkeypatch.setenv("CSC_WAREHOUSE", str(db))
-    monkeypatch.setenv("CSC_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv("CSC_OUT", str(tmp_path / "out"))
     return db
 
 

@@ -57,7 +57,7 @@ def test_a_warehouse_path_that_cannot_be_written_is_one_clear_line(monkeypatch, 
     blocker = tmp_path / "file"
     blocker.write_text("x")
     monkeypatch.setenv("CSC_WAREHOUSE", str(blocker / "sub" / "wh.duckdb"))
-    assert main(["ingest", str(SAMPLES)]) == 2
+    assert main(["init"]) == 2  # asked to create it, and cannot
     err = capsys.readouterr().err
     assert "cannot create the warehouse folder" in err and "Traceback" not in err
 
@@ -67,8 +67,8 @@ def test_llm_stages_without_an_endpoint_stop_before_starting(warehouse, monkeypa
     monkeypatch.chdir(tmp_path)  # no .env here
     for name in ("CSC_LLM_BASE_URL", "CSC_LLM_API_KEY", "OPENAI_API_KEY", "CSC_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    for stage in ("nightly", "csconv"):
-        assert main(["run", stage]) == 1
+    for argv in (["nightly", "--drop", str(SAMPLES)], ["csconv"]):
+        assert main(["run", *argv]) == 1
         err = capsys.readouterr().err
         assert "no LLM endpoint is configured" in err and "CSC_LLM_BASE_URL" in err
         assert "Traceback" not in err
@@ -77,17 +77,21 @@ def test_llm_stages_without_an_endpoint_stop_before_starting(warehouse, monkeypa
 @pytest.mark.prefect
 def test_a_deployed_nightly_without_an_endpoint_fails_at_its_preflight(
         warehouse, prefect_server, monkeypatch, tmp_path):
-    from csc.llm.settings import LLMNotConfigured
+    from prefect.exceptions import FailedRun
+
     from flows.nightly import nightly
 
     monkeypatch.chdir(tmp_path)
     for name in ("CSC_LLM_BASE_URL", "CSC_LLM_API_KEY", "OPENAI_API_KEY", "CSC_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(LLMNotConfigured, match="CSC_LLM_BASE_URL"):
+    state = nightly(drop_folder=str(SAMPLES), return_state=True)
+    assert state.is_failed() and "CSC_LLM_BASE_URL" in state.message
+    with pytest.raises(FailedRun, match="CSC_LLM_BASE_URL"):
         nightly(drop_folder=str(SAMPLES))
-    assert count(warehouse, "SELECT count(*) FROM raw.dialogues") > 0  # ingest still ran
-    assert count(warehouse, "SELECT count(*) FROM csconv.dialogues") == 0
-    assert count(warehouse, "SELECT count(*) FROM ops.runs WHERE status = 'failed'") >= 1
+    # refused before ingest wrote anything: a refused night leaves no half-refreshed data
+    assert count(warehouse, "SELECT count(*) FROM raw.dialogues") == 0
+    assert count(warehouse, "SELECT count(*) FROM ops.runs WHERE status = 'failed' "
+                            "AND summary->>'error' LIKE '%CSC_LLM_BASE_URL%'") == 2
 
 
 @pytest.mark.prefect

@@ -32,15 +32,25 @@ class WarehouseBusy(WarehouseError):
     """Another process holds the warehouse file for longer than we were willing to wait."""
 
 
-def ensure_writable(path: Path | None = None) -> Path:
-    """Check, before any flow starts, that the warehouse can be created or written."""
+def ensure_writable(path: Path | None = None, *, create: bool = False) -> Path:
+    """Check, before any flow starts, that the warehouse can be written.
+
+    A missing folder is a mistyped CSC_WAREHOUSE far more often than a wish for a new
+    warehouse, so only `create` (`csc init`) makes one; silently starting an empty warehouse
+    elsewhere would hide the user's data.
+    """
     path = Path(path) if path else warehouse_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WarehouseError(
-            f"cannot create the warehouse folder {path.parent}: {exc.strerror or exc}. "
-            "Set CSC_WAREHOUSE to a writable path.") from None
+    if not path.parent.is_dir():
+        if not create:
+            raise WarehouseError(
+                f"no folder {path.parent} for the warehouse {path.name}: check CSC_WAREHOUSE "
+                f"(or --warehouse), or run `csc init --warehouse {path}` to start a new one")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseError(
+                f"cannot create the warehouse folder {path.parent}: {exc.strerror or exc}. "
+                "Set CSC_WAREHOUSE to a writable path.") from None
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise WarehouseError(f"the warehouse {path} is not writable. Set CSC_WAREHOUSE to a "
                              "writable path.")
@@ -49,7 +59,14 @@ def ensure_writable(path: Path | None = None) -> Path:
 
 def warehouse_path() -> Path:
     """`CSC_WAREHOUSE` if set, else warehouse/csc.duckdb in the project."""
-    return Path(os.environ.get("CSC_WAREHOUSE") or DEFAULT_PATH)
+    return Path(os.environ.get("CSC_WAREHOUSE") or DEFAULT_PATH).expanduser()
+
+
+def output_dir() -> Path:
+    """Where reports and exports go: `CSC_OUT`, else `out/` beside the warehouse, so a run
+    against another warehouse never overwrites the demo's reports."""
+    configured = os.environ.get("CSC_OUT", "").strip()
+    return Path(configured).expanduser() if configured else warehouse_path().parent / "out"
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[tuple]:

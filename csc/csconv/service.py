@@ -52,7 +52,7 @@ class Batch:
 def plan(batch_size: int = 100, limit: int | None = None,
          settings: LLMSettings | None = None) -> list[Batch]:
     """The dialogues with no outcome under the current pipeline version, in batches."""
-    settings = settings or load_settings()
+    settings = settings or load_settings(stages=(STAGE,))
     cfg = PostfilterConfig.from_env()
     batches: list[Batch] = []
     with connect() as con:
@@ -97,7 +97,7 @@ def run_batch(batch: Batch, run_id: str, refresh: bool = False,
 
     Progress (dialogues done, rate, ETA, LLM cost so far) goes to the terminal and to
     `progress`, throttled."""
-    settings = settings or load_settings()
+    settings = settings or load_settings(stages=(STAGE,))
     with connect() as con:
         turns = target_turns(con, "raw", batch.ids)
         areas = dict(con.sql("SELECT dialogue_id, business_area FROM raw.dialogues WHERE "
@@ -132,7 +132,7 @@ ANNOTATE_STAGE = "annotate"
 def plan_annotation(kinds: tuple[str, ...] = ("csconv", "raw"), batch_size: int = 100,
                     limit: int | None = None) -> list[tuple[str, str, list[str]]]:
     """(kind, language, ids) batches with no label under the current annotator version."""
-    settings = load_settings()
+    settings = load_settings(stages=(ANNOTATE_STAGE,))
     model = settings.role(Role.ANNOTATOR).model
     out = []
     with connect() as con:
@@ -148,7 +148,7 @@ def plan_annotation(kinds: tuple[str, ...] = ("csconv", "raw"), batch_size: int 
 def annotate_batch(kind: str, language: str, ids: list[str], run_id: str,
                    refresh: bool = False, progress: ProgressHook | None = None) -> dict:
     """Label one batch; progress goes to the terminal and to `progress`, like run_batch."""
-    settings = load_settings()
+    settings = load_settings(stages=(ANNOTATE_STAGE,))
     with connect() as con:
         turns = target_turns(con, kind, ids)
     targets = [Target(kind, i, language, turns[i]) for i in ids if i in turns]

@@ -40,8 +40,10 @@ class IngestReport:
         return all(f.reconciles for f in self.files)
 
 
-def discover(path: Path) -> list[Path]:
-    """The files under `path` that look like dialogue files, in a stable order."""
+def discover(path: Path, allow_empty: bool = False) -> list[Path]:
+    """The files under `path` that look like dialogue files, in a stable order. A folder with
+    none is a mistake when a user names it, and a quiet night for a scheduled run
+    (`allow_empty`)."""
     if not path.exists():
         raise IngestError(f"{path} does not exist")
     if path.is_file():
@@ -51,7 +53,7 @@ def discover(path: Path) -> list[Path]:
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
         and p.name.lower().removesuffix(".gz").endswith(SUPPORTED)
     )
-    if not files:
+    if not files and not allow_empty:
         raise IngestError(f"{path} holds no dialogue files ({', '.join(SUPPORTED)}, or .gz)")
     return files
 
@@ -101,7 +103,16 @@ def refresh_prefilter(run_id: str, *, db: Path | None = None,
 
 
 def resolve_source(path: Path, source: str | None) -> SourceConfig:
-    return load_source(source) if source else source_for_file(path)
+    """The named source, else the one for the file's extension; an extension we do not read
+    (an .xml export, say) is a usage mistake, not a file of one unreadable record."""
+    if source:
+        return load_source(source)
+    if not path.name.lower().removesuffix(".gz").endswith(SUPPORTED):
+        raise IngestError(
+            f"{path}: csc does not know how to read '{path.suffix or path.name}' files; pass "
+            f"--source NAME (see `csc sources`) or --source CONFIG.yaml, or use one of "
+            f"{', '.join(SUPPORTED)}")
+    return source_for_file(path)
 
 
 def ingest_path(path: Path, run_id: str, *, source: str | None = None, db: Path | None = None,

@@ -13,6 +13,7 @@ from pathlib import Path
 from csc.llm.gateway import LLMGateway
 from csc.llm.journal import Journal
 from csc.llm.settings import LLMSettings, load_settings
+from schemas.llm import STAGE_ROLES
 from warehouse.db import warehouse_path
 
 BANNER = ("*** SIMULATOR: LLM answers in this run come from the offline csc simulator, not "
@@ -58,7 +59,7 @@ def open_journal(settings: LLMSettings) -> Iterator[Journal]:
 def gateway(settings: LLMSettings | None, journal: Journal, *, run_id: str, stage: str,
             refresh: bool = False) -> LLMGateway:
     """A gateway for one stage run; `settings` None means: load them from the environment."""
-    settings = settings or load_settings()
+    settings = settings or load_settings(roles=STAGE_ROLES.get(stage))
     if settings.uses_simulator and run_id not in _bannered:  # once per run, not per batch
         _bannered.add(run_id)
         print(BANNER, file=sys.stderr, flush=True)
