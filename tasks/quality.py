@@ -7,17 +7,20 @@ from prefect.artifacts import create_table_artifact
 
 from csc.csconv.postfilter import PostfilterConfig
 from csc.quality.published import check_csconv
-from warehouse.csconv_store import published_frames, write_quality
+from csc.quality.verdict import fingerprint
+from warehouse.csconv_store import published_digest, published_frames, write_quality
 from warehouse.db import connect
 
 
 @task(name="validate-published")
 def validate_published(run_id: str) -> dict:
+    cfg = PostfilterConfig.from_env()
     with connect() as con:
         dialogues, utterances = published_frames(con)
-    result = check_csconv(dialogues, utterances, PostfilterConfig.from_env())
+        checked = fingerprint(published_digest(con), cfg)
+    result = check_csconv(dialogues, utterances, cfg)
     with connect() as con:
-        write_quality(con, result.results, run_id)
+        write_quality(con, result.results, run_id, checked)
     create_table_artifact(result.results, key="csconv-quality",
                           description="Great Expectations checkpoint over the CSConv set")
     if not result.success:

@@ -21,17 +21,23 @@ PREFECT = Path(sys.executable).with_name("prefect")
 def test_served_deployments_run_on_demand(warehouse, prefect_server, tmp_path):
     from prefect.settings import PREFECT_API_URL
 
-    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), CSC_WAREHOUSE=str(warehouse))
-    serve = subprocess.Popen([sys.executable, "-m", "flows.serve"], cwd=PROJECT_ROOT, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), CSC_WAREHOUSE=str(warehouse),
+               CSC_DROP_FOLDER=str(tmp_path), CSC_LLM_BASE_URL="simulator",
+               CSC_LLM_CACHE=str(tmp_path / "llm.sqlite"))
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        serve = subprocess.Popen([sys.executable, "-m", "flows.serve"], cwd=PROJECT_ROOT,
+                                 env=env, stdout=sink, stderr=subprocess.STDOUT)
+    wanted = ("nightly/nightly", "ingest/manual", "csconv/manual")
     try:
         deadline = time.monotonic() + 90
         listed = ""
-        while "ingest/manual" not in listed and time.monotonic() < deadline:
+        while not all(d in listed for d in wanted) and time.monotonic() < deadline:
+            assert serve.poll() is None, log.read_text()
             time.sleep(1)
             listed = subprocess.run([PREFECT, "deployment", "ls"], env=env, capture_output=True,
                                     text=True).stdout
-        assert "nightly/nightly" in listed and "csconv/manual" in listed
+        assert all(d in listed for d in wanted), listed + log.read_text()
         run = subprocess.run(
             [PREFECT, "deployment", "run", "ingest/manual", "-p", f"path={SAMPLES}", "--watch",
              "--watch-timeout", "120"], env=env, capture_output=True, text=True, timeout=180)

@@ -178,7 +178,30 @@ def published_frames(con: duckdb.DuckDBPyConnection):
     return con.sql(PUBLISHED_DIALOGUES).df(), con.sql(PUBLISHED_UTTERANCES).df()
 
 
-def write_quality(con: duckdb.DuckDBPyConnection, rows: list[dict], run_id: str) -> None:
+def published_digest(con: duckdb.DuckDBPyConnection) -> str:
+    """A digest of which dialogues are published: a csconv_id fixes its dialogue's content
+    (source dialogue and pipeline version), so the same ids mean the same set."""
+    return query(con, "SELECT md5(coalesce(string_agg(csconv_id, ',' ORDER BY csconv_id), '')) "
+                      "FROM marts.csconv_current")[0][0]
+
+
+def write_quality(con: duckdb.DuckDBPyConnection, rows: list[dict], run_id: str,
+                  fingerprint: str | None = None) -> None:
     if rows:
-        frame = pl.DataFrame([r | {"run_id": run_id} for r in rows], infer_schema_length=None)
+        frame = pl.DataFrame([r | {"run_id": run_id, "fingerprint": fingerprint} for r in rows],
+                             infer_schema_length=None)
         insert_frame(con, "ops.quality_checks", frame, stamp="checked_at", keyed=False)
+
+
+def quality_verdict(con: duckdb.DuckDBPyConnection, fingerprint: str) -> list[dict] | None:
+    """The results of the latest checkpoint over exactly this set and suite, if any."""
+    try:
+        found = con.sql(
+            'SELECT "table", expectation, "column", success, unexpected_count '
+            "FROM ops.quality_checks WHERE run_id = (SELECT run_id FROM ops.quality_checks "
+            "WHERE fingerprint = ? ORDER BY checked_at DESC LIMIT 1)", params=[fingerprint])
+        rows = found.fetchall()
+    except duckdb.BinderException:  # a read-only warehouse not yet migrated to 007
+        return None
+    names = found.columns
+    return [dict(zip(names, r, strict=True)) for r in rows] or None

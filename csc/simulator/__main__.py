@@ -24,10 +24,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="csc simulator", description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
     p.add_argument("--host", default="127.0.0.1", help="loopback only (default 127.0.0.1)")
-    p.add_argument("--config-json", help="SimConfig fields as JSON, over CSC_SIM_* variables")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--latency-ms", type=float)
-    p.add_argument("--fault-rate", type=float, help="every fault rate except hangs")
+    p.add_argument("--config-json", metavar="JSON",
+                   help="SimConfig fields as JSON, over CSC_SIM_* variables (default: none)")
+    p.add_argument("--seed", type=int,
+                   help="seed of the fault draws and answer variants (default: $CSC_SIM_SEED, "
+                        "else 0)")
+    p.add_argument("--latency-ms", type=float, metavar="MS",
+                   help="delay before every answer, in milliseconds (default: "
+                        "$CSC_SIM_LATENCY_MS, else 0)")
+    p.add_argument("--fault-rate", type=float, metavar="RATE",
+                   help="share of requests given each fault, every fault kind but hangs, "
+                        "0 to 1 (default: $CSC_SIM_* rates, else 0)")
     return p
 
 
