@@ -34,6 +34,7 @@ def main() -> int:
                       CSC_OUT=str(tmp / "out"), CSC_LLM_API_KEY="sim-key",
                       CSC_LLM_MODEL="sim-default", CSC_LLM_CONCURRENCY=str(args.concurrency))
 
+    from csc.csconv import plan as planning
     from csc.csconv import service
     from csc.ingest.service import ingest_path
     from csc.paths import SAMPLES
@@ -43,7 +44,7 @@ def main() -> int:
     ingest_path(path, "bench-ingest", source=source)
     with SimulatorProcess(SimConfig(seed=1, latency_ms=args.latency_ms)) as sim:
         os.environ["CSC_LLM_BASE_URL"] = sim.base_url
-        batches = service.plan(args.batch_size, args.limit)
+        batches = planning.plan(args.batch_size, args.limit)
         dialogues = sum(len(b.ids) for b in batches)
         print(f"{dialogues} dialogues in {len(batches)} batches; latency {args.latency_ms} ms, "
               f"{args.concurrency} in flight", flush=True)
@@ -58,7 +59,7 @@ def main() -> int:
         print(f"first run: {first:.1f} s, {dialogues / first:.1f} dialogues/s, "
               f"{totals['calls'] / first:.1f} LLM calls/s", flush=True)
         start = time.perf_counter()
-        again = service.plan(args.batch_size, args.limit)
+        again = planning.plan(args.batch_size, args.limit)
         rerun = time.perf_counter() - start
         served = sim.stats()
     print(f"rerun: {sum(len(b.ids) for b in again)} dialogues pending, planned in {rerun:.2f} s")

@@ -108,7 +108,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 def _nothing_pending(limit: int | None) -> bool:
     """Whether a csconv run would find no work: checked before any Prefect server starts."""
-    from csc.csconv.service import plan, plan_annotation
+    from csc.csconv.plan import plan, plan_annotation
 
     return not plan(limit=limit) and not plan_annotation(limit=limit)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
+from csc.csconv import plan as planning
 from csc.csconv import service
 from csc.progress import llm_counts, ratio
 from tasks.csconv import ArtifactProgress
@@ -25,7 +26,7 @@ def annotation_line(counts: dict) -> str:
 @task(name="annotate-plan")
 def plan_annotation(kinds: tuple[str, ...] = ("csconv", "raw"), batch_size: int = 100,
                     limit: int | None = None) -> list[tuple[str, str, list[str]]]:
-    return service.plan_annotation(kinds, batch_size, limit)
+    return planning.plan_annotation(kinds, batch_size, limit)
 
 
 @task(name="annotate-batch", retries=1, retry_delay_seconds=10)

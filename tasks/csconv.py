@@ -11,8 +11,9 @@ from uuid import UUID
 from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
+from csc.csconv import plan as planning
 from csc.csconv import service
-from csc.csconv.service import Batch
+from csc.csconv.plan import Batch
 from csc.progress import Snapshot, llm_counts
 
 log = logging.getLogger("csc.tasks")
@@ -66,7 +67,7 @@ def batch_line(counts: dict) -> str:
 
 @task(name="csconv-plan")
 def plan_batches(batch_size: int = 100, limit: int | None = None) -> list[Batch]:
-    return service.plan(batch_size, limit)
+    return planning.plan(batch_size, limit)
 
 
 @task(name="csconv-batch", retries=1, retry_delay_seconds=10)

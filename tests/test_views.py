@@ -11,6 +11,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from csc.csconv import plan as planning
 from csc.csconv import service
 from csc.csconv.report import render
 from csc.framework import BY_ID, STRATEGIES, Stage
@@ -41,9 +42,9 @@ def pipeline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
             mp.setenv("CSC_LLM_MODEL", "sim-default")
             mp.setenv("CSC_LLM_CACHE", str(folder / "llm.sqlite"))
             mp.setenv("CSC_LLM_TIMEOUT", "2")
-            for batch in service.plan(batch_size=50):
+            for batch in planning.plan(batch_size=50):
                 service.run_batch(batch, "csconv-run")
-            for kind, language, ids in service.plan_annotation(("csconv", "raw"), 100):
+            for kind, language, ids in planning.plan_annotation(("csconv", "raw"), 100):
                 service.annotate_batch(kind, language, ids, "csconv-run")
             service.measure_agreement("csconv-run")
     return db

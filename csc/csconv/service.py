@@ -9,27 +9,23 @@ The Prefect tasks (tasks/csconv.py) and the benchmark call these.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import polars as pl
 
 from csc.csconv.annotate import Target, agreement_rows, annotate
+from csc.csconv.plan import ANNOTATE_STAGE, STAGE, Batch
 from csc.csconv.postfilter import PostfilterConfig
 from csc.csconv.rows import outcome_rows
-from csc.csconv.stage import STAGE, SourceDialogue, pipeline_version, process_batch
+from csc.csconv.stage import SourceDialogue, process_batch
 from csc.llm.endpoint import gateway, open_journal
 from csc.llm.gateway import LLMGateway
 from csc.llm.run import run_with_gateway
 from csc.llm.settings import LLMSettings, load_settings
 from csc.progress import BatchProgress, ProgressHook, TerminalProgress
-from csc.prompts import load_prompt
 from schemas.csconv import CsconvDialogue, CsconvUtterance
-from schemas.llm import Role
 from warehouse.csconv_store import (
     agreement_pairs,
-    annotation_pending,
-    pending,
     target_turns,
     write_agreement,
     write_annotations,
@@ -38,30 +34,7 @@ from warehouse.csconv_store import (
 from warehouse.db import connect
 from warehouse.llm_store import sync_journal
 
-LANGUAGES = ("zh", "en")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Batch:
-    language: str
-    version: str
-    ids: list[str]
-
-
-def plan(batch_size: int = 100, limit: int | None = None,
-         settings: LLMSettings | None = None) -> list[Batch]:
-    """The dialogues with no outcome under the current pipeline version, in batches."""
-    settings = settings or load_settings(stages=(STAGE,))
-    cfg = PostfilterConfig.from_env()
-    batches: list[Batch] = []
-    with connect() as con:
-        for lang in LANGUAGES:
-            version = pipeline_version(settings, lang, cfg)
-            ids = pending(con, lang, version, limit)
-            batches += [Batch(lang, version, ids[i:i + batch_size])
-                        for i in range(0, len(ids), batch_size)]
-    return batches
 
 
 def _validated(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
@@ -125,25 +98,6 @@ def run_batch(batch: Batch, run_id: str, refresh: bool = False,
 
 
 # -- independent annotation --------------------------------------------------------------------
-
-ANNOTATE_STAGE = "annotate"
-
-
-def plan_annotation(kinds: tuple[str, ...] = ("csconv", "raw"), batch_size: int = 100,
-                    limit: int | None = None) -> list[tuple[str, str, list[str]]]:
-    """(kind, language, ids) batches with no label under the current annotator version."""
-    settings = load_settings(stages=(ANNOTATE_STAGE,))
-    model = settings.role(Role.ANNOTATOR).model
-    out = []
-    with connect() as con:
-        for kind in kinds:
-            for lang in LANGUAGES:
-                version = load_prompt(Role.ANNOTATOR, lang).version
-                ids = annotation_pending(con, kind, lang, version, model, limit)
-                out += [(kind, lang, ids[i:i + batch_size])
-                        for i in range(0, len(ids), batch_size)]
-    return out
-
 
 def annotate_batch(kind: str, language: str, ids: list[str], run_id: str,
                    refresh: bool = False, progress: ProgressHook | None = None) -> dict:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from csc.csconv.postfilter import PostfilterConfig, RuleOutcome, apply_rules
 from csc.framework import strategy_catalogue
 from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest
-from csc.llm.settings import LLMSettings
 from csc.progress import BatchProgress
 from csc.prompts import load_prompt
 from schemas.llm import (
@@ -26,9 +25,6 @@ from schemas.llm import (
     RewrittenDialogue,
     Role,
 )
-
-STAGE = "csconv"
-ROLES = (Role.PREFILTER_JUDGE, Role.REWRITER, Role.POSTFILTER_JUDGE)
 
 
 @dataclass(frozen=True)
@@ -59,14 +55,6 @@ class BatchResult:
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
-
-
-def pipeline_version(settings: LLMSettings, language: str, cfg: PostfilterConfig) -> str:
-    """Identifies everything that shapes a CSConv dialogue of this language; a new value means
-    the dialogue is processed again (its unchanged LLM calls come from the cache)."""
-    parts = [load_prompt(r, language).version + "|" + settings.role(r).model for r in ROLES]
-    parts.append(f"{cfg.min_utterances}-{cfg.max_utterances}")
-    return f"csconv-{language}-" + hashlib.sha256("||".join(parts).encode()).hexdigest()[:12]
 
 
 def _input(d: SourceDialogue) -> DialogueInput:
