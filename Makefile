@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: demo test lint bench-ingest bench-llm bench-csconv clean install
+.PHONY: demo test lint bench-ingest bench-llm bench-csconv bench-cli clean install
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -35,5 +35,8 @@ bench-llm: $(STAMP)
 bench-csconv: $(STAMP)
 	$(BIN)/python bench/csconv_stage.py
 
+bench-cli: $(STAMP)
+	$(BIN)/python bench/cli_latency.py
+
 clean:
-	rm -rf $(VENV) warehouse/*.duckdb* out
+	rm -rf $(VENV) warehouse/*.duckdb* warehouse/out out

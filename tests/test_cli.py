@@ -217,14 +217,22 @@ def test_read_only_commands_and_a_no_op_run_start_no_prefect_server(tmp_path, wa
 
     env_sim = {"CSC_LLM_BASE_URL": "simulator", "CSC_LLM_CACHE": str(tmp_path / "c.sqlite")}
     os.environ.update(env_sim)
+    out = os.environ.pop("CSC_OUT")
     try:
         drop = tmp_path / "drop"
         drop.mkdir()
         write_jsonl(drop / "one.jsonl", [dialogue("a")])
-        nightly(drop_folder=str(drop))
+        report = nightly(drop_folder=str(drop))["csconv"]["report"]
+        empty = tmp_path / "quiet-night"
+        empty.mkdir()
+        quiet = nightly(drop_folder=str(empty))  # nothing landed: not an error
+        assert quiet["ingest"]["records"] == 0 and quiet["ingest"]["reconciles"]
     finally:
         for k in env_sim:
             os.environ.pop(k)
+        os.environ["CSC_OUT"] = out
+    # with no CSC_OUT, the report goes beside its warehouse, never into the repository
+    assert report == str(warehouse.parent / "out" / "reports" / "csconv_funnel.md")
     env = dict(os.environ, PREFECT_API_URL=NO_SERVER, **env_sim)
     for argv, expected in ((["status"], "raw.dialogues"),
                            (["sources"], "stc3"),

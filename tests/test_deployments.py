@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -43,9 +44,36 @@ def test_served_deployments_run_on_demand(warehouse, prefect_server, tmp_path):
              "--watch-timeout", "120"], env=env, capture_output=True, text=True, timeout=180)
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
         assert "Completed" in run.stdout
+        serve.send_signal(signal.SIGINT)  # Ctrl-C: pauses the schedules and exits
+        assert serve.wait(timeout=30) == 0, log.read_text()
+        assert "flows.serve: stopped" in log.read_text()
     finally:
-        serve.terminate()
-        serve.wait(timeout=30)
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
     assert count(warehouse, "SELECT count(*) FROM raw.dialogues") == 46
     assert count(warehouse, "SELECT count(*) FROM ops.runs WHERE flow = 'ingest' "
                             "AND status = 'completed'") == 1
+
+
+def test_the_nightly_schedule_has_a_time_zone(monkeypatch):
+    from csc.errors import ConfigError
+    from flows.serve import deployments, nightly_schedule
+
+    monkeypatch.delenv("CSC_NIGHTLY_TZ", raising=False)
+    monkeypatch.delenv("CSC_NIGHTLY_CRON", raising=False)
+    default = nightly_schedule()
+    assert (default.cron, default.timezone) == ("0 2 * * *", "UTC")
+    monkeypatch.setenv("CSC_NIGHTLY_TZ", "Asia/Shanghai")
+    monkeypatch.setenv("CSC_NIGHTLY_CRON", "30 1 * * *")
+    nightly = deployments()[0]
+    schedule = nightly.schedules[0].schedule
+    assert (schedule.cron, schedule.timezone) == ("30 1 * * *", "Asia/Shanghai")
+    assert "'30 1 * * *' in Asia/Shanghai" in nightly.description  # shown in the deployment
+    monkeypatch.setenv("CSC_NIGHTLY_TZ", "Asia/Shangai")
+    with pytest.raises(ConfigError, match="CSC_NIGHTLY_TZ='Asia/Shangai' is not a time zone"):
+        nightly_schedule()
+    monkeypatch.setenv("CSC_NIGHTLY_TZ", "UTC")
+    monkeypatch.setenv("CSC_NIGHTLY_CRON", "every night")
+    with pytest.raises(ConfigError, match="CSC_NIGHTLY_CRON='every night' is not a cron"):
+        nightly_schedule()
