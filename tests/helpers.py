@@ -46,3 +46,12 @@ def count(db: Path, sql: str) -> int:
 def query_all(db: Path, sql: str) -> list[tuple]:
     with connect(db) as con:
         return query(con, sql)
+
+
+def point_llm_at(mp, base_url: str, cache: Path) -> None:
+    """Send every LLM role to a running simulator over real HTTP, with its own cache."""
+    mp.setenv("CSC_LLM_BASE_URL", base_url)
+    mp.setenv("CSC_LLM_API_KEY", "sim-key")
+    mp.setenv("CSC_LLM_MODEL", "sim-default")
+    mp.setenv("CSC_LLM_CACHE", str(cache))
+    mp.setenv("CSC_LLM_TIMEOUT", "2")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import count
+from helpers import count, point_llm_at
 
 from csc.ingest.service import ingest_path
 from csc.paths import PROJECT_ROOT, SAMPLES
@@ -29,11 +29,7 @@ CSCONV_TABLES = ("csconv.dialogues", "csconv.utterances", "csconv.rejects",
 def llm_env(tmp_path, monkeypatch):
     """Point every LLM stage at a fresh in-process simulator over real HTTP."""
     def use(sim):
-        monkeypatch.setenv("CSC_LLM_BASE_URL", sim.base_url)
-        monkeypatch.setenv("CSC_LLM_API_KEY", "sim-key")
-        monkeypatch.setenv("CSC_LLM_MODEL", "sim-default")
-        monkeypatch.setenv("CSC_LLM_CACHE", str(tmp_path / "llm.sqlite"))
-        monkeypatch.setenv("CSC_LLM_TIMEOUT", "2")
+        point_llm_at(monkeypatch, sim.base_url, tmp_path / "llm.sqlite")
         return sim
     return use
 

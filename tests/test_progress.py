@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import point_llm_at
 
 from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest
 from csc.llm.journal import Journal
@@ -329,7 +330,7 @@ def test_a_waiting_writer_names_the_lock_holder_from_another_process(tmp_path, m
     lock.write_text("4242 a killed holder's stale line\n", encoding="utf-8")
     proc = holder(tmp_path, HOLD_ADVISORY, db)
     stamp = lock.read_text(encoding="utf-8")
-    assert stamp == f"{proc.pid} holder.py {db}\n"  # truncated first, then written
+    assert stamp == f"{proc.pid} holder.py {db.name}\n"  # truncated first, then written
     err = Noticed()
     monkeypatch.setattr(sys, "stderr", err)
     entered = threading.Event()
@@ -349,7 +350,7 @@ def test_a_waiting_writer_names_the_lock_holder_from_another_process(tmp_path, m
     assert entered.is_set()
     first = err.getvalue().splitlines()[0]
     assert first == (f"waiting for the warehouse lock on {db} "
-                     f"(held by pid {proc.pid}: holder.py {db})")
+                     f"(held by pid {proc.pid}: holder.py {db.name})")
     assert lock.read_text(encoding="utf-8") == ""  # released: no stale holder left behind
 
 
@@ -421,10 +422,7 @@ def test_the_csconv_flow_leaves_finished_progress_artifacts(
 
     ingest_path(SAMPLES, "ingest-run", db=warehouse)
     with run_in_thread(SimConfig(seed=3)) as sim:
-        monkeypatch.setenv("CSC_LLM_BASE_URL", sim.base_url)
-        monkeypatch.setenv("CSC_LLM_API_KEY", "sim-key")
-        monkeypatch.setenv("CSC_LLM_MODEL", "sim-default")
-        monkeypatch.setenv("CSC_LLM_CACHE", str(tmp_path / "llm.sqlite"))
+        point_llm_at(monkeypatch, sim.base_url, tmp_path / "llm.sqlite")
         summary = csconv(batch_size=1000, annotate_raw=False)
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(

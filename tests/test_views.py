@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 import polars as pl
 import pytest
+from helpers import point_llm_at
 
 from csc.csconv import plan as planning
 from csc.csconv import service
@@ -37,11 +38,7 @@ def pipeline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.setenv("CSC_WAREHOUSE", str(db))
         ingest_path(SAMPLES, "ingest-run", db=db)
         with run_in_thread(SimConfig(seed=3)) as sim:
-            mp.setenv("CSC_LLM_BASE_URL", sim.base_url)
-            mp.setenv("CSC_LLM_API_KEY", "sim-key")
-            mp.setenv("CSC_LLM_MODEL", "sim-default")
-            mp.setenv("CSC_LLM_CACHE", str(folder / "llm.sqlite"))
-            mp.setenv("CSC_LLM_TIMEOUT", "2")
+            point_llm_at(mp, sim.base_url, folder / "llm.sqlite")
             for batch in planning.plan(batch_size=50):
                 service.run_batch(batch, "csconv-run")
             for kind, language, ids in planning.plan_annotation(("csconv", "raw"), 100):

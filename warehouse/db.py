@@ -144,7 +144,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _short(command: str, limit: int = 100) -> str:
-    command = " ".join(command.split())
+    """A command line a person can read: paths shortened to their last part (the pid says
+    exactly who it is; this is the hint), and at most `limit` characters."""
+    words = [w.rstrip("/").rsplit("/", 1)[-1] if "/" in w.rstrip("/") else w
+             for w in command.split()]
+    command = " ".join(words)
     return command if len(command) <= limit else command[:limit - 1] + "…"
 
 
