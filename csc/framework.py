@@ -209,13 +209,14 @@ def normalise_label(label: str | None) -> LabelResult:
         return LabelResult(raw, (whole,))
     parts = [p for p in _MULTI_SPLIT.split(text) if p.strip()]
     if len(parts) > 1:
+        # One id per part, repeats kept: '策略6+策略6' is still a multi-strategy label, which
+        # the post-filter (§3.5 d) drops and the published set must never hold.
         ids: list[int] = []
         for part in parts:
             pid, perr = _single(part)
             if pid is None:
                 return LabelResult(raw, error=f"multi-strategy label with a bad part: {perr}")
-            if pid not in ids:
-                ids.append(pid)
+            ids.append(pid)
         return LabelResult(raw, tuple(ids))
     return LabelResult(raw, error=err)
 

@@ -30,7 +30,9 @@ PII_KINDS: tuple[PiiKind, ...] = (
     PiiKind("id_card",
             r"[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
             r"[0-9]{3}[0-9Xx]", "[身份证号]", "[ID_NUMBER]"),
-    PiiKind("bank_card", r"[0-9]{4}(?:[ \-]?[0-9]{4}){3}(?:[0-9]{1,3})?", "[银行卡号]",
+    # 16-19 digits: four groups of four, then the 1-3 digit tail of a 19-digit card, each
+    # group optionally after one space or '-' ("6217 0033 1020 4455 678" is one number).
+    PiiKind("bank_card", r"[0-9]{4}(?:[ \-]?[0-9]{4}){3}(?:[ \-]?[0-9]{1,3})?", "[银行卡号]",
             "[CARD_NUMBER]"),
     PiiKind("phone",
             r"(?:\+?86[ \-]?)?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}"

@@ -2,7 +2,9 @@
 
 import pandas as pd
 
+from csc.csconv.annotate import agreement_rows
 from csc.quality.published import check_csconv
+from schemas.published import csconv_dialogues, csconv_utterances
 
 
 def frames(**bad):
@@ -22,7 +24,22 @@ def frames(**bad):
 
 def test_a_clean_set_passes_every_expectation():
     result = check_csconv(*frames())
+    # 15 = 8 expectations in schemas/published.py csconv_utterances + 7 in csconv_dialogues
+    assert len(csconv_utterances()) == 8 and len(csconv_dialogues(10, 50)) == 7
     assert result.success and len(result.results) == 15 and not result.failures
+
+
+def test_label_agreement_has_one_overall_row_and_one_row_per_strategy():
+    # 13 rows in marts.label_agreement_latest = 1 'overall' + 12 'strategy' rows (one per
+    # strategy 1-12, written even for strategies neither annotator used: n = 0)
+    rows = agreement_rows([(1, 1), (6, 7), (11, 11)])
+    assert len(rows) == 13
+    assert [r["scope"] for r in rows] == ["overall"] + ["strategy"] * 12
+    assert [r["strategy_id"] for r in rows] == [None, *range(1, 13)]
+    assert rows[0]["n"] == 3 and rows[0]["accuracy"] == 2 / 3
+    by_id = {r["strategy_id"]: r for r in rows[1:]}
+    assert (by_id[6]["n"], by_id[6]["accuracy"]) == (1, 0.0)  # used by one side only
+    assert (by_id[2]["n"], by_id[2]["accuracy"]) == (0, None)  # used by neither
 
 
 def test_broken_invariants_are_named():
