@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: demo test lint bench-ingest bench-llm bench-csconv bench-cli clean install
+.PHONY: demo test lint bench-ingest bench-llm bench-csconv bench-cli clean install mutate
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,6 +37,29 @@ bench-csconv: $(STAMP)
 
 bench-cli: $(STAMP)
 	$(BIN)/python bench/cli_latency.py
+
+# Mutation testing of the pure modules ([tool.mutmut] in pyproject.toml; docs/testing.md).
+# Slow and CPU-heavy, so not part of `make test`. One worker (MUTATE_WORKERS=2 for two).
+# `make mutate MODULE=csc/llm/parsing.py` runs one module's mutants. Of csc/llm/gateway.py only
+# cache_key's mutants run (the rest of that module is I/O, tested over HTTP instead).
+# Log: mutants/run.log; a mutant's diff: .venv/bin/mutmut show <name>.
+MUTATE_WORKERS ?= 1
+MUTATE_ALL := csc.pii.* csc.rules.* csc.llm.parsing.* csc.csconv.postfilter.* csc.framework.* \
+	csc.llm.gateway.x_cache_key__mutmut_*
+MUTATE_NAMES = $(if $(MODULE),$(if $(filter csc/llm/gateway.py,$(MODULE)),\
+	csc.llm.gateway.x_cache_key__mutmut_*,$(subst /,.,$(MODULE:.py=)).*),$(MUTATE_ALL))
+
+mutate: $(STAMP)
+	@mkdir -p mutants
+	@echo "mutmut run $(MUTATE_NAMES) (log: mutants/run.log)"
+	@$(BIN)/mutmut run --max-children $(MUTATE_WORKERS) $(foreach n,$(MUTATE_NAMES),'$(n)') \
+		> mutants/run.log 2>&1 || { tail -40 mutants/run.log; exit 1; }
+	@$(BIN)/mutmut results --all true | sed 's/^ *//' \
+		| grep -F $(foreach n,$(MUTATE_NAMES),-e '$(firstword $(subst *, ,$(n)))') \
+		| awk -F': ' '{m = $$1; sub(/[.]x.*/, "", m); n[m]++; s[m, $$2]++; \
+			if ($$2 != "killed" && $$2 != "timeout") print "  " $$2 ": " $$1} \
+			END {for (k in n) printf "%s: killed %d / %d (%d by timeout), survived %d\n", \
+				k, s[k, "killed"] + s[k, "timeout"], n[k], s[k, "timeout"], s[k, "survived"]}'
 
 clean:
 	rm -rf $(VENV) warehouse/*.duckdb* warehouse/out out

@@ -62,3 +62,190 @@ def test_reasoning_is_kept_apart_from_the_answer():
     s = split_reasoning('{"a": 1}', reasoning_content="R1 thoughts")
     assert s.answer == '{"a": 1}' and s.reasoning == "R1 thoughts"
     assert split_reasoning("plain").reasoning is None
+
+
+# ---- the balanced-span scan: strings, escapes and brackets inside them ----------------------
+# Every raw answer below has prose around the JSON, so only the span scan can find it.
+
+SPANS = [
+    # an escaped quote inside a string does not end it
+    (r'Verdict: {"reason": "客户说 \"退款\" 然后挂断", "quality": "low"} done',
+     {"reason": '客户说 "退款" 然后挂断', "quality": "low"}),
+    # ... nor does a brace right after it close the object
+    (r'Answer: {"reason": "he typed \"}\" twice", "quality": "low"} thanks',
+     {"reason": 'he typed "}" twice', "quality": "low"}),
+    # an escaped backslash just before a closing quote: the quote does end the string
+    (r'Path: {"path": "C:\\temp\\", "quality": "high"} end',
+     {"path": "C:\\temp\\", "quality": "high"}),
+    # an opening brace inside a string opens nothing
+    ('Result: {"reason": "客户发了 { 符号", "quality": "medium"} ok',
+     {"reason": "客户发了 { 符号", "quality": "medium"}),
+    # a string whose first character is its closing quote
+    ('Strategies: ["", "GT"] done', ["", "GT"]),
+    # nested objects and arrays: the span ends at the outermost close
+    ('Here you go: {"quality": "high", "scores": {"a": 1, "b": [1, {"c": 2}]}} bye',
+     {"quality": "high", "scores": {"a": 1, "b": [1, {"c": 2}]}}),
+    # the character after the close is not part of the span
+    ('Answer: {"a": 1}.', {"a": 1}),
+    # letters in prose and in comments are not brackets
+    ('Verdict X: {"low_quality": false}', {"low_quality": False}),
+    ('Answer: {"a": 1, // X marks it\n "b": 2} end', {"a": 1, "b": 2}),
+    # an unpaired quote in the prose before the JSON
+    ('He said "wait: {"a": 1}', {"a": 1}),
+    # brackets in the prose before the JSON are skipped, not the end of the search
+    ('根据[标准]，结论如下：{"low_quality": true, "reason": "辱骂"}',
+     {"low_quality": True, "reason": "辱骂"}),
+    ('I checked {criteria a-c}: {"quality": "high"}', {"quality": "high"}),
+    ('[结论]{"low_quality": false}', {"low_quality": False}),
+    # a span at the very start; the outer object, not the inner one
+    ('{"a": {"b": 1}} is my answer', {"a": {"b": 1}}),
+    # an opening bracket that never closes is passed over, and the scan goes on inside it
+    ('{{"a": 1}', {"a": 1}),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), SPANS)
+def test_span_scan_respects_strings_and_escapes(raw, expected):
+    assert extract_json(raw) == expected
+
+
+# ---- <think> blocks -----------------------------------------------------------------------
+
+def test_unclosed_think_block_is_reasoning_not_answer():
+    raw = '<think>客户很生气 {"low_quality": true}'
+    s = split_reasoning(raw)
+    assert s.answer == "" and s.reasoning == '客户很生气 {"low_quality": true}'
+    with pytest.raises(ParseError):
+        extract_json(raw)
+
+
+@pytest.mark.parametrize("raw", ["<think>I should answer false.</think>", "<think>\n\n</think>\n",
+                                 "<think>still thinking"])
+def test_reasoning_only_answers_raise_parse_error(raw):
+    with pytest.raises(ParseError):
+        extract_json(raw)
+
+
+def test_think_blocks_are_case_insensitive_and_all_removed():
+    assert extract_json('<THINK>x</THINK>{"a": 1}') == {"a": 1}
+    s = split_reasoning('<think>a</think>{"a": 1}<think>b</think>', reasoning_content="R")
+    assert s.answer == '{"a": 1}' and s.reasoning == "R\n\na\n\nb"
+    assert split_reasoning("") == split_reasoning("", None)
+    assert split_reasoning("").answer == "" and split_reasoning("").reasoning is None
+
+
+# ---- comments and trailing commas: never inside strings -----------------------------------
+
+STRIPPED = [
+    ('{"url": "http://a.cn//x", "note": "a /* b */ c", "tail": "x,}", "list": "[a,]", "q": 1,}',
+     {"url": "http://a.cn//x", "note": "a /* b */ c", "tail": "x,}", "list": "[a,]", "q": 1}),
+    (r'{"reason": "say \"hi\" // not a comment, }", "q": 1,}',
+     {"reason": 'say "hi" // not a comment, }', "q": 1}),
+    (r'{"reason": "a \" // b", "q": 1,}', {"reason": 'a " // b', "q": 1}),
+    (r'{"reason": "引号\"，然后 /* 不是注释 */ ,}", "q": 1,}',
+     {"reason": '引号"，然后 /* 不是注释 */ ,}', "q": 1}),
+    (r'{"path": "C:\\", "q": 1, /* c */}', {"path": "C:\\", "q": 1}),
+    ('{"a": 1} // final answer', {"a": 1}),
+    ('{"a": "x*/y", /* note */ "b": 1}', {"a": "x*/y", "b": 1}),
+    ('{/* a */ "x": 1, /* b */ "y": 2}', {"x": 1, "y": 2}),
+    ('{"a": 1, /*/ odd */ "b": 2}', {"a": 1, "b": 2}),
+    ('{"a": 1 /**/, "b": 2}', {"a": 1, "b": 2}),
+    ('{"a": 1, /* c */"b": 2}', {"a": 1, "b": 2}),
+    ('{"a": 1} /* unterminated', {"a": 1}),
+    ('{"a": 1,"b": 2,}', {"a": 1, "b": 2}),
+    ('{\n  "quality": "low", // the last item\n}', {"quality": "low"}),
+    ('[1, 2, /* more later */ ]', [1, 2]),
+    ('[",", ", ]"]', [",", ", ]"]),
+    ('[1,\n 2,\r\n\t]', [1, 2]),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), STRIPPED)
+def test_comments_and_trailing_commas_are_removed_outside_strings_only(raw, expected):
+    assert extract_json(raw) == expected
+
+
+@pytest.mark.parametrize("raw", [
+    "[1, 2,",              # truncated after a comma
+    '{"a": "x\\',          # truncated after a backslash inside a string
+    "   \n ",
+    "}{",
+    "Answer: {broken} and [also, broken]",
+    "｛X”：1｝",             # a letter is not a quote
+])
+def test_truncated_or_broken_answers_raise_parse_error(raw):
+    with pytest.raises(ParseError):
+        extract_json(raw)
+
+
+# ---- fences -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ('```json\n```\n{"a": 1}', {"a": 1}),                           # an empty fence first
+    ('```\nnot json\n```\nthen\n```json\n{"a": 1}\n```', {"a": 1}),  # the second fence
+    ('```jsonc\n{"a": 1, // c\n}\n```', {"a": 1}),
+    ('```jsonc\n"high" // a bare value\n```', "high"),
+    ('Verdict below.\n```JSON\n[1, 2]\n```\nAnything else?', [1, 2]),
+])
+def test_fenced_answers(raw, expected):
+    assert extract_json(raw) == expected
+
+
+# ---- full-width punctuation ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # full-width syntax is fixed; the same characters inside strings are content and stay
+    ('｛“low_quality”：true，“reason”：“客服态度冷漠，没有解决问题：敷衍”｝',
+     {"low_quality": True, "reason": "客服态度冷漠，没有解决问题：敷衍"}),
+    ('{"reason"：“客户说：好的”，"quality"："high"}', {"reason": "客户说：好的", "quality": "high"}),
+    ('［｛“speaker”：“客服”，“text”：“您好，请问有什么可以帮您？”｝］',
+     [{"speaker": "客服", "text": "您好，请问有什么可以帮您？"}]),
+    ('结论：｛“low_quality”：false｝。', {"low_quality": False}),
+    ('｛“low_quality“：true｝', {"low_quality": True}),             # “ used to close too
+    ('{"quality”: "high"}', {"quality": "high"}),                  # mixed quotes
+    ('“high”', "high"),
+    # ASCII strings among full-width syntax keep their full-width content (and their X)
+    ('{"reason": "客户要做X光，检查：明天"，"quality": "high"}',
+     {"reason": "客户要做X光，检查：明天", "quality": "high"}),
+    ('｛“reason”：“做X光，明天”｝', {"reason": "做X光，明天"}),
+    # escaped quotes inside strings, in either kind of quoted string
+    (r'{"reason": "他说\"好，行\"。", "q"：1}', {"reason": '他说"好，行"。', "q": 1}),
+    (r'｛“reason”：“他说\"好\"，然后挂了”｝', {"reason": '他说"好"，然后挂了'}),
+])
+def test_full_width_punctuation(raw, expected):
+    assert extract_json(raw) == expected
+
+
+# ---- errors say what was wrong --------------------------------------------------------------
+
+def test_parse_error_quotes_the_start_of_the_answer_on_one_line():
+    with pytest.raises(ParseError) as err:
+        extract_json("line one\nline two")
+    assert str(err.value) == "no readable JSON in the answer (starts: 'line one line two')"
+    with pytest.raises(ParseError) as err:
+        extract_json("a" * 120 + "b" * 80)
+    assert str(err.value) == f"no readable JSON in the answer (starts: '{'a' * 120}')"
+
+
+def test_parse_as_any_type_and_its_error_messages():
+    assert parse_as("Result: [1, 2]", list[int]) == [1, 2]
+    assert parse_as('```json\n"x"\n```', int | str) == "x"
+    with pytest.raises(ParseError) as err:
+        parse_as('{"verdict": false}', PrefilterVerdict)
+    assert str(err.value) == "JSON does not match PrefilterVerdict: low_quality: Field required"
+    with pytest.raises(ParseError) as err:
+        parse_as('[{"speaker": "客服", "text": 5}]', RewrittenDialogue)
+    assert str(err.value) == ("JSON does not match RewrittenDialogue: "
+                              "0.text: Input should be a valid string")
+    with pytest.raises(ParseError) as err:
+        parse_as('"x"', int)
+    assert str(err.value) == ("JSON does not match int: (root): Input should be a valid "
+                              "integer, unable to parse string as an integer")
+    with pytest.raises(ParseError) as err:
+        parse_as("[1.5]", int | bool)
+    assert str(err.value).startswith("JSON does not match int | bool: int: ")
+    assert "; bool: " in str(err.value)
+    with pytest.raises(ParseError) as err:
+        parse_as('["a", "b", "c", "d", "e", "f", "g"]', list[int])
+    assert str(err.value).count("Input should be a valid integer") == 5
+    assert "; 4: " in str(err.value) and "5: " not in str(err.value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,10 +18,11 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 T = TypeVar("T")
 
 _THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.S | re.I)
-_FENCE = re.compile(r"```[ \t]*(?:json|JSON|jsonc)?[ \t]*\n?(.*?)```", re.S)
+_FENCE = re.compile(r"```[ \t]*(?:jsonc|json|JSON)?[ \t]*\n?(.*?)```", re.S)
 # Full-width punctuation that models put around keys and between items.
 _FULLWIDTH = str.maketrans({"“": '"', "”": '"', "：": ":", "，": ",", "｛": "{", "｝": "}",
                             "［": "[", "］": "]"})
+_FULLWIDTH_SYNTAX = {"：": ":", "，": ",", "｛": "{", "｝": "}", "［": "[", "］": "]"}
 
 
 class ParseError(ValueError):
@@ -44,7 +46,11 @@ def split_reasoning(content: str, reasoning_content: str | None = None) -> Split
 
 
 def _strip_comments_and_commas(text: str) -> str:
-    """Remove // and /* */ comments and trailing commas, leaving string literals alone."""
+    """Remove // and /* */ comments and trailing commas, leaving string literals alone.
+
+    A trailing comma is one that only whitespace or comments separate from a closing bracket
+    ('"x", // last\n}'): it is dropped from the output when that bracket arrives.
+    """
     out: list[str] = []
     i, n = 0, len(text)
     in_str = False
@@ -70,38 +76,66 @@ def _strip_comments_and_commas(text: str) -> str:
         elif text.startswith("/*", i):
             end = text.find("*/", i + 2)
             i = n if end < 0 else end + 2
-        elif c == ",":
-            j = i + 1
-            while j < n and text[j] in " \t\r\n":
-                j += 1
-            if j < n and text[j] in "]}":
-                i += 1  # trailing comma
-            else:
-                out.append(c)
-                i += 1
         else:
+            if c in "]}":
+                k = len(out) - 1
+                while k >= 0 and out[k] in " \t\r\n":
+                    k -= 1
+                if k >= 0 and out[k] == ",":
+                    del out[k]  # trailing comma
             out.append(c)
             i += 1
     return "".join(out)
 
 
 def _fix_fullwidth_outside_strings(text: str) -> str:
-    """Translate full-width quotes/colons/commas that stand where JSON syntax belongs.
+    """Translate full-width quotes/colons/commas/brackets that stand where JSON syntax belongs.
 
-    Only applied when the text fails to parse as is, because inside Chinese strings the same
-    characters are content.
+    Only applied when the text fails to parse as is. Inside strings the same characters are
+    content (Chinese text is full of '，' and '：'), so they are kept there: a string runs from
+    an ASCII quote to the next unescaped ASCII quote, or from a full-width quote to the next
+    quote of any kind (models close “ with ” or “ alike).
     """
-    return text.translate(_FULLWIDTH)
+    out: list[str] = []
+    i, n = 0, len(text)
+    closing: str | None = None  # characters that end the current string; None: outside
+    while i < n:
+        c = text[i]
+        if closing is None:
+            if c == '"':
+                closing = '"'
+                out.append(c)
+            elif c in "“”":
+                closing = '“”"'
+                out.append('"')
+            else:
+                out.append(_FULLWIDTH_SYNTAX.get(c, c))
+        elif c in closing:
+            closing = None
+            out.append('"')
+        elif c == "\\" and i + 1 < n:
+            out.append(text[i:i + 2])
+            i += 1
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
 
 
-def _balanced_spans(text: str) -> list[str]:
-    """Candidate JSON objects/arrays: from each opening bracket to its matching close."""
-    spans: list[str] = []
-    for start, ch in enumerate(text):
-        if ch not in "{[":
+def _balanced_spans(text: str) -> Iterator[str]:
+    """Candidate JSON objects/arrays, left to right: each opening bracket to its matching close.
+
+    After a closed span the scan goes on past its end (prose such as '[标准]' before the JSON
+    is skipped, a broken object's insides are not offered); an opening bracket that never
+    closes is passed over, so the scan goes on inside it.
+    """
+    start, n = 0, len(text)
+    while start < n:
+        if text[start] not in "{[":
+            start += 1
             continue
         depth, in_str, esc = 0, False, False
-        for end in range(start, len(text)):
+        for end in range(start, n):
             c = text[end]
             if in_str:
                 if esc:
@@ -117,24 +151,27 @@ def _balanced_spans(text: str) -> list[str]:
             elif c in "}]":
                 depth -= 1
                 if depth == 0:
-                    spans.append(text[start:end + 1])
+                    yield text[start:end + 1]
+                    start = end + 1
                     break
-        if spans:
-            break
-    return spans
+        else:
+            start += 1
 
 
 def _try_load(candidate: str) -> tuple[bool, Any]:
-    for variant in (candidate, _strip_comments_and_commas(candidate)):
+    variants = (
+        candidate,
+        _strip_comments_and_commas(candidate),
+        _strip_comments_and_commas(_fix_fullwidth_outside_strings(candidate)),
+        # last resort: mixed quotes ('"key”') that only a blunt translation can pair up
+        _strip_comments_and_commas(candidate.translate(_FULLWIDTH)),
+    )
+    for variant in variants:
         try:
             return True, json.loads(variant)
         except json.JSONDecodeError:
             continue
-    fixed = _strip_comments_and_commas(_fix_fullwidth_outside_strings(candidate))
-    try:
-        return True, json.loads(fixed)
-    except json.JSONDecodeError:
-        return False, None
+    return False, None
 
 
 def extract_json(text: str) -> Any:
@@ -148,11 +185,11 @@ def extract_json(text: str) -> Any:
         ok, value = _try_load(candidate)
         if ok:
             return value
-        for span in _balanced_spans(candidate) or _balanced_spans(
-                _fix_fullwidth_outside_strings(candidate)):
-            ok, value = _try_load(span)
-            if ok:
-                return value
+        for source in (candidate, _fix_fullwidth_outside_strings(candidate)):
+            for span in _balanced_spans(source):
+                ok, value = _try_load(span)
+                if ok:
+                    return value
     snippet = body.strip().replace("\n", " ")[:120]
     raise ParseError(f"no readable JSON in the answer (starts: {snippet!r})")
 
