@@ -1,5 +1,11 @@
 """Shared fixtures: a throw-away warehouse per test, the shared corpora (skipped when absent),
-and one temporary Prefect server for the whole session."""
+and one temporary Prefect server for the whole session.
+
+Tests that read ../shared/corpora carry the `corpus` marker (added here to any test using the
+`stc3` fixture). When some of them skip, the session ends with one line naming them, and the
+list goes to the file named by CSC_CORPUS_SKIPS_FILE (empty when none skipped): .ci/run fails
+when corpus tests skipped on a machine that has the corpora.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from pathlib import Path
 import pytest
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+CORPUS_SKIPS_FILE = "CSC_CORPUS_SKIPS_FILE"
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -19,6 +26,33 @@ def pytest_configure(config: pytest.Config) -> None:
     from prefect.logging.configuration import setup_logging
 
     setup_logging()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "stc3" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.corpus)
+
+
+def _corpus_skips(reporter) -> list[str]:
+    """Node ids of skipped tests that are marked `corpus` or skipped for want of a corpus."""
+    found = []
+    for report in reporter.stats.get("skipped", []):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+        if "corpus" in report.keywords or "shared/corpora" in reason:
+            found.append(report.nodeid)
+    return sorted(set(found))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    skipped = _corpus_skips(terminalreporter)
+    target = os.environ.get(CORPUS_SKIPS_FILE)
+    if target:
+        Path(target).write_text("".join(f"{n}\n" for n in skipped), encoding="utf-8")
+    if skipped:
+        terminalreporter.write_line(
+            f"corpus tests skipped ({len(skipped)}, {CORPORA} "
+            f"{'present' if CORPORA.is_dir() else 'absent'}): {', '.join(skipped)}")
 
 
 @pytest.fixture

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from helpers import count
 
 from csc.ingest.service import ingest_path
+
+pytestmark = pytest.mark.corpus
 
 
 def test_all_five_stc3_files_ingest_reconcile_and_are_idempotent(stc3: Path, warehouse):

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 from helpers import count, point_llm_at
 
 from csc.ingest.service import ingest_path
+from csc.language import detect
+from csc.metrics.overlap import containment
 from csc.paths import PROJECT_ROOT, SAMPLES
 from csc.simulator import SimConfig, run_in_thread
 from warehouse.db import connect, query
@@ -81,6 +83,55 @@ def reconcile(db: Path) -> dict[str, int]:
     return {"in": n_in, "kept": kept, "rejected": rejected, "dead": dead}
 
 
+# How much of the source's customer text a kept rewrite must contain, as character trigrams
+# (csc.metrics.overlap; n-grams within a turn, never across turns). The simulated rewriter
+# (csc/simulator/rewrite.py) copies every customer segment of the source verbatim into a
+# customer turn of the rewrite, merging neighbours when there are more than 9 (no trigram
+# lost), so a faithful rewrite scores 1.0. The one exception: a source with a lone customer
+# turn of 4+ clauses is cut in two and re-punctuated, which can lose the <= 3 trigrams that
+# span each clause separator; with clauses of 9+ characters that still leaves >= 0.75.
+# Unrelated dialogues score far lower: <= 0.2 between different Chinese samples, <= 0.7
+# between the near-duplicate English ones, 0.0 for a rewrite in the other language.
+FAITHFUL_TRIGRAMS = 0.75
+
+
+def kept_rewrites(db: Path) -> list[tuple[str, str, list[str], list[str]]]:
+    """(dialogue_id, source language, the source's customer turns, the rewrite's turns) of
+    every kept rewrite."""
+    with connect(db) as con:
+        return query(con, """
+            WITH rew AS (
+                SELECT c.dialogue_id, list(u.text ORDER BY u.utt_index) AS turns
+                FROM marts.csconv_current c JOIN csconv.utterances u USING (csconv_id)
+                GROUP BY 1),
+            src AS (
+                SELECT dialogue_id, list(text ORDER BY utt_index) AS customer
+                FROM raw.utterances WHERE speaker = 'customer' GROUP BY 1)
+            SELECT rew.dialogue_id, d.language, coalesce(src.customer, []), rew.turns
+            FROM rew JOIN raw.dialogues d USING (dialogue_id)
+            LEFT JOIN src USING (dialogue_id) ORDER BY 1""")
+
+
+def unfaithful(db: Path) -> dict[str, str]:
+    """Kept rewrites not in their source's language (csc.language.detect, as at ingest) or not
+    carrying their source's customer text, with why."""
+    bad = {}
+    for dialogue_id, language, customer, turns in kept_rewrites(db):
+        found = detect("\n".join(turns))
+        share = containment(customer, turns, n=3)
+        if found != language:
+            bad[dialogue_id] = f"in {found}, its source is in {language}"
+        elif customer and share < FAITHFUL_TRIGRAMS:
+            bad[dialogue_id] = f"holds {share:.0%} of its source's customer text"
+    return bad
+
+
+def reasked_rewrites(db: Path) -> set[str]:
+    with connect(db) as con:
+        return {r[0] for r in query(con, "SELECT DISTINCT item_key FROM ops.llm_calls "
+                                         "WHERE role = 'rewriter' AND reasks > 0")}
+
+
 def test_csconv_on_the_samples_is_complete_idempotent_and_exported(
         warehouse, llm_env, prefect_server, tmp_path):
     from cli.main import main
@@ -96,6 +147,7 @@ def test_csconv_on_the_samples_is_complete_idempotent_and_exported(
         assert summary["quality"] == {"success": True, "expectations": 15, "failed": 0}
         assert count(warehouse, "SELECT count(*) FROM ops.quality_checks WHERE success") == 15
         check_invariants(warehouse)
+        assert unfaithful(warehouse) == {}
         served, rows = sim.stats()["requests"], snapshot(warehouse)
         assert count(warehouse, "SELECT count(*) FROM csconv.annotations "
                                 "WHERE target_kind = 'raw'") > 0
@@ -130,12 +182,44 @@ def test_injected_faults_leave_every_dialogue_accounted_for(warehouse, llm_env, 
     counts = reconcile(warehouse)
     assert counts["kept"] + counts["rejected"] > 0
     check_invariants(warehouse)
+    # content, not only counts: what was kept is a rewrite of its own source, in its language
+    bad = unfaithful(warehouse)
+    assert not set(bad) - reasked_rewrites(warehouse), bad
+    if bad:  # only rewrites answered to a re-ask: a known simulator defect
+        pytest.xfail(f"{len(bad)} kept rewrites answer a re-ask with another dialogue: the "
+                     "simulator reads only the last user message (see test_simulator.py::"
+                     "test_a_reask_is_answered_for_the_conversations_dialogue)")
 
 
+# The stage in a child process that stops dead right after its 25th answered call is
+# committed to the journal, and says so on the pipe whose fd is argv[1]: the parent waits for
+# that word (no polling, no guess of how long 25 calls take under load) and kills it -9 there,
+# mid-stage by construction.
 KILL_SCRIPT = textwrap.dedent("""
+    import os, sys, threading
+    from csc.llm.journal import Journal
     from flows.csconv import csconv
+
+    ready, record, ok = int(sys.argv[1]), Journal.record, []
+
+    def record_then_stop(self, call, *args, **kwargs):
+        record(self, call, *args, **kwargs)
+        if call.status == "ok":
+            ok.append(call.call_id)
+            if len(ok) == 25:
+                os.write(ready, b"25 calls done\\n")
+                threading.Event().wait()  # frozen until killed
+
+    Journal.record = record_then_stop
     csconv(batch_size=4, annotate_raw=False)
+    os.write(ready, b"finished\\n")
 """)
+
+
+def wait_for_word(fd: int, timeout: float = 600.0) -> str:
+    """The first line the child writes on `fd` ('' when it exits without writing)."""
+    readable, _, _ = select.select([fd], [], [], timeout)
+    return os.read(fd, 100).decode().strip() if readable else "(no word in time)"
 
 
 def test_kill_9_mid_stage_then_rerun_matches_an_uninterrupted_run(
@@ -152,18 +236,26 @@ def test_kill_9_mid_stage_then_rerun_matches_an_uninterrupted_run(
         llm_env(sim)
         env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(),
                    PYTHONPATH=str(PROJECT_ROOT))
-        proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT], env=env,
-                                cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        read_end, write_end = os.pipe()
+        log = tmp_path / "child.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(write_end)],
+                                    env=env, cwd=PROJECT_ROOT, stdout=out, stderr=out,
+                                    pass_fds=(write_end,))
+        os.close(write_end)
+        try:
+            word = wait_for_word(read_end)
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+        finally:
+            os.close(read_end)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        assert word == "25 calls done", log.read_text(errors="replace")[-3000:]
         journal = Journal(Path(os.environ["CSC_LLM_CACHE"]))
-        deadline = time.monotonic() + 120
-        while journal.count("calls", "status = 'ok'") < 25 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
         done_before = journal.count("calls", "status = 'ok'")
-        assert done_before >= 25
+        assert done_before == 25
         csconv(batch_size=4, annotate_raw=False)  # the rerun
+        assert journal.count("calls", "status = 'ok'") > done_before  # work was left to do
         repeated = journal.count(
             "(SELECT prompt_hash FROM calls WHERE status = 'ok' GROUP BY 1 HAVING count(*) > 1)")
         journal.close()
@@ -188,6 +280,7 @@ def test_stc3_chinese_test_file_runs_offline_and_reconciles(stc3, warehouse, llm
     counts = reconcile(warehouse)
     assert counts["in"] > 50 and counts["kept"] > 0
     check_invariants(warehouse)
+    assert unfaithful(warehouse) == {}
 
 
 def test_a_prompt_change_reprocesses_only_what_it_affects(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import csc.llm.gateway as gateway_module
+from csc.language import detect
 from csc.llm.gateway import EndpointError, LLMFailure, LLMGateway, LLMRequest, LLMResult
 from csc.llm.journal import Journal
 from csc.llm.settings import LLMNotConfigured, LLMSettings, Price, RoleSettings, load_settings
@@ -31,9 +33,15 @@ def settings_for(url: str, **over) -> LLMSettings:
     return replace(base, **over)
 
 
-def judge_request(i: int, lang: str = "zh") -> LLMRequest:
+RUDE = {"zh": "你们都是废物", "en": "you are an idiot"}  # the simulated judge flags these
+
+
+def judge_request(i: int, lang: str = "zh", rude: bool = False) -> LLMRequest:
+    customer = f"我的卡第{i}次被锁了" if lang == "zh" else f"card {i}"
+    if rude:
+        customer += "，" + RUDE[lang] if lang == "zh" else ", " + RUDE[lang]
     dialogue = {"language": lang, "dialogue": [
-        {"speaker": "customer", "text": f"我的卡第{i}次被锁了" if lang == "zh" else f"card {i}"},
+        {"speaker": "customer", "text": customer},
         {"speaker": "supporter", "text": "您好，请您提供身份证号" if lang == "zh" else "hello"}]}
     content = "Judge this dialogue.\n```json\n" + json.dumps(dialogue, ensure_ascii=False) + "\n```"
     return LLMRequest(Role.PREFILTER_JUDGE, [{"role": "user", "content": content}],
@@ -165,26 +173,58 @@ def test_unparseable_answers_are_reasked_then_dead_lettered(sim, journal, wareho
 
 
 def test_concurrency_bound_is_respected(sim, journal):
-    sim.configure(latency_ms=80)
+    # The upper bound is exact whatever the load. The lower bound (requests do overlap on the
+    # wire) needs a second request to reach the server while the first is held: each one is
+    # held 250 ms, a window that CPU contention cannot close (a request takes a few ms of CPU
+    # to send), and it needs to happen only once in 6 rounds of 4.
+    sim.configure(latency_ms=250)
     gw = LLMGateway(settings_for(sim.base_url, concurrency=4), journal, run_id="c", stage="t")
-    run(gw, [judge_request(i) for i in range(24)])
+    results = run(gw, [judge_request(i) for i in range(24)])
+    assert all(isinstance(r, LLMResult) for r in results)
+    assert gw.limiter.max_seen == 4  # the client used its whole bound, and never more
     assert 2 <= sim.stats()["max_in_flight"] <= 4
-    assert gw.limiter.max_seen <= 4
+
+
+# Why an item may end dead in the 20% run, and nothing else: it used all 4 transport attempts,
+# or its answer stayed unreadable after the 1 re-ask allowed.
+DEAD_REASON = re.compile(r"^(gave up after 4 attempts: |unusable answer after 1 re-asks: )")
+
+
+def expected_verdict(i: int, lang: str, rude: bool) -> tuple[bool, str]:
+    """What the simulated judge answers for judge_request(i, lang, rude): (low_quality, the
+    language of its reason). Content is a pure function of the request, faults or not."""
+    return rude, lang
 
 
 def test_every_item_is_answered_or_dead_lettered_under_20pct_faults(sim, journal, warehouse):
-    sim.configure(rate_429=0.2, retry_after_s=0.02, rate_500=0.2, rate_hang=0.2, hang_s=0.3,
+    # A hang sleeps far longer than the timeout, so every hang is a timeout; the timeout is
+    # several times the longest normal answer seen on a loaded machine (~0.7 s, all 32 requests
+    # in flight at once with the CPU shared by 3 processes), so a timeout is a hang, not a slow
+    # answer. (With 0.12 s, CPU load turned answers into timeouts.) Hangs are 2%: each one costs
+    # a worker the whole timeout, usually while 429s hold the concurrency near 1.
+    sim.configure(rate_429=0.2, retry_after_s=0.02, rate_500=0.2, rate_hang=0.02, hang_s=60.0,
                   rate_malformed=0.2, rate_fenced=0.2, rate_reasoning=0.2,
                   rate_multi_strategy=0.2)
     s = settings_for(sim.base_url, concurrency=32, max_attempts=4, max_reasks=1)
-    s = replace(s, roles={r: replace(v, timeout=0.12) for r, v in s.roles.items()})
-    reqs = [judge_request(i, "zh" if i % 2 else "en") for i in range(500)]
+    s = replace(s, roles={r: replace(v, timeout=2.0) for r, v in s.roles.items()})
+    spec = {f"d{i}": ("zh" if i % 2 else "en", i % 3 == 0) for i in range(500)}
+    reqs = [judge_request(i, *spec[f"d{i}"]) for i in range(500)]
     gw = LLMGateway(s, journal, run_id="f", stage="faults")
     results = run(gw, reqs)
     ok = [r for r in results if isinstance(r, LLMResult)]
     dead = [r for r in results if isinstance(r, LLMFailure) and r.kind == "dead"]
+    # Per attempt an answer comes back with p = 0.8 * 0.8 * 0.98 = 0.63 (429, 500, hang), so
+    # 4 attempts fail together with p = 0.37^4 = 2%; an answer is unreadable with p = 0.2,
+    # twice with 4%: about 94% end ok (470). Without transport retries 0.63 * 0.9 = 57% would.
     assert len(ok) + len(dead) == 500 and len(ok) > 350
-    assert {r.item_key for r in results} == {r.item_key for r in reqs}
+    assert sim.stats()["by_status"].get("499", 0) > 0  # some hangs were timed out
+    assert [r.item_key for r in results] == [r.item_key for r in reqs]  # in input order
+    # no item gave up early: every dead letter used all its attempts or its re-ask
+    assert all(DEAD_REASON.match(r.error) for r in dead), {r.error[:60] for r in dead}
+    # content, not only counts: each answer is the one for its own dialogue, in its language
+    wrong = {r.item_key: (r.value.low_quality, detect(r.value.reason), r.reasks) for r in ok
+             if (r.value.low_quality, detect(r.value.reason)) != expected_verdict(
+                 int(r.item_key[1:]), *spec[r.item_key])}
     with connect(warehouse) as con:
         sync_journal(con, journal)
         n_dead = query(con, "SELECT count(*) FROM ops.llm_dead_letter WHERE run_id='f'")[0][0]
@@ -193,6 +233,11 @@ def test_every_item_is_answered_or_dead_lettered_under_20pct_faults(sim, journal
         reasons = query(con, "SELECT error FROM ops.llm_dead_letter WHERE run_id='f'")
     assert n_dead == len(dead) and n_ok == len(ok)
     assert all(r[0] for r in reasons)  # every dead letter says why
+    assert not {k for k, v in wrong.items() if v[2] == 0}, wrong  # first answers are right
+    if wrong:  # only answers to a re-ask can be wrong: a known simulator defect
+        pytest.xfail(f"{len(wrong)} answers to a re-ask judged another dialogue: the simulator "
+                     "reads only the last user message (see test_simulator.py::"
+                     "test_a_reask_is_answered_for_the_conversations_dialogue)")
 
 
 def test_budget_cap_stops_new_work_cleanly(sim, journal):
