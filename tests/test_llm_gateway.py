@@ -233,11 +233,7 @@ def test_every_item_is_answered_or_dead_lettered_under_20pct_faults(sim, journal
         reasons = query(con, "SELECT error FROM ops.llm_dead_letter WHERE run_id='f'")
     assert n_dead == len(dead) and n_ok == len(ok)
     assert all(r[0] for r in reasons)  # every dead letter says why
-    assert not {k for k, v in wrong.items() if v[2] == 0}, wrong  # first answers are right
-    if wrong:  # only answers to a re-ask can be wrong: a known simulator defect
-        pytest.xfail(f"{len(wrong)} answers to a re-ask judged another dialogue: the simulator "
-                     "reads only the last user message (see test_simulator.py::"
-                     "test_a_reask_is_answered_for_the_conversations_dialogue)")
+    assert not wrong, wrong  # every answer, re-asked ones included, judges its own dialogue
 
 
 def test_budget_cap_stops_new_work_cleanly(sim, journal):

@@ -270,8 +270,6 @@ def test_stats_show_concurrent_requests(sim):
     assert stats["max_in_flight"] >= 10 and stats["by_role"] == {"planner": 20}
 
 
-@pytest.mark.xfail(strict=True, reason="the simulator reads only the last user message, so it "
-                   "answers the gateway's re-ask (csc.llm.gateway.REASK) for an empty dialogue")
 @pytest.mark.parametrize("role", [Role.REWRITER, Role.PREFILTER_JUDGE], ids=lambda r: r.value)
 def test_a_reask_is_answered_for_the_conversations_dialogue(client, role):
     """A model re-asked after an unusable answer still sees the conversation: its new answer

@@ -1,5 +1,6 @@
 """Read a role's input out of the chat messages: the last ```json block of the last user
-message, validated leniently, because a simulator that crashes on odd input is no stand-in."""
+message that has one, validated leniently, because a simulator that crashes on odd input is
+no stand-in."""
 
 from __future__ import annotations
 
@@ -35,6 +36,18 @@ def last_user_text(messages: list[Any]) -> str:
         if isinstance(message, dict) and message.get("role") == "user":
             return message_text(message)
     return message_text(messages[-1]) if messages else ""
+
+
+def input_text(messages: list[Any]) -> str:
+    """The user message that holds the role's input: the last one with a payload. A re-ask
+    ("that was not valid JSON: ...") comes after it and holds none, yet a model answering it
+    still answers about the conversation's dialogue."""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            text = message_text(message)
+            if extract_payload(text) is not None:
+                return text
+    return last_user_text(messages)
 
 
 def extract_payload(text: str) -> Any:

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from csc.simulator import faults as fx
 from csc.simulator.config import SimConfig
-from csc.simulator.inputs import extract_payload, last_user_text, message_text, read_input
+from csc.simulator.inputs import extract_payload, input_text, message_text, read_input
 from csc.simulator.responders import respond
 from schemas.llm import OUTPUT_OF, ROLE_HEADER, Role
 
@@ -108,7 +108,7 @@ def build_answer(state: SimState, role_name: str, messages: list[Any],
     seed = state.config.seed
     digest, rng = _content_rng(seed, role_name, messages)
     role = _ROLES.get(role_name)
-    text = last_user_text(messages)
+    text = input_text(messages)
     inp = read_input(role, extract_payload(text), text) if role else None
     answer = respond(role, inp, rng, seed, role_name)
     language = getattr(inp, "language", "en")
