@@ -146,9 +146,11 @@ def test_retry_after_is_honoured_and_concurrency_adapts(sim, journal, monkeypatc
 
 
 def test_server_errors_and_timeouts_are_retried_with_backoff(sim, journal):
-    sim.configure(rate_500=0.3, rate_hang=0.1, hang_s=1.0)
+    # hangs far longer than the timeout, and a timeout far longer than a loaded machine's
+    # ordinary answer: a timeout here is always a hang, never a slow core
+    sim.configure(rate_500=0.3, rate_hang=0.1, hang_s=60.0)
     s = settings_for(sim.base_url, max_attempts=10)
-    s = replace(s, roles={r: replace(v, timeout=0.3) for r, v in s.roles.items()})
+    s = replace(s, roles={r: replace(v, timeout=2.0) for r, v in s.roles.items()})
     results = run(LLMGateway(s, journal, run_id="r", stage="t"),
                   [judge_request(i) for i in range(30)])
     assert all(isinstance(r, LLMResult) for r in results)
