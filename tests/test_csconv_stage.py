@@ -138,6 +138,7 @@ def test_csconv_on_the_samples_is_complete_idempotent_and_exported(
         counts = reconcile(warehouse)
         assert counts["kept"] > 0 and counts["rejected"] > 0 and counts["dead"] == 0
         assert summary["kept"] == counts["kept"] and summary["funnel"]["reconciles"]
+        # 15 = 8 expectations on csconv_utterances + 7 on csconv_dialogues (schemas/published.py)
         assert summary["quality"] == {"success": True, "expectations": 15, "failed": 0}
         assert count(warehouse, "SELECT count(*) FROM ops.quality_checks WHERE success") == 15
         check_invariants(warehouse)
@@ -145,6 +146,7 @@ def test_csconv_on_the_samples_is_complete_idempotent_and_exported(
         served, rows = sim.stats()["requests"], snapshot(warehouse)
         assert count(warehouse, "SELECT count(*) FROM csconv.annotations "
                                 "WHERE target_kind = 'raw'") > 0
+        # 13 = one overall row + one row per strategy 1-12 (written even when unused)
         assert count(warehouse, "SELECT count(*) FROM marts.label_agreement_latest") == 13
 
         again = csconv(batch_size=8)  # nothing pending: zero calls, zero rows
