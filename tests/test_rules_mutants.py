@@ -1,0 +1,70 @@
+"""Kills the csc.rules mutants the boundary tests left alive (issue 9, docs/testing.md).
+
+Each expected value is written by hand from csc-method §3.2 and the column list of
+`prefilter`'s docstring/select, not computed by the code under test.
+"""
+
+import hashlib
+
+import polars as pl
+
+from csc.rules import RuleConfig, prefilter
+
+C, S = "customer", "supporter"
+OK = 20
+
+
+def verdict(lines, cfg=RuleConfig()) -> dict:
+    df = pl.DataFrame([("d", s, n) for s, n in lines],
+                      schema=["dialogue_id", "speaker", "n_chars"], orient="row")
+    rows = prefilter(df, cfg).to_dicts()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_output_columns_and_types_in_order():
+    df = pl.DataFrame([("d", s, OK) for s in (C, S) * 3],
+                      schema=["dialogue_id", "speaker", "n_chars"], orient="row")
+    out = prefilter(df)
+    assert out.columns == ["dialogue_id", "passed", "failed_rules", "n_lines", "n_turns",
+                           "n_customer", "n_supporter", "max_utterance_chars",
+                           "customer_long_share", "rules_version"]
+    assert out.schema["failed_rules"] == pl.List(pl.String)
+    assert out.schema["customer_long_share"] == pl.Float64
+
+
+def test_counts_of_a_seven_line_dialogue():
+    # C S C S C S C: 7 lines, 4 customer, 3 supporter, 7 // 2 = 3 turns
+    v = verdict([(C, OK), (S, OK)] * 3 + [(C, 5)])
+    assert (v["n_lines"], v["n_turns"], v["n_customer"], v["n_supporter"]) == (7, 3, 4, 3)
+    assert v["max_utterance_chars"] == OK
+    assert v["customer_long_share"] == 1.0
+    assert v["passed"] is True and v["failed_rules"] == []
+
+
+def test_share_is_zero_not_null_nan_or_one_without_customer_lines():
+    v = verdict([(S, OK)] * 6)
+    assert v["n_customer"] == 0
+    assert v["customer_long_share"] == 0.0  # not None (null), not NaN (0 / 0), not 1.0
+
+
+def test_a_single_short_customer_line_is_judged_too_short():
+    # One customer line of 2 characters: share 0 / 1 = 0.0 < 0.7. The rule applies from one
+    # customer line on (only zero lines leaves it to no_customer).
+    v = verdict([(C, 2), (S, OK)])
+    assert v["n_customer"] == 1
+    assert v["customer_long_share"] == 0.0
+    assert v["failed_rules"] == ["too_few_turns", "customer_lines_too_short"]
+
+
+def test_rules_version_is_stamped_on_every_row():
+    # The version is "rules-" + the first 10 hex digits of the SHA-256 of the thresholds as
+    # sorted-key JSON; the blob is written out here by hand.
+    blob = ('{"customer_long_chars": 3, "max_turns": 30, "max_utterance_chars": 500, '
+            '"min_customer_long_share": 0.7, "min_turns": 3, "supporter_to_customer_max": 2.0}')
+    expected = "rules-" + hashlib.sha256(blob.encode()).hexdigest()[:10]
+    assert RuleConfig().version == expected
+    assert verdict([(C, OK), (S, OK)] * 3)["rules_version"] == expected
+    other = RuleConfig(min_turns=4)
+    assert other.version != expected
+    assert verdict([(C, OK), (S, OK)] * 3, other)["rules_version"] == other.version
