@@ -65,6 +65,21 @@ def _rejections(rows: list[Rejected]) -> pl.DataFrame:
     )
 
 
+def masked_quarantine(q: pl.DataFrame) -> pl.DataFrame:
+    """Mask PII in what was refused, like in what was kept: a quarantine row is read by
+    people, and the warehouse must hold no phone number or e-mail that ingest saw."""
+    if q.height == 0:
+        return q
+    han, latin = language.han_and_latin(pl.coalesce("payload", "reason", pl.lit("")))
+    q = q.with_columns(language.detect_expr(han, latin).alias("_lang"))
+    for column in ("payload", "reason"):
+        q = pii.mask_frame(q.with_columns(pl.col(column).fill_null("").alias("_text")),
+                           text="_text", language="_lang").with_columns(
+            pl.when(pl.col(column).is_null()).then(None).otherwise(pl.col("_text"))
+            .alias(column)).drop("_text", "pii_masked")
+    return q.drop("_lang")
+
+
 def _flatten(records: list[Record]) -> tuple[pl.DataFrame, pl.DataFrame]:
     rec_i: list[int] = []
     speakers: list[str] = []
@@ -206,7 +221,8 @@ def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConf
         dialogues=good_d,
         utterances=good_u,
         prefilter=prefilter(good_u, rules),
-        quarantine=_rejections(quarantine),
+        quarantine=(masked_quarantine(_rejections(quarantine)) if cfg.mask_pii
+                    else _rejections(quarantine)),
         records=len(records) + len(rejected),
         duplicates_in_batch=duplicates,
     )

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import polars as pl
 
-from csc.ingest.pipeline import QUARANTINE_SCHEMA, file_sha256, iter_batches, prefetched
+from csc.ingest.pipeline import (
+    QUARANTINE_SCHEMA,
+    file_sha256,
+    iter_batches,
+    masked_quarantine,
+    prefetched,
+)
 from csc.ingest.readers import FileUnreadable
 from csc.ingest.report import build_report
 from csc.ingest.sources import SourceConfig, load_source, source_for_file
@@ -84,6 +90,9 @@ def ingest_file(path: Path, cfg: SourceConfig, run_id: str, *, db: Path | None =
                 unreadable = str(exc)
         q = pl.DataFrame([(0, None, None, "file_unreadable", unreadable, None)],
                          schema=QUARANTINE_SCHEMA, orient="row")
+        if cfg.mask_pii:
+            q = masked_quarantine(q)
+            unreadable = q["reason"][0]
         write_quarantine(con, q, ref, run_id)
         return FileSummary(str(path), cfg.name, records=1, quarantined=1, error=unreadable)
 
