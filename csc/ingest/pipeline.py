@@ -112,7 +112,7 @@ def _flatten(records: list[Record]) -> tuple[pl.DataFrame, pl.DataFrame]:
     return lines, recs
 
 
-def normalise_lines(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def normalise_lines(lines: pl.DataFrame, join: str = "\n") -> tuple[pl.DataFrame, pl.DataFrame]:
     """(merged utterances, empty-line counts per record).
 
     Trim, Unicode NFC, one newline style; drop empty lines; merge consecutive lines of the
@@ -130,7 +130,7 @@ def normalise_lines(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         lines = lines.group_by("_run", maintain_order=True).agg(
             pl.col("rec_i").first(),
             pl.col("speaker").first(),
-            pl.col("text").str.join("\n"),
+            pl.col("text").str.join(join),
             pl.col("strategy_label").drop_nulls().unique(maintain_order=True).str.join("+"),
         ).with_columns(
             pl.when(pl.col("strategy_label") == "").then(None)
@@ -161,7 +161,7 @@ def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConf
     """Turn parsed records into validated warehouse frames plus quarantine rows."""
     quarantine = [*rejected]
     lines, recs = _flatten(records)
-    utts, empties = normalise_lines(lines)
+    utts, empties = normalise_lines(lines, cfg.join)
     langs = _languages(utts, cfg.language)
     utts = utts.join(langs, on="rec_i", how="left")
     if cfg.mask_pii:

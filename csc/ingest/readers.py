@@ -101,7 +101,6 @@ class _TurnMapper:
     """
 
     def __init__(self, cfg: SourceConfig) -> None:
-        self.join = cfg.join
         self.roles = cfg.speakers.lookup()
         self.exact = dict(self.roles)  # raw values as the config spells them, before folding
         for group, role in (("customer", cfg.speakers.customer),
@@ -123,18 +122,24 @@ class _TurnMapper:
         if role == "skip":
             rec.skipped += 1
             return None
+        label = label if label is None or type(label) is str else _scalar_text(label)
         if type(text) is not str:
-            if isinstance(text, list):
+            if isinstance(text, list) and text:
+                # Each item is a source line of its own (an STC-3 turn's utterance list): the
+                # §3.2 rules count raw lines, and merging joins a speaker's lines again.
                 if not all(isinstance(t, str) for t in text):
                     return f"{where} {n}: text list holds a non-string"
-                text = self.join.join(t for t in text if t.strip())
-            elif text is None:
+                rec.speakers.extend([role] * len(text))
+                rec.texts.extend(text)
+                rec.labels.extend([label] * len(text))
+                return None
+            if text is None or isinstance(text, list):
                 text = ""
-            elif not isinstance(text, str):
+            else:
                 return f"{where} {n}: text is a {type(text).__name__}, not a string"
         rec.speakers.append(role)
         rec.texts.append(text)
-        rec.labels.append(label if label is None or type(label) is str else _scalar_text(label))
+        rec.labels.append(label)
         return None
 
 

@@ -17,8 +17,9 @@ from csc.ingest.pipeline import (
 from csc.ingest.readers import FileUnreadable
 from csc.ingest.report import build_report
 from csc.ingest.sources import SourceConfig, load_source, source_for_file
-from csc.rules import RuleConfig, prefilter
-from warehouse.db import connect, insert_frame, query
+from csc.ingest.verdicts import refresh_prefilter
+from csc.rules import RuleConfig
+from warehouse.db import connect, query
 from warehouse.raw_store import (
     FileRef,
     FileSummary,
@@ -95,20 +96,6 @@ def ingest_file(path: Path, cfg: SourceConfig, run_id: str, *, db: Path | None =
             unreadable = q["reason"][0]
         write_quarantine(con, q, ref, run_id)
         return FileSummary(str(path), cfg.name, records=1, quarantined=1, error=unreadable)
-
-
-def refresh_prefilter(run_id: str, *, db: Path | None = None,
-                      rules: RuleConfig = RuleConfig()) -> int:
-    """Evaluate the rules for dialogues with no verdict under the current thresholds."""
-    with connect(db) as con:
-        utts = con.sql(
-            "SELECT u.dialogue_id, u.speaker, u.n_chars FROM raw.utterances u WHERE NOT EXISTS "
-            "(SELECT 1 FROM staging.prefilter p WHERE p.dialogue_id = u.dialogue_id AND "
-            f"p.rules_version = '{rules.version}')").pl()
-        if utts.height == 0:
-            return 0
-        verdicts = prefilter(utts, rules).with_columns(pl.lit(run_id).alias("run_id"))
-        return insert_frame(con, "staging.prefilter", verdicts, stamp="evaluated_at")
 
 
 def resolve_source(path: Path, source: str | None) -> SourceConfig:

@@ -60,7 +60,7 @@ class SourceConfig(BaseModel):
     text: str = "text"
     strategy: str | None = None
     business_area: str | None = None
-    join: str = "\n"  # used when `text` holds a list of strings
+    join: str = "\n"  # joins a speaker's consecutive source lines (and list items) on merging
     language: Literal["auto", "zh", "en"] = "auto"
     speakers: Speakers
     csv: CsvColumns = Field(default_factory=CsvColumns)
