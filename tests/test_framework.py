@@ -180,15 +180,16 @@ def test_strategy_label_per_language():
     assert strategy_label(3, "fr") == "Restatement or Paraphrasing"
 
 
-# (id, name, abbr, 中文, stage in English, stage in Chinese) from csc-method.md §2.
+# (id, name, abbr, 中文, stage in English, stage in Chinese) from csc-method.md §2; PR and ID
+# carry both stages the table names.
 _CATALOGUE_ROWS = [
     (1, "Greeting", "GT", "礼貌问候", "Connecting", "欢迎和建立联系"),
     (2, "Identity Verification", "IV", "确认身份", "Connecting", "欢迎和建立联系"),
     (3, "Restatement or Paraphrasing", "RP", "重述或转述", "Identifying", "理解和识别问题"),
-    (4, "Problem Refinement", "PR", "细化问题", "Identifying", "理解和识别问题"),
+    (4, "Problem Refinement", "PR", "细化问题", "Identifying/Exploring", "理解和识别问题/寻求解决方案"),
     (5, "Emotional Management", "EM", "情感管理", "Identifying", "理解和识别问题"),
     (6, "Providing Suggestions", "PS", "提供建议", "Exploring", "寻求解决方案"),
-    (7, "Information Delivery", "ID", "信息传达", "Exploring", "寻求解决方案"),
+    (7, "Information Delivery", "ID", "信息传达", "Exploring/Resolving", "寻求解决方案/解决和确认"),
     (8, "Resolution Implementation", "RI", "解决实施", "Resolving", "解决和确认"),
     (9, "Feedback Request", "FR", "反馈请求", "Maintaining", "结束和保持关系"),
     (10, "Relationship Continuation", "RC", "关系延续", "Maintaining", "结束和保持关系"),
