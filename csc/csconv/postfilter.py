@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from csc.errors import ConfigError
@@ -18,6 +19,10 @@ from csc.framework import BY_ID, REQUIRED_IN_CSCONV, normalise_label, usual_stag
 from schemas.llm import RewrittenTurn
 
 _PAREN = re.compile(r"[(（]([^()（）]*)[)）]")
+# A word inside a bracket makes it a note: one Han character ('（笑）', '（挂机）') or two Latin
+# letters in a row ('(ok)', '(customer hangs up)'). Emoticons are built from symbols, kana and
+# lone letters ('(^_^)', '(。・ω・。)', '(T_T)', '(ノ°▽°)ノ'), so they never hold one.
+_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[A-Za-z\u00c0-\u024f]{2}")
 SUPPORTER_NAMES = {"客服", "supporter", "agent", "assistant", "helpdesk", "support"}
 CUSTOMER_NAMES = {"客户", "customer", "user", "client"}
 
@@ -70,8 +75,10 @@ class RuleOutcome:
 
 
 def has_system_note(text: str) -> bool:
-    """A parenthesised aside with at least three letters; emoticons like (^_^) are exempt."""
-    return any(sum(ch.isalpha() for ch in m.group(1)) >= 3 for m in _PAREN.finditer(text))
+    """A bracketed aside, full-width or ASCII, holding a word however short ('（挂机）', '(笑)');
+    only emoticons, whose brackets hold no word ('(^_^)', '(╥﹏╥)'), are exempt (§3.5 a)."""
+    folded = unicodedata.normalize("NFKC", text)
+    return any(_WORD.search(m.group(1)) for m in _PAREN.finditer(folded))
 
 
 def _speaker(raw: str) -> str | None:
