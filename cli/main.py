@@ -171,20 +171,32 @@ def _cmd_init(_: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from csc.csconv.export import released_shape, write_export
+    from csc.csconv.export import (
+        SourceMapError,
+        released_shape,
+        resolve_source_map,
+        shape_lineage,
+        write_export,
+    )
     from csc.csconv.postfilter import PostfilterConfig
     from csc.quality.checkpoint import CheckResult
     from csc.quality.verdict import fingerprint
     from warehouse import csconv_store as store
     from warehouse.db import connect, output_dir
 
+    try:  # a bad map is the user's mistake: one line, before the warehouse is opened
+        source_map = resolve_source_map(args.source_map)
+    except SourceMapError as exc:
+        return _fail(str(exc))
     out = Path(args.out) if args.out else output_dir() / "exports" / f"csconv.{args.format}"
     cfg = PostfilterConfig.from_env()
     with connect(read_only=True) as con:
         verdict = store.quality_verdict(con, fingerprint(store.published_digest(con), cfg))
         frames = None if verdict else store.published_frames(con)
-        records = released_shape(store.export_frame(con, args.language))
+        utterances = store.export_frame(con, args.language)
         lineage = store.export_lineage(con, args.language)
+    records = released_shape(utterances, args.labels, source_map)
+    lineage |= shape_lineage(utterances, records, args.labels, source_map)
     if verdict:  # the latest checkpoint validated exactly this set with these suites
         checks = CheckResult(all(r["success"] for r in verdict), verdict)
     else:
@@ -197,6 +209,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
         return EXIT_NOTHING
     write_export(records, out, args.format, lineage)
     print(f"wrote {len(records)} dialogues to {out} (lineage in {out.name}.meta.json)")
+    unmapped = lineage["source_map"]["unmapped"] if source_map else {}
+    if unmapped:
+        listed = ", ".join(f"{a or '(none)'} ({n})" for a, n in unmapped.items())
+        _note(f"{sum(unmapped.values())} dialogue(s) exported with source 'other': the source "
+              f"map names no class for {listed}")
     if lineage["simulator"]:
         from csc.llm.endpoint import BANNER
 
@@ -325,6 +342,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="file format (default: jsonl)")
     p.add_argument("--language", choices=["zh", "en"],
                    help="only this language (default: both)")
+    p.add_argument("--labels", choices=["auto", "zh", "en"], default="auto",
+                   help="speaker and strategy spelling: zh the released 客服/客户 and "
+                        "'策略N 名称', en agent/customer and 'Strategy N Name' (default: auto, "
+                        "each dialogue in its own language)")
+    p.add_argument("--source-map", metavar="MAP.yaml",
+                   help="YAML file mapping business areas to the 8 released source classes "
+                        "(default: $CSC_SOURCE_MAP, else none: the raw business area; sample "
+                        "in samples/source_map.yaml)")
     p.add_argument("--out", metavar="FILE",
                    help="output file (default: <output dir>/exports/csconv.<format>, the "
                         "output dir being $CSC_OUT or out/ beside the warehouse)")

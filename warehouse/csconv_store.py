@@ -136,11 +136,13 @@ def funnel_numbers(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def export_frame(con: duckdb.DuckDBPyConnection, language: str | None = None) -> pl.DataFrame:
-    """Utterances of the current CSConv set, for export."""
+    """Utterances of the current CSConv set, for export; `language` picks each dialogue's
+    speaker and label spelling."""
     where = "WHERE c.language = ?" if language else ""
     params = [language] if language else None
     return con.sql(
-        "SELECT c.csconv_id, c.business_area, u.utt_index, u.speaker, u.strategy_id, u.text "
+        "SELECT c.csconv_id, c.language, c.business_area, u.utt_index, u.speaker, "
+        "u.strategy_id, u.text "
         f"FROM marts.csconv_current c JOIN csconv.utterances u USING (csconv_id) {where} "
         "ORDER BY c.csconv_id, u.utt_index", params=params).pl()
 

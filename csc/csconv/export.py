@@ -2,41 +2,215 @@
 with the published data:
 
     {"dialogue": [{"speaker": "客服"|"客户", "strategy": "策略N 名称"|"", "text": ...}],
-     "source": <business area>}
+     "source": <business area>, "language": "zh"|"en"}
+
+English dialogues get the same shape in English by default (`agent`/`customer`,
+`Strategy N Name`), so an English reader needs no Chinese to use them; `labels="zh"` gives
+the released Chinese form for every dialogue. `source` is the raw business area, or one of
+the 8 released classes when a source map is given.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import yaml
 
-from csc.framework import label_zh
+from csc.framework import BY_ID, label_zh
 
-SPEAKER_ZH = {"supporter": "客服", "customer": "客户"}
 FORMATS = ("json", "jsonl", "parquet")
+LABEL_MODES = ("auto", "zh", "en")
+SPEAKERS = {"zh": {"supporter": "客服", "customer": "客户"},
+            "en": {"supporter": "agent", "customer": "customer"}}
+# The 8 business-area classes of the released data, (zh, en) spellings; the last is the
+# catch-all that unmapped areas fall into.
+SOURCE_CLASSES: tuple[tuple[str, str], ...] = (
+    ("账户与交易", "account & transactions"),
+    ("产品咨询", "product consultation"),
+    ("技术问题", "technical issues"),
+    ("投诉", "complaints"),
+    ("营销", "marketing"),
+    ("风险与安全", "risk & security"),
+    ("理财规划", "financial planning"),
+    ("其他", "other"),
+)
+OTHER = len(SOURCE_CLASSES) - 1
+SOURCE_MAP_ENV = "CSC_SOURCE_MAP"
+PARQUET_SCHEMA = {
+    "dialogue": pl.List(pl.Struct({"speaker": pl.String, "strategy": pl.String,
+                                   "text": pl.String})),
+    "source": pl.String,
+    "language": pl.String,
+}
 
 
-def released_shape(utterances: pl.DataFrame) -> list[dict]:
-    """`utterances`: csconv_id, business_area, utt_index, speaker, strategy_id, text."""
+def strategy_label_en(strategy_id: int) -> str:
+    """The English twin of the released '策略N 名称' form: 'Strategy N Name'."""
+    return f"Strategy {strategy_id} {BY_ID[strategy_id].name}"
+
+
+def _strategy(strategy_id: int | None, language: str) -> str:
+    if strategy_id is None:
+        return ""
+    return label_zh(strategy_id) if language == "zh" else strategy_label_en(strategy_id)
+
+
+def _fold(text: str) -> str:
+    """Match business areas loosely: width, case and runs of spaces do not matter."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+_CLASS_BY_NAME = {_fold(name): i for i, pair in enumerate(SOURCE_CLASSES) for name in pair}
+
+
+class SourceMapError(ValueError):
+    """A source map that cannot be used; the message is one line, for the CLI to print."""
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """Raw business area -> index into SOURCE_CLASSES, and where the mapping came from."""
+
+    path: Path
+    sha256: str
+    classes: dict[str, int] = field(default_factory=dict)  # keyed by _fold(raw area)
+
+    def lookup(self, area: str | None) -> int | None:
+        """The class of `area`; a value that already names a class is that class."""
+        if not area:
+            return None
+        key = _fold(area)
+        hit = self.classes.get(key)
+        return hit if hit is not None else _CLASS_BY_NAME.get(key)
+
+    def lineage(self) -> dict:
+        return {"path": str(self.path), "sha256": self.sha256}
+
+
+def load_source_map(path: Path | str) -> SourceMap:
+    """Read a YAML mapping `raw business area: class`, the class in either spelling. Every
+    problem is a SourceMapError, so a bad file never becomes a half-mapped export."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceMapError(f"source map {path} does not exist or is not a file")
+    data = path.read_bytes()
+    try:
+        doc = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SourceMapError(f"source map {path} is not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "unreadable"
+        raise SourceMapError(f"source map {path} is not valid YAML{where}: {problem}") from None
+    if not isinstance(doc, dict) or not doc:
+        raise SourceMapError(f"source map {path} must be a non-empty YAML mapping of "
+                             "'business area: class'")
+    classes: dict[str, int] = {}
+    for raw, target in doc.items():
+        if not isinstance(raw, str) or not raw.strip():
+            raise SourceMapError(f"source map {path}: key {raw!r} is not a business-area name")
+        index = _CLASS_BY_NAME.get(_fold(target)) if isinstance(target, str) else None
+        if index is None:
+            names = ", ".join(f"{zh}/{en}" for zh, en in SOURCE_CLASSES)
+            raise SourceMapError(f"source map {path}: '{raw}' maps to {target!r}, which is "
+                                 f"not one of the 8 classes ({names})")
+        if classes.get(_fold(raw), index) != index:
+            raise SourceMapError(f"source map {path}: '{raw}' is mapped twice, to different "
+                                 "classes")
+        classes[_fold(raw)] = index
+    return SourceMap(path.resolve(), hashlib.sha256(data).hexdigest(), classes)
+
+
+def resolve_source_map(option: str | None) -> SourceMap | None:
+    """The map named by --source-map, else by $CSC_SOURCE_MAP, else none (raw areas)."""
+    if option:
+        return load_source_map(option)
+    env = os.environ.get(SOURCE_MAP_ENV, "").strip()
+    if not env:
+        return None
+    try:
+        return load_source_map(env)
+    except SourceMapError as exc:
+        raise SourceMapError(f"{exc} (from ${SOURCE_MAP_ENV})") from None
+
+
+def _label_language(labels: str, language: str, csconv_id: str) -> str:
+    if labels != "auto":
+        return labels
+    if language not in SPEAKERS:
+        raise ValueError(f"dialogue {csconv_id} has language {language!r}; labels 'auto' "
+                         "needs zh or en")
+    return language
+
+
+def _source(area: str | None, label_language: str, source_map: SourceMap | None) -> str:
+    if source_map is None:
+        return area or ""
+    index = source_map.lookup(area)
+    zh, en = SOURCE_CLASSES[OTHER if index is None else index]
+    return zh if label_language == "zh" else en
+
+
+def _dialogues(utterances: pl.DataFrame):
+    """(csconv_id, language, business_area, rows) per dialogue, in csconv_id order."""
+    ordered = utterances.sort("csconv_id", "utt_index")
+    for (cid, language, area), group in ordered.group_by(
+            ["csconv_id", "language", "business_area"], maintain_order=True):
+        yield cid, language, area, group.select("speaker", "strategy_id", "text").iter_rows()
+
+
+def released_shape(utterances: pl.DataFrame, labels: str = "auto",
+                   source_map: SourceMap | None = None) -> list[dict]:
+    """`utterances`: csconv_id, language, business_area, utt_index, speaker, strategy_id,
+    text. `labels`: 'auto' (each dialogue in its own language), 'zh' or 'en' for all."""
+    if labels not in LABEL_MODES:
+        raise ValueError(f"labels must be one of {', '.join(LABEL_MODES)}")
     out = []
-    for (_, area), group in utterances.sort("csconv_id", "utt_index").group_by(
-            ["csconv_id", "business_area"], maintain_order=True):
+    for cid, language, area, rows in _dialogues(utterances):
+        lang = _label_language(labels, language, cid)
         out.append({
-            "dialogue": [{"speaker": SPEAKER_ZH[s],
-                          "strategy": label_zh(sid) if sid is not None else "", "text": t}
-                         for s, sid, t in group.select("speaker", "strategy_id", "text")
-                         .iter_rows()],
-            "source": area or "",
+            "dialogue": [{"speaker": SPEAKERS[lang][s], "strategy": _strategy(sid, lang),
+                          "text": t} for s, sid, t in rows],
+            "source": _source(area, lang, source_map),
+            "language": language,
         })
     return out
 
 
+def unmapped_sources(utterances: pl.DataFrame, source_map: SourceMap | None) -> dict[str, int]:
+    """Dialogues per raw business area the map does not name ('' for none), which the export
+    files under 'other': the list of what the map still lacks."""
+    if source_map is None:
+        return {}
+    areas = utterances.unique("csconv_id").get_column("business_area").to_list()
+    missed = Counter(a or "" for a in areas if source_map.lookup(a) is None)
+    return dict(sorted(missed.items()))
+
+
+def shape_lineage(utterances: pl.DataFrame, records: list[dict], labels: str,
+                  source_map: SourceMap | None) -> dict:
+    """How the records were shaped, for `<file>.meta.json`: label mode, the label language
+    each dialogue got, and the source map (path, hash, what it left unmapped)."""
+    written = Counter(labels if labels != "auto" else r["language"] for r in records)
+    smap = None if source_map is None else {
+        **source_map.lineage(), "unmapped": unmapped_sources(utterances, source_map)}
+    return {"labels": labels, "label_languages": dict(sorted(written.items())),
+            "source_map": smap}
+
+
 def write_export(records: list[dict], path: Path, fmt: str, lineage: dict | None = None) -> Path:
     """Write atomically: a reader never sees a half-written file. `lineage` (versions, models,
-    whether the simulator made it) goes to a `<file>.meta.json` beside it."""
+    whether the simulator made it, how labels and sources were shaped) goes to a
+    `<file>.meta.json` beside it."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,8 +221,8 @@ def write_export(records: list[dict], path: Path, fmt: str, lineage: dict | None
         tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
                        encoding="utf-8")
     else:
-        pl.DataFrame({"dialogue": [r["dialogue"] for r in records],
-                      "source": [r["source"] for r in records]}).write_parquet(tmp)
+        pl.DataFrame({name: [r[name] for r in records] for name in PARQUET_SCHEMA},
+                     schema=PARQUET_SCHEMA).write_parquet(tmp)
     os.replace(tmp, path)
     if lineage is not None:
         meta = path.with_name(path.name + ".meta.json")
