@@ -38,10 +38,18 @@ class RawUtterance(pa.DataFrameModel):
     text: str = pa.Field(str_length={"min_value": 1})
     n_chars: int = pa.Field(ge=1)
     strategy_label: str = pa.Field(nullable=True)
+    # Lengths of the raw lines merged into this utterance (the §3.2 rules count raw lines).
+    source_line_chars: pl.List(pl.Int32) = pa.Field()  # type: ignore[valid-type]
 
     class Config:
         strict = "filter"
         unique = ("dialogue_id", "utt_index")
+
+    @pa.dataframe_check(error="source_line_chars is empty or holds a line of 0 characters")
+    def _lines_present(cls, data) -> pl.LazyFrame:
+        lines = pl.col("source_line_chars")
+        return data.lazyframe.select(
+            (lines.list.len() >= 1) & (lines.list.min() >= 1))
 
 
 def validate_raw(dialogues: pl.DataFrame, utterances: pl.DataFrame

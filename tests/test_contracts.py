@@ -23,9 +23,11 @@ def _dialogues(**over):
 def _utterances(**over):
     base = {"dialogue_id": [KEY_A, KEY_A, KEY_B], "utt_index": [0, 1, 0],
             "speaker": ["customer", "supporter", "customer"], "text": ["hi", "hello", "yo"],
-            "n_chars": [2, 5, 2], "strategy_label": [None, None, None]}
+            "n_chars": [2, 5, 2], "strategy_label": [None, None, None],
+            "source_line_chars": [[2], [2, 2], [2]]}
     base.update(over)
-    return pl.DataFrame(base, schema_overrides={"strategy_label": pl.String})
+    return pl.DataFrame(base, schema_overrides={"strategy_label": pl.String,
+                                                "source_line_chars": pl.List(pl.Int32)})
 
 
 def test_valid_frames_pass_whole_and_extra_columns_are_dropped():
@@ -53,3 +55,12 @@ def test_a_bad_dialogue_row_is_split_out():
 def test_a_wrong_schema_is_a_programming_error_not_a_quarantine():
     with pytest.raises(SchemaError):
         validate_raw(_dialogues().drop("language"), _utterances())
+
+
+@pytest.mark.parametrize("lines", [[], [2, 0]])
+def test_an_utterance_without_raw_lines_or_with_an_empty_one_is_refused(lines):
+    # Ingest drops empty lines before merging, so [] or a 0-character line is a bug upstream.
+    d, u, bad = validate_raw(_dialogues(), _utterances(
+        source_line_chars=[[2], lines, [2]]))
+    assert u["dialogue_id"].to_list() == [KEY_B]
+    assert "source_line_chars" in bad.row(0, named=True)["reason"]

@@ -1,8 +1,10 @@
 """The §3.2 rule pre-filter at, one below and one above every threshold.
 
 csc-method §3.2: drop a dialogue when turns < 3 or > 30 (turns = merged lines // 2); any
-merged utterance is over 500 characters; supporter lines >= 2 x customer lines; there is no
-customer line; or under 70% of customer lines are longer than 3 characters. Each case below
+merged utterance has 500 characters or more (the reference's test; 1,800 for English);
+supporter lines >= 2 x customer lines; there is no customer line; or under 70% of customer
+lines are longer than 3 characters. Here each row is one utterance of one raw line, so raw
+and merged counts agree (tests/test_rules_raw_lines.py covers merged lines). Each case below
 is built so that only the rule under test can fire (customer and supporter lines of 20
 characters, enough lines for 3 turns, at least as many customer as supporter lines).
 """
@@ -16,9 +18,10 @@ C, S = "customer", "supporter"
 OK = 20  # characters: long enough for a customer line, far below the utterance limit
 
 
-def verdict(lines: list[tuple[str, int]], cfg: RuleConfig = RuleConfig()) -> dict:
-    df = pl.DataFrame([("d", s, n) for s, n in lines],
-                      schema=["dialogue_id", "speaker", "n_chars"], orient="row")
+def verdict(lines: list[tuple[str, int]], cfg: RuleConfig = RuleConfig(),
+            language: str = "zh") -> dict:
+    df = pl.DataFrame([("d", s, n, language) for s, n in lines],
+                      schema=["dialogue_id", "speaker", "n_chars", "language"], orient="row")
     rows = prefilter(df, cfg).to_dicts()
     assert len(rows) == 1
     return rows[0]
@@ -30,7 +33,8 @@ def pairs(k: int) -> list[tuple[str, int]]:
 
 def test_defaults_are_the_methods_thresholds():
     cfg = RuleConfig()
-    assert (cfg.min_turns, cfg.max_turns, cfg.max_utterance_chars) == (3, 30, 500)
+    assert (cfg.min_turns, cfg.max_turns, cfg.max_utterance_chars_zh) == (3, 30, 500)
+    assert cfg.max_utterance_chars_en == 1800  # 500 x 3.6, docs/metrics.md
     assert (cfg.supporter_to_customer_max, cfg.min_customer_long_share,
             cfg.customer_long_chars) == (2.0, 0.7, 3)
     assert RULES == ("too_few_turns", "too_many_turns", "utterance_too_long",
@@ -66,12 +70,15 @@ def test_too_many_turns(lines, turns, fires):
     assert v["failed_rules"] == (["too_many_turns"] if fires else [])
 
 
-# utterance_too_long: any merged utterance over 500 characters, whoever speaks it.
-@pytest.mark.parametrize(("chars", "fires"), [(500, False), (499, False), (501, True)])
+# utterance_too_long: any merged utterance of 500 characters or more (zh), 1,800 or more
+# (en), whoever speaks it.
+@pytest.mark.parametrize(("language", "chars", "fires"), [
+    ("zh", 500, True), ("zh", 499, False), ("zh", 501, True),
+    ("en", 1800, True), ("en", 1799, False), ("en", 1801, True), ("en", 500, False)])
 @pytest.mark.parametrize("speaker", [C, S])
-def test_utterance_too_long(chars, fires, speaker):
+def test_utterance_too_long(language, chars, fires, speaker):
     lines = [*pairs(3), (speaker, chars)] if speaker == C else [*pairs(3)[:-1], (S, chars)]
-    v = verdict(lines)
+    v = verdict(lines, language=language)
     assert v["max_utterance_chars"] == chars
     assert v["failed_rules"] == (["utterance_too_long"] if fires else [])
 
@@ -127,13 +134,14 @@ def test_customer_line_length_boundary(chars, share, fires):
 
 
 def test_thresholds_move_with_the_config():
-    cfg = RuleConfig(min_turns=4, max_turns=5, max_utterance_chars=100,
+    cfg = RuleConfig(min_turns=4, max_turns=5, max_utterance_chars_zh=100,
                      supporter_to_customer_max=1.5, min_customer_long_share=0.5,
                      customer_long_chars=10)
     assert verdict(pairs(4), cfg)["failed_rules"] == []
     assert verdict(pairs(3), cfg)["failed_rules"] == ["too_few_turns"]
     assert verdict(pairs(6), cfg)["failed_rules"] == ["too_many_turns"]
-    assert verdict([*pairs(4), (C, 101)], cfg)["failed_rules"] == ["utterance_too_long"]
+    assert verdict([*pairs(4), (C, 100)], cfg)["failed_rules"] == ["utterance_too_long"]
+    assert verdict([*pairs(4), (C, 99)], cfg)["failed_rules"] == []
     # 4 customer lines, 6 supporter lines = 1.5 x 4: at the configured ratio
     assert verdict([(C, OK)] * 4 + [(S, OK)] * 6, cfg)["failed_rules"] == ["supporter_dominates"]
     # 10-char lines are not longer than 10: 2 of 4 long = 0.5 kept, 1 of 4 dropped

@@ -60,8 +60,9 @@ def test_a_single_short_customer_line_is_judged_too_short():
 def test_rules_version_is_stamped_on_every_row():
     # The version is "rules-" + the first 10 hex digits of the SHA-256 of the thresholds as
     # sorted-key JSON; the blob is written out here by hand.
-    blob = ('{"customer_long_chars": 3, "max_turns": 30, "max_utterance_chars": 500, '
-            '"min_customer_long_share": 0.7, "min_turns": 3, "supporter_to_customer_max": 2.0}')
+    blob = ('{"customer_long_chars": 3, "max_turns": 30, "max_utterance_chars_en": 1800, '
+            '"max_utterance_chars_zh": 500, "min_customer_long_share": 0.7, "min_turns": 3, '
+            '"supporter_to_customer_max": 2.0}')
     expected = "rules-" + hashlib.sha256(blob.encode()).hexdigest()[:10]
     assert RuleConfig().version == expected
     assert verdict([(C, OK), (S, OK)] * 3)["rules_version"] == expected

@@ -122,8 +122,9 @@ WHERE b.dialogue_id IN (SELECT dialogue_id FROM raw.dialogues) AND NOT {_CLASH}"
 _INSERTS = (
     f"INSERT INTO raw.dialogues SELECT {_DIALOGUE_COLS.replace('ingested_at', 'now()')} "
     "FROM d_batch WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)",
-    "INSERT INTO raw.utterances SELECT dialogue_id, utt_index, speaker, text, n_chars, "
-    "strategy_label FROM u_batch WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)",
+    "INSERT INTO raw.utterances BY NAME SELECT dialogue_id, utt_index, speaker, text, n_chars, "
+    "strategy_label, source_line_chars FROM u_batch "
+    "WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)",
     f"INSERT INTO staging.prefilter SELECT {_PREFILTER_COLS.replace('evaluated_at', 'now()')} "
     "FROM p_batch WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids) ON CONFLICT DO NOTHING",
 )

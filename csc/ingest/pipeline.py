@@ -123,6 +123,8 @@ def normalise_lines(lines: pl.DataFrame, join: str = "\n") -> tuple[pl.DataFrame
     lines = lines.with_columns(text)
     empties = lines.filter(pl.col("text") == "").group_by("rec_i").len("n_empty_dropped")
     lines = lines.filter(pl.col("text") != "")
+    # The §3.2 rules R3/R4 count raw lines, so each utterance keeps its lines' lengths.
+    line_chars = pl.col("text").str.len_chars().cast(pl.Int32)
     new_run = ((pl.col("speaker") != pl.col("speaker").shift(1))
                | (pl.col("rec_i") != pl.col("rec_i").shift(1))).fill_null(True)
     lines = lines.with_columns(new_run.cum_sum().alias("_run"))
@@ -132,9 +134,12 @@ def normalise_lines(lines: pl.DataFrame, join: str = "\n") -> tuple[pl.DataFrame
             pl.col("speaker").first(),
             pl.col("text").str.join(join),
             pl.col("strategy_label").drop_nulls().unique(maintain_order=True).str.join("+"),
+            line_chars.alias("source_line_chars"),
         ).with_columns(
             pl.when(pl.col("strategy_label") == "").then(None)
             .otherwise(pl.col("strategy_label")).alias("strategy_label"))
+    else:
+        lines = lines.with_columns(pl.concat_list(line_chars).alias("source_line_chars"))
     merged = lines.drop("_run").with_columns(
         pl.int_range(pl.len(), dtype=pl.Int64).over("rec_i").alias("utt_index"))
     return merged, empties
@@ -220,7 +225,8 @@ def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConf
     return IngestBatch(
         dialogues=good_d,
         utterances=good_u,
-        prefilter=prefilter(good_u, rules),
+        prefilter=prefilter(good_u.join(good_d.select("dialogue_id", "language"),
+                                        on="dialogue_id", how="left"), rules),
         quarantine=(masked_quarantine(_rejections(quarantine)) if cfg.mask_pii
                     else _rejections(quarantine)),
         records=len(records) + len(rejected),

@@ -14,11 +14,14 @@ __all__ = ["refresh_prefilter"]
 
 
 def refresh_prefilter(run_id: str, *, db: Path | None = None,
-                      rules: RuleConfig = RuleConfig()) -> int:
-    """Evaluate the rules for dialogues with no verdict under the current thresholds."""
+                      rules: RuleConfig | None = None) -> int:
+    """Evaluate the rules for dialogues with no verdict under the current thresholds
+    (`rules`, else the paper's as overridden by CSC_RULES_*)."""
+    rules = rules or RuleConfig.from_env()
     with connect(db) as con:
         utts = con.sql(
-            "SELECT u.dialogue_id, u.speaker, u.n_chars FROM raw.utterances u WHERE NOT EXISTS "
+            "SELECT u.dialogue_id, u.speaker, u.n_chars, u.source_line_chars, d.language "
+            "FROM raw.utterances u JOIN raw.dialogues d USING (dialogue_id) WHERE NOT EXISTS "
             "(SELECT 1 FROM staging.prefilter p WHERE p.dialogue_id = u.dialogue_id AND "
             f"p.rules_version = '{rules.version}')").pl()
         if utts.height == 0:
