@@ -4,6 +4,11 @@ A template has a `## system` and a `## user` section. `{{name}}` tokens are fill
 time; the role's input is appended to the user message as one fenced ```json block (the
 convention every role and the simulator share). The version is a hash of the file, and it is
 part of the LLM cache key: editing a prompt re-runs exactly the calls that used it.
+
+A role may have named variants, `prompts/<role>.<variant>.<lang>.md`, chosen with
+`CSC_<ROLE>_VARIANT` (e.g. CSC_POSTFILTER_JUDGE_VARIANT=strict). The default is the paper's
+prompt; a variant's name is in its version ('postfilter_judge.strict.zh@<hash>'), so the
+lineage of every call and the CSConv pipeline version both show which one was used.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from csc.errors import ConfigError
 from csc.paths import PROJECT_ROOT
 from schemas.llm import Role
 
@@ -59,17 +65,41 @@ def prompts_dir() -> Path:
     return Path(os.environ.get("CSC_PROMPTS_DIR") or PROMPTS_DIR)
 
 
+_VARIANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def variant_setting(role: Role) -> str:
+    return f"CSC_{role.value.upper()}_VARIANT"
+
+
+def prompt_variant(role: Role) -> str | None:
+    """The variant chosen for `role` (None: the default prompt). A name that could leave
+    prompts/ or clash with a language is a ConfigError, never silently ignored."""
+    raw = (os.environ.get(variant_setting(role)) or "").strip().lower()
+    if not raw or raw == "default":
+        return None
+    if not _VARIANT_NAME.match(raw) or raw in ("zh", "en"):
+        raise ConfigError(f"{variant_setting(role)}={raw!r} is not a variant name "
+                          "(lower-case letters, digits, '-' or '_')")
+    return raw
+
+
 def load_prompt(role: Role, language: str) -> Prompt:
-    path = prompts_dir() / f"{role.value}.{language}.md"
+    variant = prompt_variant(role)
+    stem = f"{role.value}.{variant}" if variant else role.value
+    path = prompts_dir() / f"{stem}.{language}.md"
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:
+        if variant:  # a setting names a variant that has no template: the user's to fix
+            raise ConfigError(f"{variant_setting(role)}={variant}: no prompt template "
+                              f"{path}") from None
         raise PromptError(f"no prompt template {path}") from None
-    return _load(path, stamp, role, language)
+    return _load(path, stamp, role, language, stem)
 
 
 @lru_cache(maxsize=128)
-def _load(path: Path, _stamp: int, role: Role, language: str) -> Prompt:
+def _load(path: Path, _stamp: int, role: Role, language: str, stem: str) -> Prompt:
     """Cached per file version: an edited template is read again."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -79,5 +109,5 @@ def _load(path: Path, _stamp: int, role: Role, language: str) -> Prompt:
     sections = {parts[i].lower(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
     if "system" not in sections or "user" not in sections:
         raise PromptError(f"{path} needs a '## system' and a '## user' section")
-    version = f"{role.value}.{language}@" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    version = f"{stem}.{language}@" + hashlib.sha256(text.encode()).hexdigest()[:12]
     return Prompt(role, language, sections["system"], sections["user"], version)

@@ -81,6 +81,9 @@ class TargetInput(_Strict):
 # ---- outputs ------------------------------------------------------------------------------
 
 class PrefilterVerdict(_Strict):
+    """§3.3: the prompt asks for `{"low_quality": bool}` only; a reason, if a model adds one,
+    is kept for analysts but never required."""
+
     low_quality: bool
     reason: str = ""
 
@@ -96,6 +99,17 @@ class RewrittenDialogue(RootModel[list[RewrittenTurn]]):
 
 
 class PostfilterVerdict(_Strict):
+    """§3.5(b): binary. 'high' only when the dialogue is finished, its strategies are followed
+    and it holds no system or third-party noise; 'low' otherwise."""
+
+    quality: Literal["high", "low"]
+    reason: str = ""
+
+
+class StrictPostfilterVerdict(_Strict):
+    """The answer of the non-default 'strict' judge variant, which adds a 'medium' tier; only
+    'high' is kept, as with the default judge."""
+
     quality: Literal["high", "medium", "low"]
     reason: str = ""
 
@@ -169,6 +183,17 @@ OUTPUT_OF: dict[Role, type[BaseModel]] = {
     Role.DIALOGUE_JUDGE: DialogueJudgement,
     Role.TARGET: TargetPrediction,
 }
+# Prompt variants (csc.prompts.prompt_variant) whose answer differs from the role's default.
+VARIANT_OUTPUT_OF: dict[tuple[Role, str], type[BaseModel]] = {
+    (Role.POSTFILTER_JUDGE, "strict"): StrictPostfilterVerdict,
+}
+
+
+def output_of(role: Role, variant: str | None = None) -> type[BaseModel]:
+    """The answer type of `role` under a prompt variant (None: the default prompt)."""
+    return VARIANT_OUTPUT_OF.get((role, variant or ""), OUTPUT_OF[role])
+
+
 INPUT_OF: dict[Role, type[BaseModel]] = {
     Role.PREFILTER_JUDGE: DialogueInput,
     Role.REWRITER: DialogueInput,

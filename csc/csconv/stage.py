@@ -16,14 +16,14 @@ from csc.csconv.postfilter import PostfilterConfig, RuleOutcome, apply_rules
 from csc.framework import strategy_catalogue
 from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest
 from csc.progress import BatchProgress
-from csc.prompts import load_prompt
+from csc.prompts import load_prompt, prompt_variant
 from schemas.llm import (
     DialogueInput,
     InputTurn,
-    PostfilterVerdict,
     PrefilterVerdict,
     RewrittenDialogue,
     Role,
+    output_of,
 )
 
 
@@ -109,7 +109,9 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
     judged = DialogueInput(language=d.language, dialogue=[  # type: ignore[arg-type]
         InputTurn(speaker=t.speaker, text=t.text, strategy=t.strategy_label)  # type: ignore
         for t in o.rules.turns])
-    verdict = await gw.one(_request(Role.POSTFILTER_JUDGE, d, judged, PostfilterVerdict))
+    # the default judge is binary (§3.5 b); a named variant may answer with more tiers
+    judge_type = output_of(Role.POSTFILTER_JUDGE, prompt_variant(Role.POSTFILTER_JUDGE))
+    verdict = await gw.one(_request(Role.POSTFILTER_JUDGE, d, judged, judge_type))
     if isinstance(verdict, LLMFailure):
         return _failed(o, verdict)
     o.judgement = {"quality": verdict.value.quality, "reason": verdict.value.reason,

@@ -10,6 +10,8 @@
     CSC_LLM_TIMEOUT      seconds per call (120), for roles without their own _TIMEOUT
     CSC_LLM_BUDGET_USD   optional cost cap per run; CSC_LLM_PRICES a YAML/JSON price table
     CSC_LLM_CACHE        response cache file (default: beside the warehouse)
+    CSC_<ROLE>_VARIANT   a named prompt variant, e.g. CSC_POSTFILTER_JUDGE_VARIANT=strict
+                         (read by csc.prompts; see prompts/README.md)
 
 Only the roles a run uses need a model: `load_settings(stages=("csconv",))` requires (and
 checks) the csconv roles alone; a role without a model fails when it is first asked for.

@@ -16,7 +16,8 @@ MULTI_ROLES = ("rewriter", "annotator", "target")
 
 
 def to_json(value: BaseModel) -> str:
-    return json.dumps(value.model_dump(mode="json"), ensure_ascii=False)
+    """Only the fields the role set: a verdict of `{"low_quality": true}` stays that shape."""
+    return json.dumps(value.model_dump(mode="json", exclude_unset=True), ensure_ascii=False)
 
 
 def _multi(label: str) -> str | None:
@@ -54,7 +55,8 @@ def inject_multi_strategy(value: BaseModel, rng: random.Random) -> BaseModel:
 def fenced(value: BaseModel, language: str) -> str:
     """The JSON inside ```json fences, with // comments, a trailing comma and a line of prose
     around it: what chat models often answer, and what the client must still read."""
-    lines = json.dumps(value.model_dump(mode="json"), ensure_ascii=False, indent=2).split("\n")
+    lines = json.dumps(value.model_dump(mode="json", exclude_unset=True), ensure_ascii=False,
+                       indent=2).split("\n")
     if len(lines) >= 3:
         lines[-2] += ","
         lines.insert(1, "  // " + ("以下为结果" if language == "zh" else "the result follows"))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from csc.csconv.postfilter import has_system_note
 from csc.simulator import labeller as lb
 from csc.simulator.labeller import guess_strategy, label_for
 from csc.simulator.rewrite import rewrite
@@ -64,47 +65,48 @@ def _zh(lang: str, zh: str, en: str) -> str:
 # ---- CSConv roles ------------------------------------------------------------------------
 
 def prefilter_judge(inp: DialogueInput, rng: random.Random) -> PrefilterVerdict:
-    """Low quality on insults from anyone, or on a cold, dismissive supporter."""
+    """The two §3.3 criteria: abusive language from anyone, or a cold, disrespectful agent.
+    Answers the prompt's shape, `{"low_quality": bool}`, and nothing more."""
     del rng
-    lang = inp.language
     for turn in inp.dialogue:
-        found = _ABUSE.search(turn.text)
-        if found:
-            return PrefilterVerdict(low_quality=True, reason=_zh(
-                lang, f"对话中出现辱骂或不文明用语：“{found.group(0)}”。",
-                f"The dialogue contains abusive language: '{found.group(0)}'."))
-        cold = _COLD.search(turn.text) if turn.speaker == "supporter" else None
-        if cold:
-            return PrefilterVerdict(low_quality=True, reason=_zh(
-                lang, f"客服态度冷漠、不尊重客户：“{cold.group(0)}”。",
-                f"The agent is cold and dismissive: '{cold.group(0)}'."))
-    return PrefilterVerdict(low_quality=False, reason=_zh(
-        lang, "没有发现辱骂用语，客服态度正常。",
-        "No abusive language; the agent stays courteous."))
+        if _ABUSE.search(turn.text):
+            return PrefilterVerdict(low_quality=True)
+        if turn.speaker == "supporter" and _COLD.search(turn.text):
+            return PrefilterVerdict(low_quality=True)
+    return PrefilterVerdict(low_quality=False)
+
+
+_CLOSING = re.compile(r"策略11|感谢与告别|Appreciation|Closure", re.I)
+_JUDGE_LOW = (  # one reason per §3.5(b) criterion, for the draws that fail one
+    ("对话在结尾显得仓促，没有真正结束。", "The conversation stops before it is finished."),
+    ("个别客服回复与所标注的策略不符。", "Some agent replies do not follow their strategy."),
+    ("对话中夹杂了与客服无关的第三方插话。", "A third party's words are mixed in."),
+)
 
 
 def postfilter_judge(inp: DialogueInput, rng: random.Random) -> PostfilterVerdict:
-    """'low' for broken alternation or an unlabelled supporter turn, else mostly 'high'."""
+    """Binary, on the three §3.5(b) criteria: 'low' for an unfinished dialogue (no closure in
+    the last two turns), a supporter turn without a strategy, broken alternation or a
+    bracketed note; otherwise 'high' ~85% of the time and 'low' on one drawn criterion."""
     lang = inp.language
     turns = inp.dialogue
-    if any(a.speaker == b.speaker for a, b in itertools.pairwise(turns)):
+    if not any(_CLOSING.search(t.strategy or "") for t in turns[-2:]):
         return PostfilterVerdict(quality="low", reason=_zh(
-            lang, "同一角色连续发言，对话没有严格轮流。",
-            "The speakers do not strictly alternate."))
-    if any(t.speaker == "supporter" and not (t.strategy or "").strip() for t in turns):
+            lang, "对话没有以感谢与告别收尾，还没有结束。", "The conversation is not finished."))
+    if any(t.speaker == "supporter" and not (t.strategy or "").strip() for t in turns) or \
+            any(a.speaker == b.speaker for a, b in itertools.pairwise(turns)):
         return PostfilterVerdict(quality="low", reason=_zh(
-            lang, "有客服发言没有标注策略。", "A supporter turn names no strategy."))
-    u = rng.random()
-    if u < 0.85:
+            lang, "客服发言没有标注策略或双方没有轮流发言，策略执行无从判断。",
+            "A supporter turn names no strategy or the speakers do not alternate."))
+    if any(has_system_note(t.text) for t in turns):
+        return PostfilterVerdict(quality="low", reason=_zh(
+            lang, "对话中含有括号里的系统提示或旁白。", "A bracketed system note remains."))
+    if rng.random() < 0.85:
         return PostfilterVerdict(quality="high", reason=_zh(
-            lang, "对话完整，策略执行到位，没有系统或第三方干扰。",
-            "Complete dialogue, strategies followed, no system or third-party noise."))
-    if u < 0.95:
-        return PostfilterVerdict(quality="medium", reason=_zh(
-            lang, "整体可用，但个别回复与所标策略不够贴合。",
-            "Usable, but a few replies fit their strategy loosely."))
-    return PostfilterVerdict(quality="low", reason=_zh(
-        lang, "对话显得生硬，结尾不够自然。", "The dialogue reads stiffly and ends abruptly."))
+            lang, "对话完整结束，策略执行到位，没有系统或第三方干扰。",
+            "Finished, strategies followed, no system or third-party noise."))
+    zh, en = rng.choice(_JUDGE_LOW)
+    return PostfilterVerdict(quality="low", reason=_zh(lang, zh, en))
 
 
 def annotator(inp: DialogueInput, rng: random.Random) -> Annotation:
