@@ -80,7 +80,7 @@ def test_a_phone_number_inside_a_longer_digit_run_is_left_alone(run):
     ("邮箱 wang.li@example.com", "zh", "邮箱 [邮箱]"),
     ("mail Zhang.San+bank@mail.example.com.cn.", "en", "mail [EMAIL]."),
     ("write to report@anhe-bank.example.com，谢谢", "zh", "write to [邮箱]，谢谢"),
-    ("@安和银行 客服你好", "zh", "@安和银行 客服你好"),  # a mention, not an address
+    ("@安和银行 客服你好", "zh", "[用户名] 客服你好"),  # a mention: a handle, not an address
     ("user@localhost", "en", "user@localhost"),  # no top-level domain
 ])
 def test_emails(text, lang, expected):
