@@ -187,8 +187,15 @@ def _is_phone(span: str, digits: str, regions: tuple[str, ...]) -> bool:
             parsed = phonenumbers.parse(span, region)
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_valid_number_for_region(parsed, region):
-            return True
+        if not phonenumbers.is_valid_number_for_region(parsed, region):
+            continue
+        # A landline is written with its trunk '0' where the country has one ("0415-5550132"
+        # in China); without it, "415-555-0132" in a Chinese row is not read as Chinese.
+        trunk = phonenumbers.PhoneMetadata.metadata_for_region(region).national_prefix
+        if (trunk == "0" and not digits.startswith("0")
+                and phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.FIXED_LINE):
+            continue
+        return True
     return False
 
 
