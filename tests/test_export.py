@@ -152,7 +152,7 @@ def test_an_unmapped_source_is_other_and_is_listed(tmp_path):
     assert released_shape(frame)[1]["source"] == "信用卡"  # no map: the raw value
 
 
-def test_the_sample_map_covers_the_demo_areas_it_means_to(tmp_path):
+def test_the_sample_map_covers_the_demo_areas_it_means_to():
     smap = load_source_map(SAMPLE_MAP)
     expected = {"信用卡": 0, "银行卡": 0, "账户与交易": 0, "accounts & transactions": 0,
                 "cards": 0, "transfers": 0, "telecom billing": 0,
