@@ -1,8 +1,10 @@
 """Kills the csc.pii mutants the PII rule tests left alive (issue 9, docs/testing.md)."""
 
 import polars as pl
+import pytest
 
-from csc.pii import mask_frame, mask_text
+from csc.errors import ConfigError
+from csc.pii import default_kinds, handles_enabled, mask_frame, mask_text, regions_for
 
 
 def test_frame_without_any_candidate_gets_a_zero_int32_count_column():
@@ -41,3 +43,96 @@ def test_mask_text_defaults_to_chinese_placeholders():
     assert mask_text("电话13812345678") == "电话[手机号码]"
     assert mask_text("mail a.b@example.com") == "mail [邮箱]"
     assert mask_text("mail a.b@example.com", "en") == "mail [EMAIL]"
+
+
+# --- issue 10 A4: kinds, the handle switch, languages, span edges -------------------------
+
+
+@pytest.mark.parametrize(("value", "enabled"), [
+    (None, True), ("", True), ("1", True), ("true", True), ("ON", True), (" yes ", True),
+    ("0", False), ("false", False), ("No", False), ("off", False),
+])
+def test_handle_switch_values(monkeypatch, value, enabled):
+    if value is None:
+        monkeypatch.delenv("CSC_PII_MASK_HANDLES", raising=False)
+    else:
+        monkeypatch.setenv("CSC_PII_MASK_HANDLES", value)
+    assert handles_enabled() is enabled
+    assert ("handle" in default_kinds()) is enabled
+    assert len(default_kinds()) == (6 if enabled else 5)
+
+
+def test_a_bad_handle_switch_is_a_config_error_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("CSC_PII_MASK_HANDLES", "maybe")
+    with pytest.raises(ConfigError, match="CSC_PII_MASK_HANDLES='maybe'"):
+        handles_enabled()
+    with pytest.raises(ConfigError):
+        mask_text("hi @sam", "en")
+
+
+def test_handles_switched_off_stay_but_emails_are_still_masked(monkeypatch):
+    monkeypatch.setenv("CSC_PII_MASK_HANDLES", "0")
+    assert mask_text("@sam_smith mail sam@example.com", "en") == "@sam_smith mail [EMAIL]"
+
+
+def test_a_caller_chooses_the_kinds():
+    text = "see https://x.io @sam a@b.cn 13812345678 6222021234567890 11010519491231002X"
+    assert mask_text(text, "en", kinds={"email"}) == (
+        "see https://x.io @sam [EMAIL] 13812345678 6222021234567890 11010519491231002X")
+    assert mask_text(text, "en", kinds={"phone", "url"}) == (
+        "see [URL] @sam a@b.cn [PHONE] 6222021234567890 11010519491231002X")
+    assert mask_text(text, "en", kinds={"bank_card", "id_card", "handle"}) == (
+        "see https://x.io [USER] a@b.cn 13812345678 [CARD_NUMBER] [ID_NUMBER]")
+    assert mask_text(text, "en", kinds=()) == text
+    with pytest.raises(ValueError, match="unknown PII kinds"):
+        mask_text(text, "en", kinds={"phone", "fax"})
+
+
+def test_every_kind_is_counted_once_in_the_frame():
+    text = "https://x.io/a @sam a@b.cn 13812345678 6222021234567890 11010519491231002X"
+    out = mask_frame(pl.DataFrame({"text": [text, "nothing here"], "language": ["zh", "en"]}))
+    assert out["text"].to_list() == [
+        "[链接] [用户名] [邮箱] [手机号码] [银行卡号] [身份证号]", "nothing here"]
+    assert out["pii_masked"].to_list() == [6, 0]
+
+
+def test_null_texts_stay_null_and_count_zero():
+    df = pl.DataFrame({"text": [None, "tel 13812345678"], "language": ["zh", "zh"]},
+                      schema={"text": pl.String, "language": pl.String})
+    out = mask_frame(df)
+    assert out["text"].to_list() == [None, "tel [手机号码]"]
+    assert out["pii_masked"].to_list() == [0, 1]
+
+
+@pytest.mark.parametrize(("lang", "placeholder"), [
+    ("zh", "[手机号码]"), ("zh-CN", "[手机号码]"), ("zh-TW", "[手机号码]"),
+    ("en", "[PHONE]"), ("en-GB", "[PHONE]"), ("fr", "[PHONE]"), ("zhuang", "[PHONE]"),
+])
+def test_chinese_placeholders_for_zh_and_its_regional_tags_only(lang, placeholder):
+    assert mask_text("13812345678", lang) == placeholder
+
+
+def test_region_hints():
+    assert regions_for("zh") == ("CN",)
+    assert regions_for("en") == ("GB", "US", "IN", "FR", "CN")
+    assert regions_for("en-IN") == ("IN", "GB", "US", "FR", "CN")
+    assert regions_for("en-au") == ("AU", "GB", "US", "IN", "FR", "CN")
+    assert regions_for("de") == ("GB", "US", "IN", "FR", "CN")  # unknown: the en list
+    assert regions_for("fr-CA") == ("CA", "FR")
+
+
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    ("13812345678x", "zh", "[手机号码]x"),  # a letter after a phone is not an ID check digit
+    ("11010519491231002Xy", "zh", "[身份证号]y"),
+    ("tel13812345678", "en", "tel[PHONE]"),  # letters may touch a number
+    ("1-800-555-0199", "en-US", "[PHONE]"),  # the leading 1 is inside the placeholder
+    ("+1 415 555 0132", "en", "[PHONE]"),
+    ("a 1-415-555-0132-9 z", "en-US", "a 1-415-555-0132-9 z"),  # one longer number: nothing
+    ("x 415-555-0132.5 y", "en-US", "x 415-555-0132.5 y"),
+    ("+12", "en", "+12"),
+    ("+44 20", "en", "+44 20"),  # too short to be possible
+    ("10.20.30.40.50", "en", "10.20.30.40.50"),
+    ("415.555.0132", "en-US", "[PHONE]"),  # dotted, three groups
+])
+def test_span_edges(text, lang, expected):
+    assert mask_text(text, lang) == expected
