@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import get_run_logger, task
+from prefect import Task, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.schemas.objects import TaskRun
+from prefect.runtime import task_run
+from prefect.states import State
 
 from csc.ingest.report import render_markdown
-from csc.ingest.service import discover, ingest_file, refresh_prefilter, resolve_source
+from csc.ingest.service import (
+    discover,
+    give_up_on_file,
+    ingest_file,
+    is_transient,
+    refresh_prefilter,
+    resolve_source,
+)
 
 
 @task(name="discover-files")
@@ -19,14 +29,37 @@ def discover_files(path: str) -> list[str]:
     return files
 
 
-@task(name="ingest-file", retries=2, retry_delay_seconds=5)
+RETRIES = 2
+
+
+def retry_if_transient(task: Task, task_run: TaskRun | None, state: State) -> bool:
+    """Retry a file only when another attempt may succeed (a failing disk or mount, a busy
+    warehouse): bad data fails the same way every time, and is quarantined, not retried."""
+    exc = state.data if isinstance(state.data, BaseException) else None
+    if exc is None:
+        try:
+            state.result(raise_on_failure=True)
+        except Exception as raised:  # only classified here; Prefect keeps the failure
+            exc = raised
+    return exc is not None and is_transient(exc)
+
+
+@task(name="ingest-file", retries=RETRIES, retry_delay_seconds=5,
+      retry_condition_fn=retry_if_transient)
 def ingest_file_task(path: str, source: str | None, run_id: str, force: bool = False,
                      mask_pii: bool = True) -> dict:
-    """Returns the file's counts only; the rows themselves go straight to the warehouse."""
+    """Returns the file's counts only; the rows themselves go straight to the warehouse. A
+    transient failure is retried; after the last retry the file is quarantined like any
+    failed file, so one file never stops the run."""
     cfg = resolve_source(Path(path), source)
     if not mask_pii:
         cfg = cfg.model_copy(update={"mask_pii": False})
-    return ingest_file(Path(path), cfg, run_id, force=force).as_dict()
+    try:
+        return ingest_file(Path(path), cfg, run_id, force=force).as_dict()
+    except OSError as exc:
+        if task_run.get_run_count() <= RETRIES:
+            raise
+        return give_up_on_file(Path(path), cfg, run_id, exc).as_dict()
 
 
 @task(name="refresh-prefilter")

@@ -7,6 +7,7 @@ that cannot be tied to a dialogue (a malformed JSON line, say) is a record of it
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -23,7 +24,16 @@ import orjson
 from csc.ingest.sources import SourceConfig
 
 PAYLOAD_LIMIT = 100_000  # characters of a rejected record kept in quarantine
-_READ_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
+EXCERPT = 40  # characters of the data a message may quote
+SNIFF_BYTES = 1 << 16  # how much of a file decides its encoding, and whether it is empty
+# Damage in a file's bytes, as opposed to a failing disk: the same on every attempt.
+_DAMAGE = (EOFError, zlib.error, gzip.BadGzipFile)
+_DENIED = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+_READ_ERRORS = (*_DAMAGE, *_DENIED)
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 _LINE_SPEAKER = re.compile(r"^\s*([^:：\s][^:：]{0,19}?)\s*[:：]\s?(.*)$")
 
@@ -51,7 +61,23 @@ class Rejected:
 
 
 class FileUnreadable(Exception):
-    """The file as a whole cannot be opened or decoded; nothing in it can be ingested."""
+    """The file as a whole cannot be opened or decoded; nothing in it can be ingested.
+
+    `check` names the failure class in raw.quarantine (`file_unreadable`, `empty_file`, ...).
+    """
+
+    def __init__(self, message: str, check: str = "file_unreadable") -> None:
+        super().__init__(message)
+        self.check = check
+
+
+def excerpt(value: str, limit: int = EXCERPT) -> str:
+    """A short, printable piece of the data for a message: a reason never carries a whole row,
+    and undecodable bytes show as escapes rather than breaking the writer."""
+    if _SURROGATE.search(value):
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    value = value.replace("\n", "\\n").replace("\r", "\\r")
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def _payload(value: Any) -> str:
@@ -143,18 +169,159 @@ class _TurnMapper:
         return None
 
 
-def _open_binary(path: Path) -> io.BufferedIOBase:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
+class _Salvaging(io.RawIOBase):
+    """A file's (decompressed) bytes that end cleanly where damage begins, noting where and why:
+    a cut or corrupt gzip stream then costs the records after the damage, not the file."""
+
+    def __init__(self, inner: io.BufferedIOBase) -> None:
+        self.inner = inner
+        self.offset = 0
+        self.damage: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.damage is not None:
+            return 0
+        try:
+            data = self.inner.read1(len(buffer))  # one gzip chunk: what it decoded is kept
+        except _DAMAGE as exc:
+            self.damage = str(exc) or type(exc).__name__
+            return 0
+        buffer[: len(data)] = data
+        self.offset += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
 
 
-def _read_bytes(path: Path) -> bytes:
+class _Utf8(io.RawIOBase):
+    """A UTF-16 or UTF-32 text re-encoded as UTF-8, so every reader handles one encoding."""
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self.text = text
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending:
+            chunk = self.text.read(1 << 15)
+            if not chunk:
+                return 0
+            self.pending = chunk.encode("utf-8")
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def close(self) -> None:
+        self.text.close()
+        super().close()
+
+
+@dataclass(slots=True)
+class _Input:
+    """An opened file: its content as UTF-8 bytes without a byte-order mark, and the raw reader
+    that knows whether (and where) the bytes stopped early."""
+
+    path: Path
+    raw: _Salvaging
+    stream: io.BufferedReader
+
+    def text(self) -> io.TextIOWrapper:
+        """Decode leniently so one bad byte rejects one record, not the whole file."""
+        return io.TextIOWrapper(self.stream, encoding="utf-8", errors="surrogateescape",
+                                newline="")
+
+    @property
+    def compressed(self) -> bool:
+        return self.path.suffix == ".gz"
+
+
+def _open_raw(path: Path) -> _Salvaging:
+    # closed by _Salvaging.close, with the reader that owns it
+    inner = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # noqa: SIM115
+    return _Salvaging(inner)  # type: ignore[arg-type]
+
+
+def _open(path: Path, encoding: str) -> _Input:
+    raw = _open_raw(path)
+    buffered = io.BufferedReader(raw, 1 << 16)
+    if encoding == "utf-8":
+        if buffered.peek(3)[:3] == codecs.BOM_UTF8:
+            buffered.read(3)
+        return _Input(path, raw, buffered)
+    # 'replace': UTF-16 has no lossless escape for a broken code unit (rare: an odd last byte)
+    text = io.TextIOWrapper(buffered, encoding=encoding, errors="replace", newline="")
+    return _Input(path, raw, io.BufferedReader(_Utf8(text), 1 << 16))
+
+
+def _looks_like(body: bytes) -> str:
+    """A guess at what a file that is not UTF-8 is, for the message that asks to re-save it."""
+    nul = body.count(0)
+    if nul * 4 >= len(body):
+        width = "UTF-32" if nul * 8 >= len(body) * 5 else "UTF-16"
+        order = "little" if body[1::2].count(0) >= body[0::2].count(0) else "big"
+        return f"{width} ({order}-endian) without a byte-order mark"
+    if sum(b < 9 or 13 < b < 32 for b in body) * 100 > len(body):
+        return "binary data, not a text file"
+    high = sum(b >= 0x80 for b in body)
+    if high * 100 >= len(body) * 15:
+        try:
+            body.decode("gb18030")
+            return "GBK/GB18030"
+        except UnicodeDecodeError:
+            return "a legacy multi-byte encoding (Big5, Shift-JIS, ...)"
+    return "Latin-1/Windows-1252"
+
+
+def _not_utf8(body: bytes, whole: bool) -> bool:
+    """Whether a file's first bytes say it is not UTF-8 as a whole. More valid multi-byte
+    characters than bad sequences say UTF-8 with a few bad bytes, which are quarantined record
+    by record (other encodings form a valid UTF-8 pair now and then, never mostly). Many NULs
+    are valid UTF-8 but say UTF-16 or UTF-32 without a byte-order mark."""
+    if body.count(0) * 4 >= len(body) > 0:
+        return True
     try:
-        with _open_binary(path) as fh:
-            return fh.read()
-    except _READ_ERRORS as exc:
-        raise FileUnreadable(f"cannot read {path}: {exc}") from None
+        codecs.getincrementaldecoder("utf-8")().decode(body, whole)
+    except UnicodeDecodeError:
+        text = body.decode("utf-8", "replace")
+        bad = text.count("\ufffd")
+        return bad >= sum(c > "\x7f" for c in text) - bad
+    return False
+
+
+def _sniff(path: Path) -> str:
+    """The codec to read `path` with, from its byte-order mark; refuses, as one clear line, a
+    file that is empty or that as a whole is not UTF-8 (a per-record 'invalid UTF-8' on every
+    line would hide what is wrong)."""
+    try:
+        with _open_raw(path) as raw:
+            head = b""
+            while len(head) <= SNIFF_BYTES and (chunk := raw.read(SNIFF_BYTES + 1 - len(head))):
+                head += chunk
+            damage = raw.damage
+    except _DENIED as exc:
+        raise FileUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
+    if damage is not None and not head:
+        raise FileUnreadable(f"cannot read {path}: {damage}")
+    whole = len(head) <= SNIFF_BYTES and damage is None
+    head = head[:SNIFF_BYTES]
+    mark, encoding = next(((m, e) for m, e in _BOMS if head.startswith(m)), (b"", "utf-8"))
+    body = head[len(mark):]
+    if whole and not head.decode("utf-8-sig" if encoding == "utf-8" else encoding,
+                                 "replace").strip():
+        raise FileUnreadable(f"{path} is empty", "empty_file")
+    if encoding == "utf-8" and _not_utf8(body, whole):
+        raise FileUnreadable(
+            f"{path} is not UTF-8 (looks like {_looks_like(body)}); re-save it as UTF-8",
+            "not_utf8")
+    return encoding
 
 
 class _DialogueParser:
@@ -203,14 +370,14 @@ class _DialogueParser:
         return rec
 
 
-def _read_json(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
-    data = _read_bytes(path)
-    if len(data) == 0:
-        raise FileUnreadable(f"{path} is empty")
+def _read_json(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+    path = src.path
+    with src.stream as fh:
+        data = fh.read()
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise FileUnreadable(f"{path} is not valid JSON (or not UTF-8): {exc}") from None
+        raise FileUnreadable(f"{path} is not valid JSON: {exc}") from None
     del data
     items = _get(doc, _path(cfg.records)) if cfg.records else doc
     if isinstance(items, dict):
@@ -225,48 +392,34 @@ def _read_json(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
         yield parser.parse(obj, i, None, obj)
 
 
-def _binary_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    try:
-        with _open_binary(path) as fh:
-            yield from enumerate(fh, start=1)
-    except _READ_ERRORS as exc:
-        raise FileUnreadable(f"cannot read {path} past the last good line: {exc}") from None
-
-
-def _read_jsonl(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+def _read_jsonl(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
     parser = _DialogueParser(cfg)
     record_no = 0
-    for line_no, line in _binary_lines(path):
-        if line_no == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        if not line.strip():
-            continue
-        record_no += 1
-        if len(line) > cfg.max_record_bytes:
-            yield Rejected(record_no, line_no, None, "record_too_large",
-                           f"line is {len(line):,} bytes, over the {cfg.max_record_bytes:,} limit",
-                           _payload(line[:PAYLOAD_LIMIT]))
-            continue
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
+    with src.stream as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            record_no += 1
+            if len(line) > cfg.max_record_bytes:
+                yield Rejected(record_no, line_no, None, "record_too_large",
+                               f"line is {len(line):,} bytes, over the "
+                               f"{cfg.max_record_bytes:,} limit", _payload(line[:PAYLOAD_LIMIT]))
+                continue
             try:
-                line.decode("utf-8")
-                check, reason = "malformed_json", f"malformed JSON: {exc}"
-            except UnicodeDecodeError as uexc:
-                check, reason = "invalid_utf8", f"not valid UTF-8 at byte {uexc.start}"
-            yield Rejected(record_no, line_no, None, check, reason, _payload(line))
-            continue
-        yield parser.parse(obj, record_no, line_no, line)
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                try:
+                    line.decode("utf-8")
+                    check, reason = "malformed_json", f"malformed JSON: {exc}"
+                except UnicodeDecodeError as uexc:
+                    check, reason = "invalid_utf8", f"not valid UTF-8 at byte {uexc.start}"
+                yield Rejected(record_no, line_no, None, check, reason, _payload(line))
+                continue
+            yield parser.parse(obj, record_no, line_no, line)
 
 
-def _text_stream(path: Path) -> io.TextIOWrapper:
-    """Decode leniently so one bad byte rejects one record, not the whole file."""
-    return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig",
-                            errors="surrogateescape", newline="")
-
-
-def _read_lines(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+def _read_lines(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+    path = src.path
     mapper = _TurnMapper(cfg)
     block: list[tuple[int, str]] = []
     record_no = 0
@@ -297,7 +450,7 @@ def _read_lines(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
         return rec
 
     try:
-        with _text_stream(path) as fh:
+        with src.text() as fh:
             for n, line in enumerate(fh, start=1):
                 line = line.rstrip("\r\n")
                 if line.strip() in ("", "---"):
@@ -314,21 +467,23 @@ def _read_lines(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
         raise FileUnreadable(f"cannot read {path}: {exc}") from None
 
 
-def _read_csv(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+    path = src.path
     cols = cfg.csv
     mapper = _TurnMapper(cfg)
     delimiter = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else cols.delimiter
     groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
     loose: list[Rejected] = []
     try:
-        with _text_stream(path) as fh:
+        with src.text() as fh:
             reader = csv.DictReader(fh, delimiter=delimiter)
             header = reader.fieldnames or []
             missing = [c for c in (cols.dialogue_id, cols.speaker, cols.text) if c not in header]
             if missing:
+                found = ", ".join(f"'{c}'" for c in header)
                 raise FileUnreadable(
                     f"{path}: CSV header lacks column(s) {', '.join(missing)}; "
-                    f"found {', '.join(header) or 'no header'}")
+                    f"found {excerpt(found) if header else 'no header'}")
             for row in reader:
                 line_no = reader.line_num
                 key = (row.get(cols.dialogue_id) or "").strip()
@@ -386,4 +541,5 @@ def read_records(path: Path, cfg: SourceConfig) -> Iterator[Record | Rejected]:
         raise FileUnreadable(f"{path} does not exist")
     if not path.is_file():
         raise FileUnreadable(f"{path} is not a file")
-    return READERS[cfg.format](path, cfg)
+    encoding = _sniff(path)
+    return READERS[cfg.format](_open(path, encoding), cfg)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from duckdb import DuckDBPyConnection
 
 from csc.ingest.pipeline import (
     QUARANTINE_SCHEMA,
@@ -14,12 +17,12 @@ from csc.ingest.pipeline import (
     masked_quarantine,
     prefetched,
 )
-from csc.ingest.readers import FileUnreadable
+from csc.ingest.readers import FileUnreadable, excerpt
 from csc.ingest.report import build_report
 from csc.ingest.sources import SourceConfig, load_source, source_for_file
 from csc.ingest.verdicts import refresh_prefilter
 from csc.rules import RuleConfig
-from warehouse.db import connect, query
+from warehouse.db import WarehouseBusy, connect, query
 from warehouse.raw_store import (
     FileRef,
     FileSummary,
@@ -28,6 +31,7 @@ from warehouse.raw_store import (
     write_quarantine,
 )
 
+log = logging.getLogger(__name__)
 SUPPORTED = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".txt")
 
 
@@ -65,37 +69,83 @@ def discover(path: Path, allow_empty: bool = False) -> list[Path]:
     return files
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether trying the same file again may succeed: a failing disk or network mount, or the
+    warehouse held by another writer. Bad data fails the same way on every attempt, and a
+    missing or forbidden file needs the user, not a retry."""
+    if isinstance(exc, WarehouseBusy):
+        return True
+    return isinstance(exc, OSError) and not isinstance(
+        exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError,
+              gzip.BadGzipFile))
+
+
+def _failure(exc: Exception) -> tuple[str, str]:
+    """(check, reason) for a file that failed as a whole; the reason quotes no data beyond a
+    short excerpt."""
+    if isinstance(exc, FileUnreadable):
+        return exc.check, str(exc)
+    if isinstance(exc, OSError):
+        return "file_unreadable", f"cannot read {exc.filename or 'the file'}: {exc.strerror or exc}"
+    log.warning("ingest failed on a file", exc_info=True)
+    return "ingest_failed", (f"ingest failed on this file ({type(exc).__name__}: "
+                             f"{excerpt(str(exc), 80)}); nothing of it was stored")
+
+
 def ingest_file(path: Path, cfg: SourceConfig, run_id: str, *, db: Path | None = None,
                 rules: RuleConfig = RuleConfig(), force: bool = False) -> FileSummary:
-    """Ingest one file in one transaction; an unreadable file becomes one quarantine row."""
+    """Ingest one file in one transaction. A file that fails as a whole (unreadable, empty,
+    not UTF-8, or an unexpected error: its transaction is rolled back) becomes one quarantine
+    row and the caller goes on to the next file; only a transient failure (`is_transient`)
+    is raised, for the caller to retry."""
     config_hash = f"{cfg.fingerprint()}-{rules.version}"
+    failure: tuple[str, str] | None = None
     try:
-        sha = file_sha256(path)
+        sha: str | None = file_sha256(path)
     except OSError as exc:
-        sha, unreadable = None, f"cannot read {path}: {exc.strerror or exc}"
-    else:
-        unreadable = None
+        if is_transient(exc):
+            raise
+        sha, failure = None, _failure(exc)
     ref = FileRef(str(path), cfg.name, sha, config_hash)
     with connect(db) as con:
-        if unreadable is None and not force and already_ingested(con, ref):
+        if failure is None and not force and already_ingested(con, ref):
             row = query(con, "SELECT records, new_dialogues, already_present, quarantined "
                              "FROM raw.files WHERE file_sha256 = ? AND source = ? AND "
                              "config_hash = ?", [sha, cfg.name, config_hash])[0]
             return FileSummary(str(path), cfg.name, records=row[0], already_present=row[0] - row[3],
                                quarantined=row[3], skipped_unchanged=True)
-        if unreadable is None:
+        if failure is None:
             try:
                 return write_batches(con, prefetched(iter_batches(path, cfg, rules)), ref,
-                                    run_id)
-            except FileUnreadable as exc:
-                unreadable = str(exc)
-        q = pl.DataFrame([(0, None, None, "file_unreadable", unreadable, None)],
-                         schema=QUARANTINE_SCHEMA, orient="row")
-        if cfg.mask_pii:
-            q = masked_quarantine(q)
-            unreadable = q["reason"][0]
-        write_quarantine(con, q, ref, run_id)
-        return FileSummary(str(path), cfg.name, records=1, quarantined=1, error=unreadable)
+                                     run_id)
+            except Exception as exc:  # the file's transaction is rolled back by now
+                if is_transient(exc):
+                    raise
+                failure = _failure(exc)
+        return _quarantine_file(con, ref, cfg, run_id, *failure)
+
+
+def _quarantine_file(con: DuckDBPyConnection, ref: FileRef, cfg: SourceConfig, run_id: str,
+                     check: str, reason: str) -> FileSummary:
+    """Record a file that failed as a whole: one quarantine row (record 0), one record."""
+    q = pl.DataFrame([(0, None, None, check, reason, None)], schema=QUARANTINE_SCHEMA,
+                     orient="row")
+    if cfg.mask_pii:
+        q = masked_quarantine(q)
+        reason = q["reason"][0]
+    write_quarantine(con, q, ref, run_id)
+    return FileSummary(ref.path, cfg.name, records=1, quarantined=1, error=reason)
+
+
+def give_up_on_file(path: Path, cfg: SourceConfig, run_id: str, exc: BaseException, *,
+                    db: Path | None = None, rules: RuleConfig = RuleConfig()) -> FileSummary:
+    """After the last retry of a transient failure, the file becomes a quarantine row like any
+    other failed file, so the run reports it and goes on to the next one."""
+    check, reason = _failure(exc) if isinstance(exc, Exception) else ("ingest_failed", str(exc))
+    ref = FileRef(str(path), cfg.name, None, f"{cfg.fingerprint()}-{rules.version}")
+    with connect(db) as con:
+        return _quarantine_file(con, ref, cfg, run_id, check,
+                                f"{reason} (gave up after retrying)")
 
 
 def resolve_source(path: Path, source: str | None) -> SourceConfig:

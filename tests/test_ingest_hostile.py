@@ -1,0 +1,231 @@
+"""Hostile input files (issue 10): a bad file never stops the others, every record ends kept or
+quarantined with a short reason, and the counts reconcile."""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from helpers import GOOD_ZH, count, dialogue, ingest, query_all, write_jsonl
+
+from csc.ingest.service import ingest_path, is_transient
+from warehouse.db import WarehouseBusy
+
+GOOD_EN = ("customer,my card was blocked yesterday\n"
+           "agent,sorry to hear that - may I have your name?\n"
+           "customer,Sam Lee\n"
+           "agent,thanks Sam - the card is unlocked now\n")
+
+
+def _csv(dialogue_id: str, name: str = "Sam Lee") -> str:
+    rows = GOOD_EN.replace("Sam Lee", name).splitlines()
+    return "".join(f"{dialogue_id},{row}\n" for row in rows)
+
+
+def _quarantine(db: Path, check: str) -> list[tuple]:
+    return query_all(db, 'SELECT record_no, line_no, reason, payload, source_file '
+                         'FROM raw.quarantine WHERE "check" = ? ORDER BY source_file, record_no'
+                         .replace("?", f"'{check}'"))
+
+
+def _hostile_folder(root: Path) -> Path:
+    """A good file, two that used to crash ingest, and a good file sorted after them."""
+    drop = root / "drop"
+    drop.mkdir()
+    (drop / "a_good.csv").write_text("dialogue_id,speaker,text\n" + _csv("a1"), encoding="utf-8")
+    (drop / "b_latin1_header.csv").write_bytes(
+        b"dialogue_id,speaker,t\xe9xt\nd1,customer,hello there\n")
+    (drop / "c_utf16.csv").write_bytes(
+        ("dialogue_id,speaker,text\n" + _csv("c1", "Kim Park")).encode("utf-16"))
+    write_jsonl(drop / "d_good.jsonl", [dialogue("d1")])
+    return drop
+
+
+# A1 -----------------------------------------------------------------------------------------
+
+def test_a_folder_with_bad_files_reads_every_file(tmp_path, warehouse):
+    report = ingest_path(_hostile_folder(tmp_path), "run-a1", source=None, db=warehouse)
+    by_name = {Path(f.path).name: f for f in report.files}
+    assert sorted(by_name) == ["a_good.csv", "b_latin1_header.csv", "c_utf16.csv",
+                               "d_good.jsonl"]
+    assert report.reconciles
+    assert (by_name["a_good.csv"].new, by_name["d_good.jsonl"].new) == (1, 1)
+    assert by_name["c_utf16.csv"].new == 1  # read, not refused (A2)
+    latin = by_name["b_latin1_header.csv"]
+    assert (latin.records, latin.quarantined) == (1, 1)
+    assert latin.error.endswith(
+        "b_latin1_header.csv is not UTF-8 (looks like Latin-1/Windows-1252); "
+        "re-save it as UTF-8")
+    assert len(_quarantine(warehouse, "not_utf8")) == 1
+
+
+def test_an_unexpected_error_in_one_file_is_quarantined_and_the_run_goes_on(
+        tmp_path, warehouse, monkeypatch):
+    import csc.ingest.pipeline as pipeline
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    write_jsonl(drop / "a.jsonl", [dialogue("a")])
+    write_jsonl(drop / "b.jsonl", [dialogue("b", GOOD_ZH[:8])])
+    real = pipeline.build_batch
+
+    def explode_on_b(records, rejected, cfg, source_file, rules):
+        if source_file.endswith("b.jsonl"):
+            raise KeyError("boom")
+        return real(records, rejected, cfg, source_file, rules)
+
+    monkeypatch.setattr(pipeline, "build_batch", explode_on_b)
+    report = ingest_path(drop, "run-x", db=warehouse)
+    a, b = report.files
+    assert (a.new, b.new, b.records, b.quarantined) == (1, 0, 1, 1) and report.reconciles
+    assert b.error == "ingest failed on this file (KeyError: 'boom'); nothing of it was stored"
+    assert count(warehouse, "SELECT count(*) FROM raw.dialogues") == 1
+    assert count(warehouse, "SELECT count(*) FROM raw.files") == 1  # b is read again next run
+    assert [r[2] for r in _quarantine(warehouse, "ingest_failed")] == [b.error]
+
+
+def test_only_transient_failures_are_retried():
+    assert is_transient(OSError(errno.EIO, "Input/output error"))
+    assert is_transient(WarehouseBusy("held by another process"))
+    for exc in (PermissionError(errno.EACCES, "denied"), FileNotFoundError(2, "gone"),
+                gzip.BadGzipFile("bad"), UnicodeEncodeError("utf-8", "x", 0, 1, "no"),
+                ValueError("bad data"), KeyError("x")):
+        assert not is_transient(exc), exc
+
+
+def test_the_task_retries_only_transient_failures():
+    from prefect.states import Failed
+
+    from tasks.ingest import ingest_file_task, retry_if_transient
+
+    assert ingest_file_task.retry_condition_fn is retry_if_transient
+    assert retry_if_transient(ingest_file_task, None, Failed(data=OSError(errno.EIO, "io")))
+    assert not retry_if_transient(ingest_file_task, None, Failed(data=ValueError("bad")))
+
+
+@pytest.mark.prefect
+def test_the_cli_reads_every_file_of_a_hostile_folder(tmp_path, warehouse, prefect_server,
+                                                       capsys):
+    from cli.main import main
+
+    drop = _hostile_folder(tmp_path)
+    assert main(["ingest", str(drop), "--json"]) == 0  # something was ingested: exit 0
+    report = json.loads(capsys.readouterr().out)
+    assert [Path(f["path"]).name for f in report["files"]] == [
+        "a_good.csv", "b_latin1_header.csv", "c_utf16.csv", "d_good.jsonl"]
+    assert report["reconciles"] and report["totals"]["new"] == 3
+    assert "looks like Latin-1" in report["files"][1]["error"]
+
+
+# A2 -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "lines"])
+def test_utf16_and_utf32_files_with_a_bom_are_read(tmp_path, warehouse, codec, fmt):
+    bom = "\ufeff".encode(codec)
+    text = {
+        "jsonl": json.dumps(dialogue("u1"), ensure_ascii=False) + "\n",
+        "json": json.dumps([dialogue("u1")], ensure_ascii=False),
+        "csv": "dialogue_id,speaker,text\n" + _csv("u1"),
+        "lines": "".join(f"{s}：{t}\n" for s, t in GOOD_ZH),
+    }[fmt]
+    f = tmp_path / f"in.{fmt}"
+    f.write_bytes(bom + text.encode(codec))
+    s = ingest(f, warehouse, source=fmt)
+    assert (s.records, s.new, s.quarantined) == (1, 1, 0), s
+    first = query_all(warehouse, "SELECT text FROM raw.utterances WHERE utt_index = 0")
+    assert first == [("my card was blocked yesterday",)] if fmt == "csv" else [
+        ("你好，我的银行卡昨天被锁了，登录不上手机银行",)]
+
+
+def test_a_utf8_bom_keeps_working_in_every_format(tmp_path, warehouse):
+    f = tmp_path / "bom.json"
+    f.write_bytes(b"\xef\xbb\xbf" + json.dumps([dialogue("b1")], ensure_ascii=False).encode())
+    assert ingest(f, warehouse, source="json").new == 1
+    c = tmp_path / "bom.csv"
+    c.write_bytes(b"\xef\xbb\xbf" + ("dialogue_id,speaker,text\n" + _csv("b2")).encode())
+    assert ingest(c, warehouse, source="csv").new == 1
+
+
+@pytest.mark.parametrize(("data", "guess"), [
+    ("dialogue_id,speaker,text\nd1,customer,hi\n".encode("utf-16-le"),
+     "UTF-16 (little-endian) without a byte-order mark"),
+    ("dialogue_id,speaker,text\nd1,customer,hi\n".encode("utf-16-be"),
+     "UTF-16 (big-endian) without a byte-order mark"),
+    ("dialogue_id,speaker,text\nd1,客户,你好，我的银行卡被锁了\n".encode("gb18030"), "GBK/GB18030"),
+    ("dialogue_id,speaker,text\nd1,customer,café crème\n".encode("cp1252"),
+     "Latin-1/Windows-1252"),
+])
+def test_a_file_in_another_encoding_is_one_clear_line(tmp_path, warehouse, data, guess):
+    f = tmp_path / "x.csv"
+    f.write_bytes(data)
+    s = ingest(f, warehouse, source="csv")
+    assert (s.records, s.quarantined) == (1, 1)
+    assert s.error == f"{f} is not UTF-8 (looks like {guess}); re-save it as UTF-8"
+
+
+def test_one_bad_byte_in_a_utf8_file_is_one_record(tmp_path, warehouse):
+    f = tmp_path / "one.csv"
+    ok = _csv("ok", "Zoë Brûlée-Lefèvre")  # more valid UTF-8 than bad bytes: a UTF-8 file
+    f.write_bytes(("dialogue_id,speaker,text\n" + ok + "bad,customer,caf").encode()
+                  + b"\xe9\n" + b"bad,agent,oui\n")
+    s = ingest(f, warehouse, source="csv")
+    assert (s.records, s.new, s.quarantined) == (2, 1, 1)
+    assert _quarantine(warehouse, "invalid_utf8")[0][2] == "line 6 is not valid UTF-8"
+
+
+def test_undecodable_bytes_in_a_utf8_csv_header_do_not_crash(tmp_path, warehouse):
+    f = tmp_path / "h.csv"
+    f.write_bytes("dialogue_id,speaker,\u6587\u672c".encode() + b"\xff\n"
+                  + "d1,客户,你好\n".encode())
+    s = ingest(f, warehouse, source="csv")
+    assert (s.records, s.quarantined) == (1, 1)
+    assert s.error == (f"{f}: CSV header lacks column(s) text; found 'dialogue_id', 'speaker', "
+                       "'文本\\xff'")
+
+
+@pytest.mark.prefect
+def test_a_transient_failure_is_retried_then_quarantined_and_the_run_goes_on(
+        tmp_path, warehouse, prefect_server, monkeypatch):
+    import tasks.ingest as tasks
+    from flows.ingest import ingest as ingest_flow
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    write_jsonl(drop / "a.jsonl", [dialogue("a")])
+    write_jsonl(drop / "b.jsonl", [dialogue("b", GOOD_ZH[:8])])
+    attempts: list[str] = []
+    real = tasks.ingest_file
+
+    def flaky_disk(path, cfg, run_id, **kw):
+        attempts.append(path.name)
+        if path.name == "a.jsonl":
+            raise OSError(errno.EIO, "Input/output error", str(path))
+        return real(path, cfg, run_id, **kw)
+
+    monkeypatch.setattr(tasks, "ingest_file", flaky_disk)
+    monkeypatch.setattr(tasks.ingest_file_task, "retry_delay_seconds", 0)
+    report = ingest_flow(path=str(drop))
+    assert attempts == ["a.jsonl"] * 3 + ["b.jsonl"]  # retried twice, then given up
+    a, b = report["files"]
+    assert (a["records"], a["quarantined"], b["new"]) == (1, 1, 1) and report["reconciles"]
+    assert a["error"] == f"cannot read {drop / 'a.jsonl'}: Input/output error (gave up after retrying)"
+
+
+@pytest.mark.prefect
+def test_bad_data_is_not_retried(tmp_path, warehouse, prefect_server, monkeypatch):
+    import tasks.ingest as tasks
+    from flows.ingest import ingest as ingest_flow
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "latin.csv").write_bytes(b"dialogue_id,speaker,t\xe9xt\nd1,customer,hi\n")
+    calls: list[str] = []
+    real = tasks.ingest_file
+    monkeypatch.setattr(tasks, "ingest_file",
+                        lambda path, *a, **kw: calls.append(path.name) or real(path, *a, **kw))
+    report = ingest_flow(path=str(drop))
+    assert calls == ["latin.csv"] and report["files"][0]["quarantined"] == 1
