@@ -229,3 +229,30 @@ def test_bad_data_is_not_retried(tmp_path, warehouse, prefect_server, monkeypatc
                         lambda path, *a, **kw: calls.append(path.name) or real(path, *a, **kw))
     report = ingest_flow(path=str(drop))
     assert calls == ["latin.csv"] and report["files"][0]["quarantined"] == 1
+
+
+# A3 -----------------------------------------------------------------------------------------
+
+def test_reasons_quote_a_short_excerpt_never_a_whole_value(tmp_path, warehouse):
+    long_id = "T-" + "7" * 98
+    write_jsonl(tmp_path / "one.jsonl", [dialogue(long_id)])
+    ingest(tmp_path / "one.jsonl", warehouse)
+    robot = dialogue("r", [("客户", "在吗"), ("Robot " * 50, "您好")])
+    s = ingest(write_jsonl(tmp_path / "two.jsonl", [dialogue(long_id, GOOD_ZH[:8]), robot]),
+               warehouse)
+    assert (s.records, s.quarantined) == (2, 2)
+    assert [r[2] for r in _quarantine(warehouse, "duplicate_id")] == [
+        f"id 'T-{'7' * 37}…' is already stored with different content"]
+    [(_, _, reason, _, _)] = _quarantine(warehouse, "unknown_speaker")
+    assert reason.startswith(f"turn 2: unknown speaker '{('Robot ' * 7)[:39]}…' (known: ")
+
+
+def test_a_bad_byte_in_any_csv_cell_is_invalid_utf8_not_a_crash(tmp_path, warehouse):
+    f = tmp_path / "speaker.csv"
+    f.write_bytes(("dialogue_id,speaker,text\n" + _csv("ok", "Zoë Brûlée-Lefèvre")).encode()
+                  + b"bad,agen\xff,bonjour\n")
+    s = ingest(f, warehouse, source="csv")
+    assert (s.records, s.new, s.quarantined) == (2, 1, 1)
+    [(_, line_no, reason, payload, _)] = _quarantine(warehouse, "invalid_utf8")
+    assert (line_no, reason) == (6, "line 6 is not valid UTF-8")
+    assert "agen\\xff" in payload

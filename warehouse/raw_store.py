@@ -10,6 +10,7 @@ import polars as pl
 
 from warehouse.db import query, registered, transaction
 
+EXCERPT = 40  # characters of an id a reason quotes (as csc.ingest.readers.EXCERPT)
 _DIALOGUE_COLS = (
     "dialogue_id, source, source_dialogue_id, source_file, file_sha256, record_no, line_no, "
     "language, business_area, n_utterances, n_lines_in, n_empty_dropped, n_skipped, pii_masked, "
@@ -104,8 +105,10 @@ _CLASH = """EXISTS (SELECT 1 FROM raw.dialogues r WHERE r.source = b.source
 _CLASHES = f"""
 SELECT b.record_no, b.line_no, b.source_dialogue_id,
        'duplicate_id' AS "check",
-       format('id ''{{}}'' is already stored with different content', b.source_dialogue_id)
-           AS reason,
+       format('id ''{{}}'' is already stored with different content',
+              CASE WHEN length(b.source_dialogue_id) > {EXCERPT}
+                   THEN left(b.source_dialogue_id, {EXCERPT - 1}) || '…'
+                   ELSE b.source_dialogue_id END) AS reason,
        (SELECT to_json(list({{'speaker': u.speaker, 'text': u.text}} ORDER BY u.utt_index))
         FROM u_batch u WHERE u.dialogue_id = b.dialogue_id)::VARCHAR AS payload
 FROM d_batch b WHERE {_CLASH}"""

@@ -74,9 +74,7 @@ class FileUnreadable(Exception):
 def excerpt(value: str, limit: int = EXCERPT) -> str:
     """A short, printable piece of the data for a message: a reason never carries a whole row,
     and undecodable bytes show as escapes rather than breaking the writer."""
-    if _SURROGATE.search(value):
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    value = value.replace("\n", "\\n").replace("\r", "\\r")
+    value = _escaped(value).replace("\n", "\\n").replace("\r", "\\r")
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
@@ -85,9 +83,15 @@ def _payload(value: Any) -> str:
     if isinstance(value, bytes):
         return value[: PAYLOAD_LIMIT * 4].decode("utf-8", "backslashreplace")[:PAYLOAD_LIMIT]
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return _escaped(text)[:PAYLOAD_LIMIT]
+
+
+def _escaped(text: str) -> str:
+    """Bytes that were not UTF-8 (kept as surrogates while reading) as backslash escapes: the
+    warehouse stores only valid text."""
     if _SURROGATE.search(text):
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return text[:PAYLOAD_LIMIT]
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
 
 
 def _path(spec: str | None) -> tuple[str | int, ...]:
@@ -144,7 +148,8 @@ class _TurnMapper:
                 return f"{where} {n}: missing speaker"
             role = self.roles.get(raw_speaker.strip().lower())
             if role is None:
-                return f"{where} {n}: unknown speaker '{raw_speaker[:40]}' (known: {self.known})"
+                return (f"{where} {n}: unknown speaker '{excerpt(raw_speaker)}' "
+                        f"(known: {self.known})")
         if role == "skip":
             rec.skipped += 1
             return None
@@ -512,7 +517,7 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
         problem = None
         for line_no, row in rows:
             text = row.get(cols.text)
-            if text is not None and _SURROGATE.search(text):
+            if _SURROGATE.search("\x1f".join(v for v in row.values() if type(v) is str)):
                 problem = ("invalid_utf8", f"line {line_no} is not valid UTF-8")
                 break
             reason = mapper.add(rec, row.get(cols.speaker), text,
@@ -522,7 +527,7 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                 problem = ("unknown_speaker", reason)
                 break
         if problem:
-            yield Rejected(record_no, rows[0][0], key, problem[0], problem[1],
+            yield Rejected(record_no, rows[0][0], _escaped(key), problem[0], problem[1],
                            _payload([r for _, r in rows]))
         else:
             yield rec
