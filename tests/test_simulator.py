@@ -165,8 +165,8 @@ def flaws(rows: list) -> set[str]:
     assert all(lab.ok or lab.multi for lab in labels), [lab.error for lab in labels]
     if any(lab.multi for lab in labels):
         found.add("multi_strategy")
-    if 2 not in {lab.id for lab in labels}:
-        found.add("missing_iv")
+    if {1, 2, 11} - {lab.id for lab in labels}:  # post-filter step (e)
+        found.add("missing_required")
     if any(a.speaker == b.speaker for a, b in itertools.pairwise(rows)):
         found.add("broken_alternation")
     if len(rows) < 10:
@@ -184,9 +184,10 @@ def test_rewrites_exercise_every_postfilter_step(client):
         assert len(rows) <= 31
         for kind in flaws(rows) or {"clean"}:
             counts[kind] = counts.get(kind, 0) + 1
-    assert set(counts) == {"clean", "system_note", "multi_strategy", "missing_iv",
+    assert set(counts) == {"clean", "system_note", "multi_strategy", "missing_required",
                            "broken_alternation", "too_short"}
-    assert counts["clean"] > 120
+    # 65% draw no flaw and 7% of those end without a closure (csc.simulator.rewrite): ~60%
+    assert counts["clean"] > 110
 
 
 def test_rate_429_answers_with_retry_after(sim, client):

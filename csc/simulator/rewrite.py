@@ -3,24 +3,32 @@
 A share of the rewrites is deliberately flawed (chosen by the content hash, so a given input
 always gets the same flaw), because the post-filter downstream has a step for each flaw and
 the offline demo has to exercise every one of them.
+
+The shape varies too, as a model choosing the best strategy per turn would: the customer may
+open the call, identity may be checked before or after the problem is restated, an Others
+turn may appear, and feedback, continuation and a customer farewell come and go. The shape is
+drawn from the same content-seeded stream, so it is reproducible for a given input.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
 
 from csc.simulator import labeller as lb
 from csc.simulator.templates import CUSTOMER, ISSUE_FALLBACK, SUPPORTER, SYSTEM_NOTES
 from schemas.llm import DialogueInput, RewrittenDialogue, RewrittenTurn
 
-# (flaw, cumulative share): the rest (62%) is clean. High enough that the ~30 dialogues of the
+# (flaw, cumulative share): the rest (65%) has no flaw. High enough that the ~30 dialogues of the
 # bundled samples exercise every post-filter step.
+# "missing_required": the rewrite leaves out Identity Verification or the closure, as a free
+# model sometimes does; post-filter step (e) drops it.
 DEFECTS: tuple[tuple[str, float], ...] = (
-    ("system_note", 0.08), ("multi_strategy", 0.15), ("missing_iv", 0.22),
-    ("broken_alternation", 0.29), ("too_short", 0.38),
+    ("system_note", 0.07), ("multi_strategy", 0.13), ("missing_required", 0.19),
+    ("broken_alternation", 0.28), ("too_short", 0.35),
 )
-MAX_CUSTOMER_TURNS = 9  # keeps a rewrite within 30 utterances, flaws included
+MAX_CUSTOMER_TURNS = 8  # keeps a rewrite within 31 utterances, the longest shape and flaws in
 SPEAKERS = {"zh": ("客户", "客服"), "en": ("customer", "supporter")}
 _LEAD = {
     "zh": {6: "建议您这样处理：", 7: "按照相关规定，情况是这样的：", 8: "已经为您处理，"},
@@ -29,6 +37,28 @@ _LEAD = {
 _MIDDLE = (4, 6, 7, 8, 3, 10)
 _PLACEHOLDER = re.compile(r"\[(?:姓名|手机号码|身份证号|银行卡号|NAME|PHONE|ID_NUMBER|"
                           r"CARD_NUMBER)\]")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How a rewrite is laid out, beyond its customer turns."""
+
+    customer_first: bool  # the customer opens the call; the greeting answers them
+    verify_late: bool  # identity is checked after the problem is restated, not at once
+    others: bool  # one Others turn (a hold, a filler) in the middle
+    feedback: bool  # a Feedback Request before the closure
+    continuation: bool  # a Relationship Continuation before the closure
+    farewell: bool  # the customer says goodbye after the closure
+    closure: bool  # an Appreciation & Closure turn; a free rewrite sometimes ends without one
+
+
+def pick_shape(rng: random.Random) -> Shape:
+    """A shape from the content-seeded stream: most rewrites greet first and verify at once,
+    a good share do not."""
+    return Shape(customer_first=rng.random() < 0.35, verify_late=rng.random() < 0.3,
+                 others=rng.random() < 0.3, feedback=rng.random() < 0.6,
+                 continuation=rng.random() < 0.4, farewell=rng.random() < 0.5,
+                 closure=rng.random() >= 0.07)
 
 
 def pick_defect(u: float) -> str:
@@ -146,17 +176,20 @@ def _middle(b: _Builder, customer_text: str, original: str, position: int) -> in
 
 
 def _build(customers: list[str], replies: list[str], b: _Builder, defect: str,
-           identity: str | None) -> None:
+           identity: str | None, shape: Shape) -> None:
     first = customers[0]
+    if shape.customer_first:
+        b.customer(b.canned("opener"))
     b.supporter(1)
     b.customer(first)
-    if defect == "missing_iv":
-        b.supporter(4, first)
-        b.customer(b.canned(4))
-    else:
+    # the required strategy this rewrite leaves out, if any: the missing_required flaw drops IV
+    # or the closure; a shape without a closure drops the closure
+    drop = (("iv", "closure")[b.rng.random() < 0.5]) if defect == "missing_required" else ""
+    if not shape.closure:
+        drop = drop or "closure"
+    if defect == "too_short":
         b.supporter(2)
         b.customer(identity or b.canned(2))
-    if defect == "too_short":
         b.supporter(8 if not lb.asks_question(first) else 7, first, replies[0])
         b.customer(b.canned(b.last_strategy() or 8))
         b.supporter(11)
@@ -164,27 +197,53 @@ def _build(customers: list[str], replies: list[str], b: _Builder, defect: str,
     # the problem statement, most likely: the longest early turn that is not an ID answer
     main = max((c for c in customers[:3] if not _PLACEHOLDER.search(c)), key=len, default=first)
     opener = 5 if lb.is_upset(first) else 3
+
+    def verify() -> None:
+        if drop == "iv":  # a question about the problem instead of an identity check
+            b.supporter(4, first)
+            b.customer(b.canned(4))
+        else:
+            b.supporter(2)
+            b.customer(identity or b.canned(2))
+
+    if not shape.verify_late:
+        verify()
     b.supporter(opener, main)
     b.customer(customers[1] if len(customers) > 1 else b.canned(opener))
+    if shape.verify_late:
+        verify()
+    hold = b.rng.randrange(2, max(3, len(customers))) if shape.others else -1
     for i in range(2, len(customers)):
+        if i == hold:
+            b.supporter(12)
+            b.customer(b.canned(12))
         b.supporter(_middle(b, customers[i - 1], replies[i - 1], i), customers[i - 1],
                     replies[i - 1])
         b.customer(customers[i])
+    if shape.others and hold >= len(customers):
+        b.supporter(12)
+        b.customer(b.canned(12))
     resolve = 8 if b.last_strategy() != 8 else 7
     b.supporter(resolve, main, replies[-1])
     b.customer(b.canned(resolve))
-    b.supporter(9)
-    b.customer(b.canned(9))
-    if b.rng.random() < 0.5:
+    if shape.feedback or drop == "closure":
+        b.supporter(9)
+        b.customer(b.canned(9))
+    if shape.continuation:
         b.supporter(10)
         b.customer(b.canned(10))
-    b.supporter(11)
+    if drop != "closure":  # without a closure, the customer's answer to FR ends the call
+        b.supporter(11)
+        if shape.farewell:
+            b.customer(b.canned(11))
 
 
 def _flaw(b: _Builder, defect: str) -> None:
     rows = b.rows
-    if defect == "system_note":
-        rows.append(("customer", None, b.rng.choice(SYSTEM_NOTES[b.lang])))
+    if defect == "system_note":  # one trailing note, sometimes two
+        for _ in range(1 + (b.rng.random() < 0.3)):
+            speaker = "supporter" if rows[-1][0] == "customer" else "customer"
+            rows.append((speaker, None, b.rng.choice(SYSTEM_NOTES[b.lang])))
     elif defect == "multi_strategy":
         middle = [i for i, (sp, sid, _) in enumerate(rows) if sp == "supporter"
                   and sid not in (1, 2, 11)]
@@ -201,16 +260,20 @@ def _flaw(b: _Builder, defect: str) -> None:
 
 def _reasoning(lang: str, n_in: int, n_customers: int, rows: list) -> str:
     n_sup = sum(1 for sp, _, _ in rows if sp == "supporter")
+    order = [sid for sp, sid, _ in rows if sp == "supporter" and sid is not None]
+    who = ("客户先开口" if lang == "zh" else "the customer speaks first") \
+        if rows[0][0] == "customer" else ("客服先开口" if lang == "zh" else "the agent opens")
     if lang == "zh":
-        return (f"原对话共{n_in}句，客户说了{n_customers}段话。先用礼貌问候开场，接着请客户提供"
-                f"信息以确认身份，再复述客户的问题，然后逐步给出信息、建议并落实解决，最后询问满意度"
-                f"并感谢告别。客户的原话尽量保留，敏感信息用占位符表示。改写后共{len(rows)}句，"
-                f"客服{n_sup}句，每句客服话语只对应一个策略。")
-    return (f"The original has {n_in} utterances and {n_customers} customer turns. Open with a "
-            "greeting, verify identity, restate the problem, then deliver information, suggest "
-            "steps and carry out the fix, ask for feedback and close with thanks. Customer words "
-            f"are kept, sensitive data stay placeholders. The rewrite has {len(rows)} utterances, "
-            f"{n_sup} by the supporter, each following exactly one strategy.")
+        chain = "、".join(f"策略{abs(sid)}" for sid in order)
+        return (f"原对话共{n_in}句，客户说了{n_customers}段话。改写时{who}，每一轮都根据当时的"
+                f"情况挑选最合适的策略，依次为：{chain}。客户的原话尽量保留，敏感信息用占位符表示。"
+                f"改写后共{len(rows)}句，客服{n_sup}句，每句客服话语只对应一个策略。")
+    chain = ", ".join(str(abs(sid)) for sid in order)
+    return (f"The original has {n_in} utterances and {n_customers} customer turns. In the "
+            f"rewrite {who}; each agent turn takes the strategy that fits best at that point, "
+            f"in this order: {chain}. Customer words are kept, sensitive data stay "
+            f"placeholders. The rewrite has {len(rows)} utterances, {n_sup} by the supporter, "
+            "each following exactly one strategy.")
 
 
 def rewrite(inp: DialogueInput, rng: random.Random) -> tuple[RewrittenDialogue, str]:
@@ -222,14 +285,16 @@ def rewrite(inp: DialogueInput, rng: random.Random) -> tuple[RewrittenDialogue, 
         customers, replies = [CUSTOMER[lang][4][0]], [""]
     identity = _identity_answer(customers, replies)
     customers, replies = _fit(customers, replies, lang)
+    shape = pick_shape(rng)
     b = _Builder(lang, rng)
-    _build(customers, replies, b, defect, identity)
+    _build(customers, replies, b, defect, identity, shape)
     _flaw(b, defect)
     customer_name, supporter_name = SPEAKERS[lang]
     turns = []
     for speaker, sid, text in b.rows:
-        if speaker == "customer":
-            turns.append(RewrittenTurn(speaker=customer_name, strategy="", text=text))
+        if sid is None:  # a customer turn, or a trailing system note: no strategy
+            name = customer_name if speaker == "customer" else supporter_name
+            turns.append(RewrittenTurn(speaker=name, strategy="", text=text))
         else:
             label = lb.multi_label(-sid, lang) if sid < 0 else lb.label_for(sid, lang)
             turns.append(RewrittenTurn(speaker=supporter_name, strategy=label, text=text))

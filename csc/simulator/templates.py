@@ -126,6 +126,7 @@ CUSTOMER: dict[str, dict[int | str, tuple[str, ...]]] = {
         11: ("好的，再见。", "嗯，拜拜。", "谢谢，再见。"),
         12: ("好的，我等一下。", "嗯，不着急。", "行，你查吧。"),
         "nudge": ("喂？还在吗？", "你好？能听到吗？", "喂，怎么没声音了？"),
+        "opener": ("喂，你好。", "你好，请问是客服吗？", "喂，您好，我想咨询点事。"),
     },
     "en": {
         2: ("Sure, my name is [NAME] and my number is [PHONE].",
@@ -150,12 +151,15 @@ CUSTOMER: dict[str, dict[int | str, tuple[str, ...]]] = {
         12: ("Sure, I'll wait.", "No rush.", "Okay, go ahead and check."),
         "nudge": ("Hello? Are you still there?", "Hi? Can you hear me?",
                   "Hello, did the line drop?"),
+        "opener": ("Hello?", "Hi, is this customer support?", "Hello, I have a question."),
     },
 }
 
 SYSTEM_NOTES = {
-    "zh": ("（系统提示：通话已结束）", "（客户已挂机）", "（通话结束，转入满意度调查）"),
-    "en": ("(system: call ended)", "(customer hung up)", "(call ended, survey started)"),
+    "zh": ("（系统提示：通话已结束）", "（客户已挂机）", "（通话结束，转入满意度调查）",
+           "（挂机）"),
+    "en": ("(system: call ended)", "(customer hung up)", "(call ended, survey started)",
+           "(hangs up)"),
 }
 
 # The seven RoleCS topics: match words, then scenarios and goals per language.
