@@ -14,6 +14,7 @@ in the row's language at the end.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Collection
@@ -23,7 +24,7 @@ import phonenumbers
 import polars as pl
 
 from csc.errors import ConfigError
-from csc.textclean import NEEDS_CLEANING, clean_all_expr
+from csc.textclean import NEEDS_CLEANING, clean_expr
 
 
 @dataclass(frozen=True)
@@ -87,16 +88,19 @@ def _chosen(kinds: Collection[str] | None) -> frozenset[str]:
 
 # --- URL, e-mail, handle: polars patterns ----------------------------------------------------
 
-# A URL needs a scheme or "www."; it ends at white space, a Han character, full-width
-# punctuation or a quote, and does not take trailing sentence punctuation with it.
-_URL = (r"(?:[A-Za-z][A-Za-z0-9+.\-]*://|www\.)"
+# A URL starts with http(s)://, ftp:// or "www." (literal starts keep the scan cheap); it
+# ends at white space, a Han character, full-width punctuation or a quote, and does not take
+# trailing sentence punctuation with it.
+_URL = (r"(?:https?://|ftp://|www\.)"
         r"[^\s<>\"'\p{Han}\x{3000}-\x{303F}\x{FF00}-\x{FFEF}]*"
         r"[^\s<>\"'\p{Han}\x{3000}-\x{303F}\x{FF00}-\x{FFEF}.,;:!?)\]}]")
 _EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 # A handle's '@' must not follow a character of an e-mail's local part ("user@localhost" is a
 # broken address, not a mention); Han characters may precede it ("回复@客服小王"). Its name is
 # word characters (any script), '-' and inner dots, so a sentence's full stop stays outside.
-_HANDLE = r"(^|[^A-Za-z0-9._%+\-@])@([\w\-]+(?:\.[\w\-]+)*)"
+_HANDLE_NAME = r"@[\w\-]+(?:\.[\w\-]+)*"
+_HANDLE = r"([^A-Za-z0-9._%+\-@])" + _HANDLE_NAME
+_HANDLE_AT_START = "^" + _HANDLE_NAME  # separate: an alternation with ^ makes the scan slow
 # Rows worth a closer look. Seven digits, each at most two separators from the next, is the
 # shortest phone number masked; '@' and a URL start cover the other kinds.
 _DIGITS7 = r"[0-9](?:[ .\-()/+]{0,2}[0-9]){6}"
@@ -110,7 +114,8 @@ def _mask_patterns(expr: pl.Expr, chosen: frozenset[str]) -> pl.Expr:
     if "email" in chosen:
         expr = expr.str.replace_all(_EMAIL, _sentinel("email"))
     if "handle" in chosen:
-        expr = expr.str.replace_all(_HANDLE, "${1}" + _sentinel("handle"))
+        expr = (expr.str.replace(_HANDLE_AT_START, _sentinel("handle"))
+                .str.replace_all(_HANDLE, "${1}" + _sentinel("handle")))
     return expr
 
 
@@ -123,7 +128,7 @@ def _mask_patterns(expr: pl.Expr, chosen: frozenset[str]) -> pl.Expr:
 # is atomic, so a span that fails a guard is not retried shorter: part of a longer number is
 # never masked (no "1-[PHONE]", no half of an order number).
 _SPAN = re.compile(
-    r"(?<![0-9+])(?<![0-9][\-./])"
+    r"(?=[0-9+(])(?<![0-9+])(?<![0-9][\-./])"  # the look-ahead first: twice as fast
     r"(?>\+?(?:\([0-9]{1,5}\)|[0-9]+)(?:(?:[ \-./]| ?\(|\) ?)?[0-9]+\)?)*[Xx]?)"
     r"(?![0-9])(?![\-./][0-9])"
 )
@@ -218,6 +223,7 @@ def _trim(span: str) -> str:
     return span
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a hotline or a customer's number recurs in a batch
 def _match(span: str, regions: tuple[str, ...], chosen: frozenset[str]
            ) -> tuple[str, int] | None:
     """(kind, length) of the number that `span` starts with and is, if any."""
@@ -277,11 +283,9 @@ def mask_numbers(text: str, language: str, chosen: frozenset[str]) -> str:
 
 def _render(expr: pl.Expr, zh: pl.Expr) -> pl.Expr:
     """Sentinels to placeholders in the row's language (zh, zh-*: Chinese; else English)."""
-    zh_text, en_text = expr, expr
-    for kind in PII_KINDS:
-        zh_text = zh_text.str.replace_all(_sentinel(kind.name), kind.zh, literal=True)
-        en_text = en_text.str.replace_all(_sentinel(kind.name), kind.en, literal=True)
-    return pl.when(zh).then(zh_text).otherwise(en_text)
+    sentinels = [_sentinel(k.name) for k in PII_KINDS]
+    return (pl.when(zh).then(expr.str.replace_many(sentinels, [k.zh for k in PII_KINDS]))
+            .otherwise(expr.str.replace_many(sentinels, [k.en for k in PII_KINDS])))
 
 
 def mask_frame(df: pl.DataFrame, text: str = "text", language: str = "language",
@@ -299,7 +303,7 @@ def mask_frame(df: pl.DataFrame, text: str = "text", language: str = "language",
     rest = df.filter(~candidate).with_columns(pl.lit(0, pl.Int32).alias("pii_masked"))
     if hits.height == 0:
         return rest.drop("_pii_row")
-    hits = hits.with_columns(_mask_patterns(clean_all_expr(pl.col(text)), chosen).alias(text))
+    hits = hits.with_columns(_mask_patterns(clean_expr(pl.col(text)), chosen).alias(text))
     if chosen & _NUMBER_KINDS:
         texts, langs = hits[text].to_list(), hits[language].cast(pl.String).to_list()
         masked = [t if t is None or not _DIGITS7_RE.search(t) else
