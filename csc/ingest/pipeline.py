@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from csc import language, pii
+from csc import language, pii, textclean
 from csc.ingest.readers import Record, Rejected, read_records
 from csc.ingest.sources import SourceConfig
 from csc.rules import RuleConfig, prefilter
@@ -65,11 +65,19 @@ def _rejections(rows: list[Rejected]) -> pl.DataFrame:
     )
 
 
+def cleaned_quarantine(q: pl.DataFrame) -> pl.DataFrame:
+    """Control characters and escape sequences leave refused text like kept text: a
+    quarantine row is printed in terminals and read in notebooks."""
+    return q.with_columns(textclean.clean_expr(pl.col("payload")),
+                          textclean.clean_expr(pl.col("reason")))
+
+
 def masked_quarantine(q: pl.DataFrame) -> pl.DataFrame:
     """Mask PII in what was refused, like in what was kept: a quarantine row is read by
     people, and the warehouse must hold no phone number or e-mail that ingest saw."""
     if q.height == 0:
         return q
+    q = cleaned_quarantine(q)
     han, latin = language.han_and_latin(pl.coalesce("payload", "reason", pl.lit("")))
     q = q.with_columns(language.detect_expr(han, latin).alias("_lang"))
     for column in ("payload", "reason"):
@@ -118,8 +126,7 @@ def normalise_lines(lines: pl.DataFrame, join: str = "\n") -> tuple[pl.DataFrame
     Trim, Unicode NFC, one newline style; drop empty lines; merge consecutive lines of the
     same speaker (csc-method §3.1).
     """
-    text = (pl.col("text").str.replace_all("\r\n?", "\n").str.normalize("NFC")
-            .str.strip_chars())
+    text = textclean.clean_expr(pl.col("text")).str.normalize("NFC").str.strip_chars()
     lines = lines.with_columns(text)
     empties = lines.filter(pl.col("text") == "").group_by("rec_i").len("n_empty_dropped")
     lines = lines.filter(pl.col("text") != "")
@@ -228,7 +235,7 @@ def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConf
         prefilter=prefilter(good_u.join(good_d.select("dialogue_id", "language"),
                                         on="dialogue_id", how="left"), rules),
         quarantine=(masked_quarantine(_rejections(quarantine)) if cfg.mask_pii
-                    else _rejections(quarantine)),
+                    else cleaned_quarantine(_rejections(quarantine))),
         records=len(records) + len(rejected),
         duplicates_in_batch=duplicates,
     )
