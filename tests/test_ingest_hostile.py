@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import errno
 import gzip
+import io
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -256,3 +258,93 @@ def test_a_bad_byte_in_any_csv_cell_is_invalid_utf8_not_a_crash(tmp_path, wareho
     [(_, line_no, reason, payload, _)] = _quarantine(warehouse, "invalid_utf8")
     assert (line_no, reason) == (6, "line 6 is not valid UTF-8")
     assert "agen\\xff" in payload
+
+
+# A6 -----------------------------------------------------------------------------------------
+
+GZIP_CUT = "Compressed file ended before the end-of-stream marker was reached"
+
+
+def _cut_gzip(path: Path, before: bytes, after: bytes) -> Path:
+    """A gzip file whose stream stops exactly after `before` (as `head -c` of a gzip would cut
+    it, but at a known point of the content)."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb") as gz:
+        gz.write(before)
+        gz.flush(zlib.Z_FULL_FLUSH)
+        cut = buf.tell()
+        gz.write(after)
+    path.write_bytes(buf.getvalue()[:cut])
+    return path
+
+
+def _jsonl_line(d: dict) -> bytes:
+    return (json.dumps(d, ensure_ascii=False) + "\n").encode()
+
+
+def test_a_cut_jsonl_gz_keeps_every_line_before_the_cut(tmp_path, warehouse):
+    third = _jsonl_line(dialogue("d3", GOOD_ZH[2:]))
+    before = _jsonl_line(dialogue("d1")) + _jsonl_line(dialogue("d2", GOOD_ZH[:8])) + third[:30]
+    f = _cut_gzip(tmp_path / "cut.jsonl.gz", before, third[30:])
+    s = ingest(f, warehouse)
+    assert (s.records, s.new, s.quarantined) == (3, 2, 1) and s.reconciles
+    [(record_no, line_no, reason, payload, _)] = _quarantine(warehouse, "truncated_file")
+    assert (record_no, line_no) == (3, 3)
+    assert reason == (f"file ends early: its data stops after {len(before):,} bytes "
+                      f"({GZIP_CUT}): line 3 is incomplete; the lines before it were read, "
+                      "anything after it is missing")
+    assert payload == third[:30].decode()
+    assert s.error == reason  # the summary names the damage
+
+
+def test_a_gzip_cut_at_a_line_end_still_says_the_rest_is_missing(tmp_path, warehouse):
+    before = _jsonl_line(dialogue("d1"))
+    f = _cut_gzip(tmp_path / "cut.jsonl.gz", before, _jsonl_line(dialogue("d2", GOOD_ZH[2:])))
+    s = ingest(f, warehouse)
+    assert (s.records, s.new, s.quarantined) == (2, 1, 1)
+    [(_, line_no, reason, payload, _)] = _quarantine(warehouse, "truncated_file")
+    assert (line_no, payload) == (2, "")
+    assert reason.endswith(f"({GZIP_CUT}): the lines before line 2 were read, anything after "
+                           "them is missing")
+
+
+def test_a_cut_csv_gz_holds_back_the_dialogue_the_cut_may_split(tmp_path, warehouse):
+    c1 = _csv("c1", "Kim Park").encode()
+    before = ("dialogue_id,speaker,text\n" + _csv("a1") + _csv("b1", "Ana Ruiz")).encode()
+    before += c1[:c1.index(b"Kim")]  # two whole rows of c1, then half a row
+    f = _cut_gzip(tmp_path / "cut.csv.gz", before, c1[c1.index(b"Kim"):])
+    s = ingest(f, warehouse, source="csv")
+    assert (s.records, s.new, s.quarantined) == (3, 2, 1) and s.reconciles
+    [(record_no, line_no, reason, payload, _)] = _quarantine(warehouse, "truncated_file")
+    assert (record_no, line_no) == (3, 10)
+    assert reason.endswith(f"({GZIP_CUT}): line 12 is incomplete and dialogue 'c1' may go on "
+                           "past it, so it is held back; the lines before it were read, "
+                           "anything after it is missing")
+    assert "my card was blocked" in payload  # the held-back rows, then the cut one
+    assert payload.endswith('{"dialogue_id": "c1", "speaker": "customer", "text": ""}]')
+
+
+def test_a_cut_lines_gz_holds_back_the_unfinished_block(tmp_path, warehouse):
+    block = "".join(f"{s}：{t}\n" for s, t in GOOD_ZH).encode()
+    before = block + b"\n" + block.replace("王".encode(), "李".encode()) + b"\n" + block[:40]
+    f = _cut_gzip(tmp_path / "cut.txt.gz", before, block[40:])
+    s = ingest(f, warehouse, source="lines")
+    assert (s.records, s.new, s.quarantined) == (3, 2, 1)
+    [(record_no, line_no, reason, _, _)] = _quarantine(warehouse, "truncated_file")
+    assert (record_no, line_no) == (3, 23)
+    assert reason.endswith(f"({GZIP_CUT}): the dialogue from line 23 is incomplete; the "
+                           "lines before it were read, anything after it is missing")
+
+
+def test_a_cut_json_array_gz_keeps_the_whole_dialogues_before_the_cut(tmp_path, warehouse):
+    items = [json.dumps(d, ensure_ascii=False) for d in
+             (dialogue("d1"), dialogue("d2", GOOD_ZH[:8]), dialogue("d3", GOOD_ZH[2:]))]
+    text = ("[" + ",\n".join(items) + "]").encode()
+    cut = len(("[" + ",\n".join(items[:2]) + ",\n").encode()) + 25
+    f = _cut_gzip(tmp_path / "cut.json.gz", text[:cut], text[cut:])
+    s = ingest(f, warehouse, source="json")
+    assert (s.records, s.new, s.quarantined) == (3, 2, 1)
+    [(record_no, _, reason, payload, _)] = _quarantine(warehouse, "truncated_file")
+    assert record_no == 3 and payload == items[2][:25]
+    assert reason.endswith(f"({GZIP_CUT}): dialogue 3 of the array is incomplete; the "
+                           "dialogues before it were read, anything after it is missing")

@@ -154,6 +154,9 @@ def _write_one(con: duckdb.DuckDBPyConnection, batch, ref: FileRef, run_id: str,
         new, passed, utts = query(con, _NEW_COUNTS)[0]
     quarantine = pl.concat([batch.quarantine, clashes], how="vertical_relaxed")
     write_quarantine(con, quarantine, ref, run_id)
+    cut = quarantine.filter(pl.col("check") == "truncated_file")
+    if cut.height:  # a salvaged file: its summary says what the damage cost
+        summary.error = cut["reason"][0]
     summary.records += batch.records
     summary.new += new
     summary.already_present += present + batch.duplicates_in_batch

@@ -382,7 +382,10 @@ def _read_json(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise FileUnreadable(f"{path} is not valid JSON: {exc}") from None
+        if src.raw.damage is None:
+            raise FileUnreadable(f"{path} is not valid JSON: {exc}") from None
+        yield from _salvage_array(src, data, cfg)
+        return
     del data
     items = _get(doc, _path(cfg.records)) if cfg.records else doc
     if isinstance(items, dict):
@@ -397,11 +400,60 @@ def _read_json(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
         yield parser.parse(obj, i, None, obj)
 
 
+_WS = re.compile(r"\s*")
+
+
+def _salvage_array(src: _Input, data: bytes, cfg: SourceConfig) -> Iterator[Record | Rejected]:
+    """The whole dialogues of a top-level JSON array that a damaged file cuts short, then the
+    cut one as `truncated_file`. A cut document of any other shape has no records to salvage."""
+    text = data.decode("utf-8", "surrogateescape")
+    pos = _WS.match(text).end()  # type: ignore[union-attr]
+    if cfg.records or not text.startswith("[", pos):
+        raise FileUnreadable(_cut_reason(
+            src, "a cut JSON document cannot be read (JSON Lines is read up to a cut)", 1,
+            "dialogues"), "truncated_file")
+    decoder, items = json.JSONDecoder(), []
+    pos += 1
+    while True:
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            break
+        items.append(obj)
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if not text.startswith(",", pos):
+            break
+        pos += 1
+    parser = _DialogueParser(cfg)
+    for i, obj in enumerate(items, start=1):
+        yield parser.parse(obj, i, None, obj)
+    n, tail = len(items) + 1, text[pos:]
+    yield Rejected(n, None, None, "truncated_file", _cut_reason(
+        src, f"dialogue {n} of the array is incomplete" if tail.strip() else None, n,
+        "dialogues"), _payload(tail))
+
+
+def _cut_reason(src: _Input, what: str | None, n: int, unit: str = "lines") -> str:
+    """Why the records at the end of a damaged file are missing: where the data stops, which
+    record it splits (`what`), and that the records before it were read (not all kept)."""
+    head = f"file ends early: its data stops after {src.raw.offset:,} bytes ({src.raw.damage})"
+    if what is None:
+        return (f"{head}: the {unit} before {unit[:-1]} {n} were read, anything after them is "
+                "missing")
+    return f"{head}: {what}; the {unit} before it were read, anything after it is missing"
+
+
 def _read_jsonl(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
     parser = _DialogueParser(cfg)
     record_no = 0
+    line_no = 0
     with src.stream as fh:
         for line_no, line in enumerate(fh, start=1):
+            if src.raw.damage is not None and not line.endswith(b"\n"):
+                yield Rejected(record_no + 1, line_no, None, "truncated_file", _cut_reason(
+                    src, f"line {line_no} is incomplete", line_no), _payload(line))
+                return
             if not line.strip():
                 continue
             record_no += 1
@@ -421,6 +473,9 @@ def _read_jsonl(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                 yield Rejected(record_no, line_no, None, check, reason, _payload(line))
                 continue
             yield parser.parse(obj, record_no, line_no, line)
+    if src.raw.damage is not None:
+        yield Rejected(record_no + 1, line_no + 1, None, "truncated_file",
+                       _cut_reason(src, None, line_no + 1), "")
 
 
 def _read_lines(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
@@ -454,6 +509,7 @@ def _read_lines(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
             mapper.add(rec, m.group(1), m.group(2), None, "line", n)
         return rec
 
+    n = 0
     try:
         with src.text() as fh:
             for n, line in enumerate(fh, start=1):
@@ -465,11 +521,18 @@ def _read_lines(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                         yield out
                     continue
                 block.append((n, line))
-            out = flush()
-            if out is not None:
-                yield out
     except _READ_ERRORS as exc:
         raise FileUnreadable(f"cannot read {path}: {exc}") from None
+    if src.raw.damage is None:
+        out = flush()
+        if out is not None:
+            yield out
+        return
+    # Nothing closed the last block: the cut may have split that dialogue, so it is held back.
+    first = block[0][0] if block else n + 1
+    yield Rejected(record_no + 1, first, None, "truncated_file", _cut_reason(
+        src, f"the dialogue from line {first} is incomplete" if block else None, first),
+        _payload("\n".join(text for _, text in block)))
 
 
 def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
@@ -479,9 +542,11 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
     delimiter = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else cols.delimiter
     groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
     loose: list[Rejected] = []
+    last_key: str | None = None  # the dialogue of the last row read: a cut may split it
     try:
         with src.text() as fh:
-            reader = csv.DictReader(fh, delimiter=delimiter)
+            lines = _Tracked(fh)
+            reader = csv.DictReader(lines, delimiter=delimiter)
             header = reader.fieldnames or []
             missing = [c for c in (cols.dialogue_id, cols.speaker, cols.text) if c not in header]
             if missing:
@@ -499,8 +564,10 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                                           _payload(row)))
                     continue
                 groups.setdefault(key, []).append((line_no, row))
+                last_key = key
     except (*_READ_ERRORS, csv.Error) as exc:
         raise FileUnreadable(f"cannot read {path} as CSV: {exc}") from None
+    held = _held_back(src, groups, loose, last_key, lines.last, reader.line_num)
     record_no = 0
     for key, rows in groups.items():
         record_no += 1
@@ -531,10 +598,53 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                            _payload([r for _, r in rows]))
         else:
             yield rec
-    for rej in loose:
+    for rej in [*loose, *held]:
         record_no += 1
         rej.record_no = record_no
         yield rej
+
+
+class _Tracked:
+    """The lines fed to the csv module, remembering the last: whether it ended with a line
+    break tells a row that a cut split from a whole one."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.last = ""
+
+    def __iter__(self) -> _Tracked:
+        return self
+
+    def __next__(self) -> str:
+        self.last = next(self.lines)
+        return self.last
+
+
+def _held_back(src: _Input, groups: dict[str, list[tuple[int, Any]]], loose: list[Rejected],
+               last_key: str | None, last_line: str, line_no: int) -> list[Rejected]:
+    """On a cut file, the last row when the cut split it, and the dialogue the cut may split
+    (rows of a dialogue usually run together): one `truncated_file` record, not stored."""
+    if src.raw.damage is None:
+        return []
+    rows: list[Any] = []
+    partial = bool(last_line) and not last_line.endswith(("\n", "\r"))
+    if partial:  # the last row read is the cut one: take it back from where it went
+        if loose and loose[-1].line_no == line_no:
+            rows.append(loose.pop().payload)
+        elif last_key is not None:
+            rows.append(groups[last_key].pop()[1])
+            if not groups[last_key]:
+                del groups[last_key]
+    group = groups.pop(last_key, []) if last_key is not None else []
+    first = group[0][0] if group else line_no if partial else line_no + 1
+    what = f"line {line_no} is incomplete" if partial else None
+    if group:
+        what = (f"{what} and dialogue '{excerpt(last_key or '')}' may go on past it"
+                if what else f"dialogue '{excerpt(last_key or '')}' may go on past the cut")
+        what += ", so it is held back"
+    return [Rejected(0, first, last_key if group else None, "truncated_file",
+                     _cut_reason(src, what, line_no + (not partial)),
+                     _payload([r for _, r in group] + rows))]
 
 
 READERS = {"json": _read_json, "jsonl": _read_jsonl, "csv": _read_csv, "lines": _read_lines}
