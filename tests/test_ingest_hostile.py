@@ -348,3 +348,32 @@ def test_a_cut_json_array_gz_keeps_the_whole_dialogues_before_the_cut(tmp_path, 
     assert record_no == 3 and payload == items[2][:25]
     assert reason.endswith(f"({GZIP_CUT}): dialogue 3 of the array is incomplete; the "
                            "dialogues before it were read, anything after it is missing")
+
+
+# A8 -----------------------------------------------------------------------------------------
+
+def test_a_line_without_a_known_speaker_continues_the_utterance(tmp_path, warehouse):
+    f = tmp_path / "chat.txt"
+    f.write_text("customer: the app crashes on start\n"
+                 "App version: 8.4\n"
+                 "agent: please try the steps at\n"
+                 "https://example.com/help\n"
+                 "Note: call back tomorrow\n"
+                 "customer: that fixed it\n"
+                 "Thanks, Sam\n"
+                 "\n"
+                 "Note: customer called about a refund\n"
+                 "customer: where is my refund?\n", encoding="utf-8")
+    s = ingest(f, warehouse, source="lines")
+    assert (s.records, s.new, s.quarantined) == (2, 1, 1)
+    texts = query_all(warehouse, "SELECT speaker, text FROM raw.utterances ORDER BY utt_index")
+    assert texts == [
+        ("customer", "the app crashes on start\nApp version: 8.4"),
+        ("supporter", "please try the steps at\n[URL]\n"  # masked like any URL
+                      "Note: call back tomorrow"),
+        ("customer", "that fixed it\nThanks, Sam"),
+    ]
+    [(_, line_no, reason, _, _)] = _quarantine(warehouse, "unknown_speaker")
+    assert line_no == 9
+    assert reason.startswith("line 9: the dialogue starts without a known speaker ('Note'); "
+                             "known: ")

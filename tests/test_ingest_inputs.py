@@ -159,11 +159,13 @@ def test_gzip_json_lines_and_csv_and_line_formats(tmp_path, warehouse):
     txt.write_text("客户：你好\n客服: 您好，请问有什么可以帮您\n第二行\n\n客户：在吗\n路人：喂\n",
                    encoding="utf-8")
     s = ingest(txt, warehouse, source="lines")
-    assert (s.records, s.new, s.quarantined) == (2, 1, 1)
+    assert (s.records, s.new, s.quarantined) == (2, 2, 0)
     with connect(warehouse) as con:
         rows = query(con, "SELECT text FROM raw.utterances u JOIN raw.dialogues d "
-                          "USING (dialogue_id) WHERE d.source = 'lines' ORDER BY utt_index")
+                          "USING (dialogue_id) WHERE d.source = 'lines' "
+                          "ORDER BY d.record_no, utt_index")
     assert rows[1][0] == "您好，请问有什么可以帮您\n第二行"
+    assert rows[2][0] == "在吗\n路人：喂"  # an unknown prefix continues the utterance
 
 
 def test_a_new_jsonl_layout_needs_only_a_config(tmp_path, warehouse):

@@ -478,6 +478,30 @@ def _read_jsonl(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                        _cut_reason(src, None, line_no + 1), "")
 
 
+def _transcript(lines: list[tuple[int, str]], rec: Record, mapper: _TurnMapper,
+                where: str) -> tuple[int, str] | None:
+    """Add `Speaker: text` lines to `rec`: a line whose prefix is not a known speaker (a URL,
+    'App version: 8.4', 'Thanks, Sam') continues the utterance before it. Only a first line
+    with no known speaker is a problem: (its number, the reason). Shared by the line format
+    and the transcript layouts (a whole dialogue in one CSV cell or JSON field)."""
+    turns: list[list[Any]] = []  # [raw speaker, text, line number]
+    for n, text in lines:
+        m = _LINE_SPEAKER.match(text)
+        if m is not None and m.group(1).strip().lower() in mapper.roles:
+            turns.append([m.group(1), m.group(2), n])
+        elif turns:
+            turns[-1][1] += "\n" + text.strip()
+        else:
+            who = excerpt(m.group(1) if m else text.strip(), 20)
+            return n, (f"{where} {n}: the dialogue starts without a known speaker ('{who}'); "
+                       f"known: {mapper.known}")
+    for speaker, text, n in turns:
+        problem = mapper.add(rec, speaker, text, None, where, n)
+        if problem:
+            return n, problem
+    return None
+
+
 def _read_lines(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
     path = src.path
     mapper = _TurnMapper(cfg)
@@ -496,17 +520,10 @@ def _read_lines(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
             bad = next(n for n, t in block if _SURROGATE.search(t))
             return Rejected(record_no, bad, rec.source_dialogue_id, "invalid_utf8",
                             f"line {bad} is not valid UTF-8", _payload(raw))
-        for n, text in block:
-            m = _LINE_SPEAKER.match(text)
-            if m is None or mapper.roles.get(m.group(1).strip().lower()) is None:
-                if rec.texts and m is None:
-                    rec.texts[-1] += "\n" + text.strip()
-                    continue
-                who = m.group(1) if m else text.strip()[:20]
-                return Rejected(record_no, n, rec.source_dialogue_id, "unknown_speaker",
-                                f"line {n}: no known speaker prefix ('{who}'); "
-                                f"known: {mapper.known}", _payload(raw))
-            mapper.add(rec, m.group(1), m.group(2), None, "line", n)
+        problem = _transcript(block, rec, mapper, "line")
+        if problem:
+            return Rejected(record_no, problem[0], rec.source_dialogue_id, "unknown_speaker",
+                            problem[1], _payload(raw))
         return rec
 
     n = 0
