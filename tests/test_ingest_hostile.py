@@ -377,3 +377,94 @@ def test_a_line_without_a_known_speaker_continues_the_utterance(tmp_path, wareho
     assert line_no == 9
     assert reason.startswith("line 9: the dialogue starts without a known speaker ('Note'); "
                              "known: ")
+
+
+# A7 -----------------------------------------------------------------------------------------
+
+def test_a_huge_csv_cell_quarantines_its_dialogue_not_the_file(tmp_path, warehouse):
+    f = tmp_path / "big.csv"
+    f.write_text("dialogue_id,speaker,text\n" + _csv("ok") + "big,customer,hi\n"
+                 + "big,agent," + "x" * 200_000 + "\n" + _csv("after", "Kim Park"),
+                 encoding="utf-8")
+    s = ingest(f, warehouse, source="csv")
+    assert (s.records, s.new, s.quarantined) == (3, 2, 1) and s.reconciles
+    [(_, line_no, reason, _, _)] = _quarantine(warehouse, "utterance_too_large")
+    assert (line_no, reason) == (6, "line 7: utterance is 200,000 characters, over the "
+                                    "100,000 limit")
+
+
+def test_a_huge_utterance_is_quarantined_in_every_format(tmp_path, warehouse):
+    huge = "啊" * 100_001
+    write_jsonl(tmp_path / "a.jsonl", [dialogue("h", [("客户", huge)]), dialogue("ok")])
+    (tmp_path / "b.txt").write_text(f"客户：你好\n客服：{huge}\n", encoding="utf-8")
+    (tmp_path / "c.json").write_text(json.dumps([dialogue("h", [("客户", [huge])])]),
+                                     encoding="utf-8")
+    for name, source in (("a.jsonl", "jsonl"), ("b.txt", "lines"), ("c.json", "json")):
+        s = ingest(tmp_path / name, warehouse, source=source)
+        assert s.quarantined == 1 and s.reconciles, name
+    reasons = [r[2] for r in _quarantine(warehouse, "utterance_too_large")]
+    assert reasons == [
+        "turn 1: utterance is 100,001 characters, over the 100,000 limit",  # a.jsonl
+        "line 2: utterance is 100,001 characters, over the 100,000 limit",  # b.txt
+        "turn 1: utterance is 100,001 characters, over the 100,000 limit",  # c.json
+    ]
+
+
+def test_one_record_cap_for_every_format_with_env_overrides(tmp_path, warehouse, monkeypatch):
+    monkeypatch.setenv("CSC_MAX_RECORD_BYTES", "2000")
+    monkeypatch.setenv("CSC_MAX_UTTERANCE_CHARS", "500")
+    turns = [("客户", "你好" * 120)] * 3  # 3 x 240 characters, 2,160 bytes of text
+    write_jsonl(tmp_path / "a.jsonl", [dialogue("big", turns), dialogue("ok")])
+    (tmp_path / "b.json").write_text(json.dumps([dialogue("big", turns), dialogue("ok")]),
+                                     encoding="utf-8")
+    (tmp_path / "c.csv").write_text(
+        "dialogue_id,speaker,text\n" + "".join(f"big,客户,{t}\n" for _, t in turns)
+        + _csv("ok"), encoding="utf-8")
+    (tmp_path / "d.txt").write_text("".join(f"客户：{t}\n" for _, t in turns) + "\n"
+                                    + "客户：你好\n客服：您好\n", encoding="utf-8")
+    (tmp_path / "e.txt").write_text("客户：" + "好" * 501 + "\n", encoding="utf-8")
+    for name, source in (("a.jsonl", "jsonl"), ("b.json", "json"), ("c.csv", "csv"),
+                         ("d.txt", "lines"), ("e.txt", "lines")):
+        s = ingest(tmp_path / name, warehouse, source=source)
+        assert s.quarantined == 1 and s.reconciles, name
+    reasons = {Path(r[4]).name: r[2] for r in _quarantine(warehouse, "record_too_large")}
+    # Each turn's text is 720 bytes. JSONL: the line, 24 + 3 x 753 (31 + 720 + 2) + 4 + 2.
+    # JSON: the element as compact JSON, 21 + 3 x 750 + 2 + 2. CSV: the cells, 3 x (3 + 6 +
+    # 720). Lines: the block, 3 x (9 + 720) + 2 line breaks.
+    assert reasons == {
+        "a.jsonl": "record is 2,289 bytes, over the 2,000 limit",
+        "b.json": "record is 2,275 bytes, over the 2,000 limit",
+        "c.csv": "dialogue 'big' is 2,187 bytes, over the 2,000 limit",
+        "d.txt": "dialogue is 2,189 bytes, over the 2,000 limit",
+    }
+    assert [r[2] for r in _quarantine(warehouse, "utterance_too_large")] == [
+        "line 1: utterance is 501 characters, over the 500 limit"]
+
+
+def test_size_caps_are_source_config_fields(tmp_path):
+    from csc.ingest.sources import SourceError, load_source
+
+    cfg = tmp_path / "small.yaml"
+    cfg.write_text("format: jsonl\nmax_record_bytes: 1000\nmax_utterance_chars: 80\n"
+                   "speakers: {customer: [c], supporter: [s]}\n", encoding="utf-8")
+    loaded = load_source(str(cfg))
+    assert (loaded.max_record_bytes, loaded.max_utterance_chars) == (1000, 80)
+    assert (load_source("csv").max_record_bytes, load_source("csv").max_utterance_chars) == (
+        5_000_000, 100_000)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CSC_MAX_UTTERANCE_CHARS", "lots")
+        with pytest.raises(SourceError, match="CSC_MAX_UTTERANCE_CHARS must be a whole number "
+                                              "above 0, not 'lots'"):
+            load_source("csv")
+
+
+def test_a_csv_cell_over_the_record_cap_is_one_record(tmp_path, warehouse, monkeypatch):
+    monkeypatch.setenv("CSC_MAX_RECORD_BYTES", "1000")
+    f = tmp_path / "cell.csv"
+    f.write_text("dialogue_id,speaker,text\n" + "x,customer," + "y" * 1500 + "\n"
+                 + _csv("ok"), encoding="utf-8")
+    s = ingest(f, warehouse, source="csv")
+    assert (s.records, s.new, s.quarantined) == (2, 1, 1) and s.reconciles
+    [(_, line_no, reason, _, _)] = _quarantine(warehouse, "record_too_large")
+    assert (line_no, reason) == (2, "line 2: a cell is over the 1,000-character limit of a "
+                                    "record")

@@ -137,19 +137,21 @@ class _TurnMapper:
                             ("supporter", cfg.speakers.supporter), ("skip", cfg.speakers.skip)):
             self.exact.update(dict.fromkeys(role, group))
         self.known = ", ".join(sorted(self.roles)) or "(none)"
+        self.max_chars = cfg.max_utterance_chars
 
     def add(self, rec: Record, speaker: Any, text: Any, label: Any, where: str,
-            n: int) -> str | None:
-        """Append one utterance to `rec`; return a reason (citing `where` `n`) if it can't be."""
+            n: int) -> tuple[str, str] | None:
+        """Append one utterance to `rec`; return (check, reason citing `where` `n`) if it
+        can't be."""
         role = self.exact.get(speaker) if type(speaker) is str else None
         if role is None:
             raw_speaker = _scalar_text(speaker)
             if raw_speaker is None:
-                return f"{where} {n}: missing speaker"
+                return "unknown_speaker", f"{where} {n}: missing speaker"
             role = self.roles.get(raw_speaker.strip().lower())
             if role is None:
-                return (f"{where} {n}: unknown speaker '{excerpt(raw_speaker)}' "
-                        f"(known: {self.known})")
+                return "unknown_speaker", (f"{where} {n}: unknown speaker "
+                                           f"'{excerpt(raw_speaker)}' (known: {self.known})")
         if role == "skip":
             rec.skipped += 1
             return None
@@ -159,7 +161,10 @@ class _TurnMapper:
                 # Each item is a source line of its own (an STC-3 turn's utterance list): the
                 # §3.2 rules count raw lines, and merging joins a speaker's lines again.
                 if not all(isinstance(t, str) for t in text):
-                    return f"{where} {n}: text list holds a non-string"
+                    return "turn_shape", f"{where} {n}: text list holds a non-string"
+                longest = max(map(len, text))
+                if longest > self.max_chars:
+                    return self.too_long(longest, where, n)
                 rec.speakers.extend([role] * len(text))
                 rec.texts.extend(text)
                 rec.labels.extend([label] * len(text))
@@ -167,11 +172,17 @@ class _TurnMapper:
             if text is None or isinstance(text, list):
                 text = ""
             else:
-                return f"{where} {n}: text is a {type(text).__name__}, not a string"
+                return "turn_shape", f"{where} {n}: text is a {type(text).__name__}, not a string"
+        if len(text) > self.max_chars:
+            return self.too_long(len(text), where, n)
         rec.speakers.append(role)
         rec.texts.append(text)
         rec.labels.append(label)
         return None
+
+    def too_long(self, chars: int, where: str, n: int) -> tuple[str, str]:
+        return "utterance_too_large", (f"{where} {n}: utterance is {chars:,} characters, over "
+                                       f"the {self.max_chars:,} limit")
 
 
 class _Salvaging(io.RawIOBase):
@@ -370,8 +381,7 @@ class _DialogueParser:
                               _get(turn, self.label_path) if self.label_path else None,
                               "turn", i)
             if problem:
-                check = "unknown_speaker" if "speaker" in problem else "turn_shape"
-                return Rejected(record_no, line_no, ext_id, check, problem, _payload(raw))
+                return Rejected(record_no, line_no, ext_id, *problem, _payload(raw))
         return rec
 
 
@@ -397,7 +407,26 @@ def _read_json(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
         )
     parser = _DialogueParser(cfg)
     for i, obj in enumerate(items, start=1):
-        yield parser.parse(obj, i, None, obj)
+        size = len(orjson.dumps(obj))  # the element as compact JSON: its size in JSON Lines
+        if size > cfg.max_record_bytes:
+            yield Rejected(i, None, None, "record_too_large", _too_large("record", size, cfg),
+                           _payload(orjson.dumps(obj)[:PAYLOAD_LIMIT]))
+        else:
+            yield parser.parse(obj, i, None, obj)
+
+
+def _too_large(what: str, size: int, cfg: SourceConfig) -> str:
+    return f"{what} is {size:,} bytes, over the {cfg.max_record_bytes:,} limit"
+
+
+def _utf8_size(texts: Iterator[str] | list[str], cap: int) -> int:
+    """Bytes of `texts` in UTF-8, exactly once they could be over `cap` (a character is at
+    most 4 bytes; counting characters is cheap, encoding is not)."""
+    texts = list(texts)
+    chars = sum(map(len, texts))
+    if chars * 4 <= cap:
+        return chars
+    return sum(len(t.encode("utf-8", "surrogateescape")) for t in texts)
 
 
 _WS = re.compile(r"\s*")
@@ -457,10 +486,10 @@ def _read_jsonl(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
             if not line.strip():
                 continue
             record_no += 1
-            if len(line) > cfg.max_record_bytes:
+            size = len(line.rstrip(b"\r\n"))
+            if size > cfg.max_record_bytes:
                 yield Rejected(record_no, line_no, None, "record_too_large",
-                               f"line is {len(line):,} bytes, over the "
-                               f"{cfg.max_record_bytes:,} limit", _payload(line[:PAYLOAD_LIMIT]))
+                               _too_large("record", size, cfg), _payload(line[:PAYLOAD_LIMIT]))
                 continue
             try:
                 obj = orjson.loads(line)
@@ -479,11 +508,11 @@ def _read_jsonl(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
 
 
 def _transcript(lines: list[tuple[int, str]], rec: Record, mapper: _TurnMapper,
-                where: str) -> tuple[int, str] | None:
+                where: str) -> tuple[int, str, str] | None:
     """Add `Speaker: text` lines to `rec`: a line whose prefix is not a known speaker (a URL,
     'App version: 8.4', 'Thanks, Sam') continues the utterance before it. Only a first line
-    with no known speaker is a problem: (its number, the reason). Shared by the line format
-    and the transcript layouts (a whole dialogue in one CSV cell or JSON field)."""
+    with no known speaker is a problem: (its number, the check, the reason). Shared by the
+    line format and the transcript layouts (a whole dialogue in one CSV cell or JSON field)."""
     turns: list[list[Any]] = []  # [raw speaker, text, line number]
     for n, text in lines:
         m = _LINE_SPEAKER.match(text)
@@ -493,12 +522,12 @@ def _transcript(lines: list[tuple[int, str]], rec: Record, mapper: _TurnMapper,
             turns[-1][1] += "\n" + text.strip()
         else:
             who = excerpt(m.group(1) if m else text.strip(), 20)
-            return n, (f"{where} {n}: the dialogue starts without a known speaker ('{who}'); "
-                       f"known: {mapper.known}")
+            return n, "unknown_speaker", (f"{where} {n}: the dialogue starts without a known "
+                                          f"speaker ('{who}'); known: {mapper.known}")
     for speaker, text, n in turns:
         problem = mapper.add(rec, speaker, text, None, where, n)
         if problem:
-            return n, problem
+            return n, *problem
     return None
 
 
@@ -516,14 +545,18 @@ def _read_lines(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
         first = block[0][0]
         raw = "\n".join(text for _, text in block)
         rec = Record(record_no, first, f"{path.stem}:{first}", None)
+        size = _utf8_size([text for _, text in block], cfg.max_record_bytes) + len(block) - 1
+        if size > cfg.max_record_bytes:
+            return Rejected(record_no, first, rec.source_dialogue_id, "record_too_large",
+                            _too_large("dialogue", size, cfg), _payload(raw))
         if _SURROGATE.search(raw):
             bad = next(n for n, t in block if _SURROGATE.search(t))
             return Rejected(record_no, bad, rec.source_dialogue_id, "invalid_utf8",
                             f"line {bad} is not valid UTF-8", _payload(raw))
         problem = _transcript(block, rec, mapper, "line")
         if problem:
-            return Rejected(record_no, problem[0], rec.source_dialogue_id, "unknown_speaker",
-                            problem[1], _payload(raw))
+            return Rejected(record_no, problem[0], rec.source_dialogue_id, problem[1],
+                            problem[2], _payload(raw))
         return rec
 
     n = 0
@@ -571,8 +604,8 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                 raise FileUnreadable(
                     f"{path}: CSV header lacks column(s) {', '.join(missing)}; "
                     f"found {excerpt(found) if header else 'no header'}")
-            for row in reader:
-                line_no = reader.line_num
+            csv.field_size_limit(cfg.max_record_bytes)  # a larger cell is a larger record
+            for line_no, row in _csv_rows(reader, loose, cfg):
                 key = (row.get(cols.dialogue_id) or "").strip()
                 if not key or None in row:
                     reason = ("row has no dialogue id" if not key
@@ -599,7 +632,11 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
         area = rows[0][1].get(cols.business_area) if cols.business_area else None
         rec = Record(record_no, rows[0][0], key, area or None)
         problem = None
-        for line_no, row in rows:
+        size = _utf8_size([v for _, r in rows for v in r.values() if type(v) is str],
+                          cfg.max_record_bytes)
+        if size > cfg.max_record_bytes:
+            problem = ("record_too_large", _too_large(f"dialogue '{excerpt(key)}'", size, cfg))
+        for line_no, row in [] if problem else rows:
             text = row.get(cols.text)
             if _SURROGATE.search("\x1f".join(v for v in row.values() if type(v) is str)):
                 problem = ("invalid_utf8", f"line {line_no} is not valid UTF-8")
@@ -608,7 +645,7 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                                 row.get(cols.strategy) if cols.strategy else None,
                                 "line", line_no)
             if reason:
-                problem = ("unknown_speaker", reason)
+                problem = reason
                 break
         if problem:
             yield Rejected(record_no, rows[0][0], _escaped(key), problem[0], problem[1],
@@ -619,6 +656,26 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
         record_no += 1
         rej.record_no = record_no
         yield rej
+
+
+def _csv_rows(reader: csv.DictReader, loose: list[Rejected],
+              cfg: SourceConfig) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) of every row the csv module can parse; a row it refuses (a cell
+    over the size cap, say) is one quarantined record and the reading goes on."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            large = "field larger than field limit" in str(exc)
+            loose.append(Rejected(
+                0, start, None, "record_too_large" if large else "row_shape",
+                f"line {start}: a cell is over the {cfg.max_record_bytes:,}-character limit of "
+                "a record" if large else f"line {start}: {exc}", ""))
+            continue
+        yield reader.line_num, row
 
 
 class _Tracked:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -65,7 +66,12 @@ class SourceConfig(BaseModel):
     speakers: Speakers
     csv: CsvColumns = Field(default_factory=CsvColumns)
     mask_pii: bool = True
-    max_record_bytes: int = 5_000_000
+    # One size policy for every format. A record (a JSON element or line, a CSV dialogue's
+    # rows, a block of lines) over max_record_bytes of UTF-8, or an utterance over
+    # max_utterance_chars characters, is quarantined alone; the rest of the file is read.
+    # CSC_MAX_RECORD_BYTES and CSC_MAX_UTTERANCE_CHARS override both for every source.
+    max_record_bytes: int = Field(5_000_000, gt=0)
+    max_utterance_chars: int = Field(100_000, gt=0)
 
     @field_validator("name")
     @classmethod
@@ -91,6 +97,7 @@ def _load_yaml(path: Path) -> SourceConfig:
     if not isinstance(data, dict):
         raise SourceError(f"source config {path} must be a YAML mapping")
     data.setdefault("name", path.stem)
+    data.update(_size_overrides())
     try:
         return SourceConfig.model_validate(data)
     except ValidationError as exc:
@@ -98,6 +105,23 @@ def _load_yaml(path: Path) -> SourceConfig:
             f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
         )
         raise SourceError(f"source config {path} is invalid: {problems}") from None
+
+
+SIZE_ENV = {"max_record_bytes": "CSC_MAX_RECORD_BYTES",
+            "max_utterance_chars": "CSC_MAX_UTTERANCE_CHARS"}
+
+
+def _size_overrides() -> dict[str, int]:
+    """Size caps set in the environment, which win over every source config's."""
+    found = {}
+    for field, env in SIZE_ENV.items():
+        raw = os.environ.get(env, "").strip().replace("_", "")
+        if not raw:
+            continue
+        if not raw.isdigit() or int(raw) <= 0:
+            raise SourceError(f"{env} must be a whole number above 0, not '{raw[:40]}'")
+        found[field] = int(raw)
+    return found
 
 
 def load_source(spec: str) -> SourceConfig:
