@@ -99,11 +99,12 @@ def test_export_has_the_released_shape(tmp_path):
     frame = pl.DataFrame({
         "csconv_id": ["b", "b", "a", "a"], "business_area": ["cards", "cards", None, None],
         "utt_index": [1, 0, 0, 1], "speaker": ["customer", "supporter", "supporter", "customer"],
-        "strategy_id": [None, 1, 11, None], "text": ["hi", "您好", "再见", "bye"]})
+        "strategy_id": [None, 1, 11, None], "text": ["hi", "您好", "再见", "bye"],
+        "language": ["zh"] * 4})
     records = released_shape(frame)
     assert records[0] == {"dialogue": [
         {"speaker": "客服", "strategy": "策略11 感谢与告别", "text": "再见"},
-        {"speaker": "客户", "strategy": "", "text": "bye"}], "source": ""}
+        {"speaker": "客户", "strategy": "", "text": "bye"}], "source": "", "language": "zh"}
     assert records[1]["dialogue"][0]["strategy"] == "策略1 礼貌问候"
     for fmt in ("json", "jsonl", "parquet"):
         path = write_export(records, tmp_path / f"x.{fmt}", fmt)
