@@ -47,9 +47,6 @@ class RuleConfig:
         blob = json.dumps(asdict(self), sort_keys=True).encode()
         return "rules-" + hashlib.sha256(blob).hexdigest()[:10]
 
-    def max_chars(self, language: str) -> int:
-        return self.max_utterance_chars_en if language == "en" else self.max_utterance_chars_zh
-
     @classmethod
     def from_env(cls) -> RuleConfig:
         """`CSC_RULES_<FIELD>` overrides a threshold (`CSC_RULES_MAX_UTTERANCE_CHARS_EN=2000`);

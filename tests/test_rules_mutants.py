@@ -69,3 +69,48 @@ def test_rules_version_is_stamped_on_every_row():
     other = RuleConfig(min_turns=4)
     assert other.version != expected
     assert verdict([(C, OK), (S, OK)] * 3, other)["rules_version"] == other.version
+
+
+def lines_verdict(utts, language="zh", cfg=RuleConfig()) -> dict:
+    """`utts`: (speaker, [raw line lengths]) per merged utterance."""
+    df = pl.DataFrame(
+        [("d", s, sum(ls) + len(ls) - 1, ls, language) for s, ls in utts],
+        schema={"dialogue_id": pl.String, "speaker": pl.String, "n_chars": pl.Int64,
+                "source_line_chars": pl.List(pl.Int32), "language": pl.String}, orient="row")
+    rows = prefilter(df, cfg).to_dicts()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_r3_and_r4_count_raw_lines_not_merged_utterances():
+    # 4 merged pairs; customers 1 line each, supporters 3 lines each: 12 >= 2 x 4 (R3)
+    v = lines_verdict([(C, [OK]), (S, [OK, OK, OK])] * 4)
+    assert (v["n_lines"], v["n_turns"], v["n_customer"], v["n_supporter"]) == (8, 4, 4, 12)
+    assert v["failed_rules"] == ["supporter_dominates"]
+    # customers 3 lines each (9 in all), of which 1 long: 3/9 under 0.7 (R4); supporters 1
+    v = lines_verdict([(C, [OK, 1, 2]), (S, [OK])] * 3)
+    assert (v["n_customer"], v["n_supporter"]) == (9, 3)
+    assert v["customer_long_share"] == 3 / 9
+    assert v["failed_rules"] == ["customer_lines_too_short"]
+    # a 4-character raw line is long, a 3-character one is not, inside one utterance
+    v = lines_verdict([(C, [4, 4, 4, 3]), (S, [OK])] * 3)
+    assert v["customer_long_share"] == 9 / 12
+
+
+def test_r2_limit_follows_the_dialogues_language():
+    base = [(C, [OK]), (S, [OK])] * 3
+    assert lines_verdict([*base, (C, [500])], "zh")["failed_rules"] == ["utterance_too_long"]
+    assert lines_verdict([*base, (C, [1799])], "en")["failed_rules"] == []
+    assert lines_verdict([*base, (C, [1800])], "en")["failed_rules"] == ["utterance_too_long"]
+    cfg = RuleConfig(max_utterance_chars_zh=50, max_utterance_chars_en=60)
+    assert lines_verdict([*base, (C, [49])], "zh", cfg)["failed_rules"] == []
+    assert lines_verdict([*base, (C, [50])], "zh", cfg)["failed_rules"] == ["utterance_too_long"]
+    assert lines_verdict([*base, (C, [59])], "en", cfg)["failed_rules"] == []
+    assert lines_verdict([*base, (C, [60])], "en", cfg)["failed_rules"] == ["utterance_too_long"]
+
+
+def test_a_missing_language_is_read_as_zh():
+    df = pl.DataFrame([("d", s, 600, None) for s in (C, S) * 3],
+                      schema={"dialogue_id": pl.String, "speaker": pl.String,
+                              "n_chars": pl.Int64, "language": pl.String}, orient="row")
+    assert prefilter(df).to_dicts()[0]["failed_rules"] == ["utterance_too_long"]
