@@ -363,7 +363,16 @@ class _DialogueParser:
         if not isinstance(obj, dict):
             return Rejected(record_no, line_no, None, "record_shape",
                             f"expected a JSON object, got {type(obj).__name__}", _payload(raw))
-        ext_id = _scalar_text(_get(obj, self.id_path)) if self.id_path else None
+        raw_id = _get(obj, self.id_path) if self.id_path else None
+        ext_id = _scalar_text(raw_id)
+        if raw_id is not None and ext_id is None:  # stored as NULL, it would pass for no id
+            kind = {dict: "an object", list: "an array", bool: "a boolean"}.get(
+                type(raw_id), f"a {type(raw_id).__name__}")
+            return Rejected(record_no, line_no, None, "bad_id",
+                            f"id field '{self.cfg.id}' is {kind}, not a string or number",
+                            _payload(raw))
+        if self.cfg.transcript:
+            return _transcript_field(self, obj, record_no, line_no, ext_id, raw)
         turns = _get(obj, self.turns_path)
         if not isinstance(turns, list):
             what = "missing" if turns is None else f"a {type(turns).__name__}"
@@ -383,6 +392,23 @@ class _DialogueParser:
             if problem:
                 return Rejected(record_no, line_no, ext_id, *problem, _payload(raw))
         return rec
+
+
+def _transcript_field(parser: _DialogueParser, obj: dict, record_no: int, line_no: int | None,
+                      ext_id: str | None, raw: Any) -> Record | Rejected:
+    """A dialogue whose turns are one string field of `Speaker: text` lines."""
+    cfg = parser.cfg
+    text = _get(obj, _path(cfg.transcript))
+    if type(text) is not str:
+        what = "missing" if text is None else f"a {type(text).__name__}"
+        return Rejected(record_no, line_no, ext_id, "record_shape",
+                        f"transcript field '{cfg.transcript}' is {what}, not a string",
+                        _payload(raw))
+    rec = Record(record_no, line_no, ext_id, _scalar_text(_get(obj, parser.area_path)))
+    problem = _transcript(_numbered(text), rec, parser.mapper, "transcript line")
+    if problem:
+        return Rejected(record_no, line_no, ext_id, problem[1], problem[2], _payload(raw))
+    return rec
 
 
 def _read_json(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
@@ -596,16 +622,14 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
     try:
         with src.text() as fh:
             lines = _Tracked(fh)
-            reader = csv.DictReader(lines, delimiter=delimiter)
-            header = reader.fieldnames or []
-            missing = [c for c in (cols.dialogue_id, cols.speaker, cols.text) if c not in header]
-            if missing:
-                found = ", ".join(f"'{c}'" for c in header)
-                raise FileUnreadable(
-                    f"{path}: CSV header lacks column(s) {', '.join(missing)}; "
-                    f"found {excerpt(found) if header else 'no header'}")
+            reader = csv.reader(lines, delimiter=delimiter)
             csv.field_size_limit(cfg.max_record_bytes)  # a larger cell is a larger record
-            for line_no, row in _csv_rows(reader, loose, cfg):
+            header = _csv_header(path, reader, cfg) if cols.header else None
+            if cols.transcript is not None:
+                yield from _csv_transcripts(src, cfg, _csv_rows(reader, loose, cfg, header),
+                                            lines, loose)
+                return
+            for line_no, row in _csv_rows(reader, loose, cfg, header):
                 key = (row.get(cols.dialogue_id) or "").strip()
                 if not key or None in row:
                     reason = ("row has no dialogue id" if not key
@@ -621,7 +645,7 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
     record_no = 0
     for key, rows in groups.items():
         record_no += 1
-        if cols.order:
+        if cols.order is not None:
             try:
                 rows.sort(key=lambda r: float(r[1].get(cols.order) or 0))
             except ValueError:
@@ -629,7 +653,7 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                                f"column '{cols.order}' holds a non-number", _payload(
                                    [r for _, r in rows]))
                 continue
-        area = rows[0][1].get(cols.business_area) if cols.business_area else None
+        area = rows[0][1].get(cols.business_area) if cols.business_area is not None else None
         rec = Record(record_no, rows[0][0], key, area or None)
         problem = None
         size = _utf8_size([v for _, r in rows for v in r.values() if type(v) is str],
@@ -642,7 +666,7 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
                 problem = ("invalid_utf8", f"line {line_no} is not valid UTF-8")
                 break
             reason = mapper.add(rec, row.get(cols.speaker), text,
-                                row.get(cols.strategy) if cols.strategy else None,
+                                row.get(cols.strategy) if cols.strategy is not None else None,
                                 "line", line_no)
             if reason:
                 problem = reason
@@ -658,10 +682,98 @@ def _read_csv(src: _Input, cfg: SourceConfig) -> Iterator[Record | Rejected]:
         yield rej
 
 
-def _csv_rows(reader: csv.DictReader, loose: list[Rejected],
-              cfg: SourceConfig) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) of every row the csv module can parse; a row it refuses (a cell
-    over the size cap, say) is one quarantined record and the reading goes on."""
+def _csv_header(path: Path, reader: Any, cfg: SourceConfig) -> list[str]:
+    """The header row, once it is known to name every column the config uses."""
+    cols = cfg.csv
+    try:
+        header = next(reader, [])
+    except csv.Error as exc:
+        raise FileUnreadable(f"{path}: cannot read the CSV header: {exc}") from None
+    missing = [str(c) for c in cols.required() if c not in header]
+    if missing:
+        found = ", ".join(f"'{c}'" for c in header)
+        raise FileUnreadable(
+            f"{path}: CSV header lacks column(s) {', '.join(missing)}; "
+            f"found {excerpt(found) if header else 'no header'}")
+    return header
+
+
+def _csv_transcripts(src: _Input, cfg: SourceConfig, rows: Iterator[tuple[int, dict]],
+                     lines: _Tracked, loose: list[Rejected]) -> Iterator[Record | Rejected]:
+    """One dialogue per row, its whole transcript as `Speaker: text` lines in one cell. One
+    row behind the reading, so that a row a cut splits is not stored."""
+    mapper = _TurnMapper(cfg)
+    record_no, pending = 0, None
+    for item in rows:
+        if pending is not None:
+            record_no += 1
+            yield _transcript_record(pending, record_no, cfg, mapper)
+        pending = item
+    if src.raw.damage is not None:
+        partial = pending is not None and not lines.last.endswith(("\n", "\r"))
+        line_no = pending[0] if pending is not None else 1
+        if pending is not None and not partial:
+            record_no += 1
+            yield _transcript_record(pending, record_no, cfg, mapper)
+        loose.append(Rejected(
+            0, line_no, None, "truncated_file",
+            _cut_reason(src, f"line {line_no} is incomplete" if partial else None,
+                        line_no + (not partial)), _payload(pending[1] if partial else "")))
+    elif pending is not None:
+        record_no += 1
+        yield _transcript_record(pending, record_no, cfg, mapper)
+    for rej in loose:
+        record_no += 1
+        rej.record_no = record_no
+        yield rej
+
+
+def _transcript_record(item: tuple[int, dict], record_no: int, cfg: SourceConfig,
+                       mapper: _TurnMapper) -> Record | Rejected:
+    line_no, row = item
+    cols = cfg.csv
+    key = (row.get(cols.dialogue_id) or "").strip() or None
+    area = row.get(cols.business_area) if cols.business_area is not None else None
+    values = [v for v in row.values() if type(v) is str]
+    if _SURROGATE.search("\x1f".join(values)):
+        return Rejected(record_no, line_no, _escaped(key or "") or None, "invalid_utf8",
+                        f"line {line_no} is not valid UTF-8", _payload(row))
+    size = _utf8_size(values, cfg.max_record_bytes)
+    if size > cfg.max_record_bytes:
+        return Rejected(record_no, line_no, key, "record_too_large",
+                        _too_large("row", size, cfg), _payload(row))
+    rec = Record(record_no, line_no, key, area or None)
+    problem = _transcript(_numbered(row.get(cols.transcript) or ""), rec, mapper,
+                          "transcript line")
+    if problem:
+        return Rejected(record_no, line_no, key, problem[1], problem[2], _payload(row))
+    return rec
+
+
+def _numbered(text: str) -> list[tuple[int, str]]:
+    """The non-blank lines of a transcript with their numbers (1 for the first)."""
+    return [(n, t) for n, t in enumerate(text.splitlines(), start=1) if t.strip()]
+
+
+def _csv_rows(reader: Any, loose: list[Rejected], cfg: SourceConfig,
+              header: list[str] | None) -> Iterator[tuple[int, dict[Any, Any]]]:
+    """(line number, row) of every row the csv module can parse, keyed by column name (or
+    by position without a header; cells beyond the header under None); a row it refuses (a
+    cell over the size cap, say) is one quarantined record and the reading goes on."""
+    for line_no, cells in _csv_lists(reader, loose, cfg):
+        if not cells:  # a blank line
+            continue
+        if header is None:
+            yield line_no, dict(enumerate(cells))
+            continue
+        row: dict[Any, Any] = dict(zip(header, cells, strict=False))
+        if len(cells) > len(header):
+            row[None] = cells[len(header):]
+        yield line_no, row
+
+
+def _csv_lists(reader: Any, loose: list[Rejected],
+               cfg: SourceConfig) -> Iterator[tuple[int, list[str]]]:
     while True:
         start = reader.line_num + 1
         try:
@@ -675,7 +787,7 @@ def _csv_rows(reader: csv.DictReader, loose: list[Rejected],
                 f"line {start}: a cell is over the {cfg.max_record_bytes:,}-character limit of "
                 "a record" if large else f"line {start}: {exc}", ""))
             continue
-        yield reader.line_num, row
+        yield start, row  # the line the row starts on: a quoted cell may span lines
 
 
 class _Tracked:

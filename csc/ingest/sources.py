@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 BUILTIN_DIR = Path(__file__).parent / "sources"
 FORMATS = ("json", "jsonl", "csv", "lines")
@@ -33,15 +40,45 @@ class Speakers(BaseModel):
         return table
 
 
+Column = str | int
+
+
 class CsvColumns(BaseModel):
+    """Where a CSV keeps each field: column names from the header row, or, with
+    `header: false`, positions (0 for the first column). Rows sharing `dialogue_id` are one
+    dialogue, one utterance a row; with `transcript`, each row is a whole dialogue whose cell
+    holds `Speaker: text` lines, read like the line format."""
+
     model_config = ConfigDict(extra="forbid")
-    dialogue_id: str = "dialogue_id"
-    speaker: str = "speaker"
-    text: str = "text"
-    strategy: str | None = None
-    order: str | None = None
-    business_area: str | None = None
+    header: bool = True
+    dialogue_id: Column = "dialogue_id"
+    speaker: Column = "speaker"
+    text: Column = "text"
+    transcript: Column | None = None
+    strategy: Column | None = None
+    order: Column | None = None
+    business_area: Column | None = None
     delimiter: str = ","
+
+    def required(self) -> list[Column]:
+        """The columns a file must have (the others may be absent): a transcript layout needs
+        no speaker or text column."""
+        if self.transcript is not None:
+            return [self.dialogue_id, self.transcript]
+        return [self.dialogue_id, self.speaker, self.text]
+
+    @model_validator(mode="after")
+    def _names_or_positions(self) -> CsvColumns:
+        optional = (self.business_area,) if self.transcript is not None else (
+            self.strategy, self.order, self.business_area)
+        used = self.required() + [c for c in optional if c is not None]
+        if self.header and any(isinstance(c, int) for c in used):
+            raise ValueError("column positions (numbers) need header: false")
+        if not self.header and not all(isinstance(c, int) and c >= 0 for c in used):
+            raise ValueError("without a header, columns are positions (0 for the first): set "
+                             "dialogue_id, " + ("transcript" if self.transcript is not None
+                                                else "speaker and text") + " to numbers")
+        return self
 
 
 class SourceConfig(BaseModel):
@@ -55,6 +92,8 @@ class SourceConfig(BaseModel):
     format: Literal["json", "jsonl", "csv", "lines"]
     description: str = ""
     records: str | None = None  # json only: path to the list of dialogues inside a top object
+    # json/jsonl: a field holding the whole dialogue as `Speaker: text` lines (instead of turns)
+    transcript: str | None = None
     id: str | None = None  # missing or absent ids fall back to the content key
     turns: str = "turns"
     speaker: str = "speaker"
