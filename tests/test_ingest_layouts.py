@@ -47,7 +47,7 @@ def test_column_positions_need_header_false(tmp_path):
     with pytest.raises(SourceError, match=r"csv: .*column positions \(numbers\) need header: "
                                           "false"):
         load_source(str(_config(tmp_path, "format: csv\ncsv: {dialogue_id: 0}\n")))
-    with pytest.raises(SourceError, match="csv: .*without a header, columns are positions"):
+    with pytest.raises(SourceError, match=r"csv: .*without a header, columns are positions"):
         load_source(str(_config(tmp_path, "format: csv\ncsv: {header: false}\n")))
 
 
