@@ -71,6 +71,11 @@ def _why_nothing(report: dict) -> str:
     if not report["totals"]["records"]:
         names = ", ".join(Path(f["path"]).name for f in files[:3])
         return f"nothing ingested: {names}{' ...' if len(files) > 3 else ''} held no records"
+    # Files refused whole (empty, not UTF-8, unreadable) already carry a one-line reason.
+    whole = [f for f in files if f.get("error") and f["records"] == f["quarantined"] == 1]
+    if whole and len(whole) == len(files):
+        more = f" (and {len(whole) - 1} other file(s))" if len(whole) > 1 else ""
+        return f"nothing ingested: {whole[0]['error']}{more}"
     from warehouse.db import connect, query
 
     with connect(read_only=True) as con:
@@ -224,9 +229,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_sources(_: argparse.Namespace) -> int:
     from csc.ingest.sources import builtin_names, load_source
 
-    for name in builtin_names():
+    names = builtin_names()
+    width = max(map(len, names), default=0)
+    for name in names:
         cfg = load_source(name)
-        print(f"{name:<10} {cfg.format:<6} {cfg.description}")
+        print(f"{name:<{width}}  {cfg.format:<6} {cfg.description}")
     return EXIT_OK
 
 

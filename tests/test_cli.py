@@ -195,19 +195,23 @@ def test_a_bug_still_shows_its_traceback(warehouse, monkeypatch):
 @pytest.mark.prefect
 def test_ingest_that_adds_nothing_says_why_in_one_line(tmp_path, warehouse, prefect_server,
                                                        capsys):
-    empty = tmp_path / "empty.jsonl"
-    empty.write_text("", encoding="utf-8")
-    assert main(["ingest", str(empty)]) == 1
-    err = capsys.readouterr().err.splitlines()
-    assert err[0] == f"csc: warehouse {warehouse}"  # the first line names the warehouse
-    assert err[-1] == "csc: nothing ingested: empty.jsonl held no records"
+    # an empty file of any format: one line saying so, exit 1 (a BOM or blanks are empty too)
+    for name, content in (("empty.jsonl", b""), ("empty.csv", b"\xef\xbb\xbf"),
+                          ("empty.json", b"  \n"), ("empty.txt", b"\n\n")):
+        empty = tmp_path / name
+        empty.write_bytes(content)
+        assert main(["ingest", str(empty)]) == 1, name
+        err = capsys.readouterr().err.splitlines()
+        assert err[0] == f"csc: warehouse {warehouse}"  # the first line names the warehouse
+        assert err[-1] == f"csc: nothing ingested: {empty} is empty"
     bad = write_jsonl(tmp_path / "bad.jsonl", ["{nope", "{nope either", '{"id": 1}'])
     assert main(["ingest", str(bad)]) == 1
     last = capsys.readouterr().err.splitlines()[-1]
     assert last.startswith("csc: nothing ingested: 3 record(s) quarantined, 2 of them as "
                            "malformed_json: ")
     assert last.endswith("(and 1 other check(s)); see raw.quarantine")
-    assert count(warehouse, "SELECT count(*) FROM raw.quarantine") == 3
+    assert count(warehouse, "SELECT count(*) FROM raw.quarantine WHERE \"check\" != "
+                            "'empty_file'") == 3
 
 
 @pytest.mark.prefect

@@ -18,7 +18,7 @@ from typing import TypeVar
 import polars as pl
 
 from csc import language, pii, textclean
-from csc.ingest.readers import Record, Rejected, read_records
+from csc.ingest.readers import Record, Rejected, excerpt, read_records
 from csc.ingest.sources import SourceConfig
 from csc.rules import RuleConfig, prefilter
 from schemas.raw import validate_raw
@@ -217,8 +217,8 @@ def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConf
         rec = records[row["rec_i"]]
         quarantine.append(Rejected(
             rec.record_no, rec.line_no, rec.source_dialogue_id, "duplicate_id",
-            f"id '{rec.source_dialogue_id}' already used by record {row['_first']} of this file "
-            "with different content", _record_payload(rec)))
+            f"id '{excerpt(rec.source_dialogue_id)}' already used by record {row['_first']} "
+            "of this file with different content", _record_payload(rec)))
     kept = firsts.join(clashes.select("rec_i"), on="rec_i", how="anti")
     kept_utts = utts.join(kept.select("rec_i"), on="rec_i", how="semi")
 
