@@ -7,7 +7,9 @@ Each expected value is written by hand from csc-method §3.2 and the column list
 import hashlib
 
 import polars as pl
+import pytest
 
+from csc.errors import ConfigError
 from csc.rules import RuleConfig, prefilter
 
 C, S = "customer", "supporter"
@@ -114,3 +116,41 @@ def test_a_missing_language_is_read_as_zh():
                       schema={"dialogue_id": pl.String, "speaker": pl.String,
                               "n_chars": pl.Int64, "language": pl.String}, orient="row")
     assert prefilter(df).to_dicts()[0]["failed_rules"] == ["utterance_too_long"]
+
+
+def test_thresholds_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CSC_RULES_MAX_UTTERANCE_CHARS_EN", "2000")
+    monkeypatch.setenv("CSC_RULES_MIN_CUSTOMER_LONG_SHARE", "0.5")
+    cfg = RuleConfig.from_env()
+    assert (cfg.max_utterance_chars_en, cfg.min_customer_long_share) == (2000, 0.5)
+    assert cfg.max_utterance_chars_zh == 500 and cfg.min_turns == 3
+    assert isinstance(cfg.max_utterance_chars_en, int)
+    assert cfg.version != RuleConfig().version
+
+
+def test_no_environment_gives_the_defaults(monkeypatch):
+    for name in ("MIN_TURNS", "MAX_UTTERANCE_CHARS_EN", "MIN_CUSTOMER_LONG_SHARE"):
+        monkeypatch.delenv(f"CSC_RULES_{name}", raising=False)
+    monkeypatch.setenv("CSC_RULES_MAX_TURNS", "  ")  # blank means unset
+    assert RuleConfig.from_env() == RuleConfig()
+
+
+def test_a_whole_number_threshold_at_the_bounds(monkeypatch):
+    monkeypatch.setenv("CSC_RULES_MIN_TURNS", "30")  # equal to max_turns: allowed
+    monkeypatch.setenv("CSC_RULES_CUSTOMER_LONG_CHARS", "0")  # zero is not negative
+    cfg = RuleConfig.from_env()
+    assert (cfg.min_turns, cfg.customer_long_chars) == (30, 0)
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("CSC_RULES_MIN_TURNS", "three", "must be a whole number"),
+    ("CSC_RULES_MIN_TURNS", "2.5", "must be a whole number"),
+    ("CSC_RULES_MIN_CUSTOMER_LONG_SHARE", "-0.1", "must not be negative"),
+    ("CSC_RULES_MIN_TURNS", "40", "above CSC_RULES_MAX_TURNS"),
+    ("CSC_RULES_MIN_TURNS", "-1", "must not be negative"),
+    ("CSC_RULES_SUPPORTER_TO_CUSTOMER_MAX", "x", "must be a number"),
+])
+def test_a_bad_threshold_is_a_config_error(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        RuleConfig.from_env()

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from csc.errors import ConfigError
 from csc.rules import RuleConfig
 from tests.helpers import ingest, query_all
 
@@ -102,24 +101,3 @@ def test_rows_stored_before_raw_lines_were_kept_count_one_line_each(tmp_path, wa
     v = verdict(warehouse)
     assert (v["n_customer"], v["n_supporter"]) == (4, 4)
     assert v["failed"] == []
-
-
-def test_thresholds_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("CSC_RULES_MAX_UTTERANCE_CHARS_EN", "2000")
-    monkeypatch.setenv("CSC_RULES_MIN_CUSTOMER_LONG_SHARE", "0.5")
-    cfg = RuleConfig.from_env()
-    assert (cfg.max_utterance_chars_en, cfg.min_customer_long_share) == (2000, 0.5)
-    assert cfg.max_utterance_chars_zh == 500
-    assert cfg.version != RuleConfig().version
-
-
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("CSC_RULES_MIN_TURNS", "three", "must be a whole number"),
-    ("CSC_RULES_MIN_TURNS", "2.5", "must be a whole number"),
-    ("CSC_RULES_MIN_CUSTOMER_LONG_SHARE", "-0.1", "must not be negative"),
-    ("CSC_RULES_MIN_TURNS", "40", "above CSC_RULES_MAX_TURNS"),
-])
-def test_a_bad_threshold_is_a_config_error(monkeypatch, name, value, message):
-    monkeypatch.setenv(name, value)
-    with pytest.raises(ConfigError, match=message):
-        RuleConfig.from_env()
