@@ -99,6 +99,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     files = discover(path)  # raises IngestError with a clear message
     for f in files:
         resolve_source(f, args.source)  # a bad --source fails here, before any work
+    from csc.ingest.settings import check_settings
+
+    check_settings()  # so does a bad CSC_RULES_* or CSC_PII_MASK_HANDLES value
     _prepare_run()
     from flows.ingest import ingest
 

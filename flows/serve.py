@@ -87,8 +87,12 @@ def problems(server_wait_s: float = SERVER_WAIT_S) -> list[str]:
     from warehouse.db import WarehouseError, ensure_writable
 
     found = []
+    from csc.pii import handles_enabled
+    from csc.rules import RuleConfig
+
     checks = (drop_folder, lambda: load_settings(stages=SERVED_STAGES),
-              PostfilterConfig.from_env, ensure_writable, nightly_schedule)
+              PostfilterConfig.from_env, RuleConfig.from_env, handles_enabled, ensure_writable,
+              nightly_schedule)
     for check in checks:
         try:
             check()

@@ -164,6 +164,19 @@ def test_an_unknown_file_type_is_a_usage_mistake_not_a_quarantined_record(tmp_pa
     assert not warehouse.exists()
 
 
+@pytest.mark.parametrize(("name", "value"), [("CSC_RULES_MAX_UTTERANCE_CHARS_EN", "lots"),
+                                           ("CSC_PII_MASK_HANDLES", "maybe")])
+def test_a_bad_ingest_setting_is_refused_before_any_work(tmp_path, warehouse, monkeypatch,
+                                                         capsys, name, value):
+    monkeypatch.setenv(name, value)
+    monkeypatch.setattr("cli.main._prepare_run", lambda *a: pytest.fail("a run started"))
+    path = write_jsonl(tmp_path / "d.jsonl", [{"id": "1", "turns": []}])
+    assert main(["ingest", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"csc: error: {name}='{value}'")
+    assert not warehouse.exists()
+
+
 def test_a_failed_temporary_server_start_is_one_line(warehouse, monkeypatch, capsys):
     import flows.nightly
 

@@ -60,7 +60,7 @@ def test_a_wrong_schema_is_a_programming_error_not_a_quarantine():
 @pytest.mark.parametrize("lines", [[], [2, 0]])
 def test_an_utterance_without_raw_lines_or_with_an_empty_one_is_refused(lines):
     # Ingest drops empty lines before merging, so [] or a 0-character line is a bug upstream.
-    d, u, bad = validate_raw(_dialogues(), _utterances(
+    _, u, bad = validate_raw(_dialogues(), _utterances(
         source_line_chars=[[2], lines, [2]]))
     assert u["dialogue_id"].to_list() == [KEY_B]
     assert "source_line_chars" in bad.row(0, named=True)["reason"]

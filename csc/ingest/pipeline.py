@@ -285,9 +285,10 @@ def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
         worker.join(timeout=5)
 
 
-def iter_batches(path: Path, cfg: SourceConfig, rules: RuleConfig = RuleConfig(),
+def iter_batches(path: Path, cfg: SourceConfig, rules: RuleConfig | None = None,
                  batch_records: int = 25_000) -> Iterator[IngestBatch]:
     """Batches of at most `batch_records` records, so parsing memory stays flat on large files."""
+    rules = rules or RuleConfig.from_env()
     records: list[Record] = []
     rejected: list[Rejected] = []
     for item in read_records(path, cfg):

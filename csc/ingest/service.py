@@ -93,11 +93,13 @@ def _failure(exc: Exception) -> tuple[str, str]:
 
 
 def ingest_file(path: Path, cfg: SourceConfig, run_id: str, *, db: Path | None = None,
-                rules: RuleConfig = RuleConfig(), force: bool = False) -> FileSummary:
+                rules: RuleConfig | None = None, force: bool = False) -> FileSummary:
     """Ingest one file in one transaction. A file that fails as a whole (unreadable, empty,
     not UTF-8, or an unexpected error: its transaction is rolled back) becomes one quarantine
     row and the caller goes on to the next file; only a transient failure (`is_transient`)
-    is raised, for the caller to retry."""
+    is raised, for the caller to retry. `rules` defaults to the paper's as overridden by
+    CSC_RULES_*."""
+    rules = rules or RuleConfig.from_env()
     config_hash = f"{cfg.fingerprint()}-{rules.version}"
     failure: tuple[str, str] | None = None
     try:
@@ -138,10 +140,11 @@ def _quarantine_file(con: DuckDBPyConnection, ref: FileRef, cfg: SourceConfig, r
 
 
 def give_up_on_file(path: Path, cfg: SourceConfig, run_id: str, exc: BaseException, *,
-                    db: Path | None = None, rules: RuleConfig = RuleConfig()) -> FileSummary:
+                    db: Path | None = None, rules: RuleConfig | None = None) -> FileSummary:
     """After the last retry of a transient failure, the file becomes a quarantine row like any
     other failed file, so the run reports it and goes on to the next one."""
     check, reason = _failure(exc) if isinstance(exc, Exception) else ("ingest_failed", str(exc))
+    rules = rules or RuleConfig.from_env()
     ref = FileRef(str(path), cfg.name, None, f"{cfg.fingerprint()}-{rules.version}")
     with connect(db) as con:
         return _quarantine_file(con, ref, cfg, run_id, check,
@@ -162,8 +165,9 @@ def resolve_source(path: Path, source: str | None) -> SourceConfig:
 
 
 def ingest_path(path: Path, run_id: str, *, source: str | None = None, db: Path | None = None,
-                rules: RuleConfig = RuleConfig(), force: bool = False) -> IngestReport:
+                rules: RuleConfig | None = None, force: bool = False) -> IngestReport:
     report = IngestReport()
+    rules = rules or RuleConfig.from_env()
     for file in discover(path):
         cfg = resolve_source(file, source)
         report.files.append(ingest_file(file, cfg, run_id, db=db, rules=rules, force=force))
