@@ -82,15 +82,14 @@ def prefilter(utterances: pl.DataFrame, cfg: RuleConfig = RuleConfig()) -> pl.Da
     optionally language (default zh) and source_line_chars (default: the utterance is one
     line of n_chars, as for rows stored before raw lines were kept).
     """
-    if "language" not in utterances.columns:
-        utterances = utterances.with_columns(pl.lit("zh").alias("language"))
+    is_en = ((pl.col("language") == "en").fill_null(False) if "language" in utterances.columns
+             else pl.lit(False))
     lines = (pl.col("source_line_chars") if "source_line_chars" in utterances.columns
              else pl.lit(None, pl.List(pl.Int32)))
     lines = pl.coalesce(lines, pl.concat_list(pl.col("n_chars").cast(pl.Int32)))
     is_cust = pl.col("speaker") == "customer"
     per_utt = utterances.select(
-        "dialogue_id", "n_chars", is_cust.alias("_cust"),
-        pl.col("language").fill_null("zh"),
+        "dialogue_id", "n_chars", is_cust.alias("_cust"), is_en.alias("_en"),
         lines.list.len().alias("_lines"),
         (lines.list.eval(pl.element() > cfg.customer_long_chars).list.sum()).alias("_long"),
     )
@@ -101,12 +100,12 @@ def prefilter(utterances: pl.DataFrame, cfg: RuleConfig = RuleConfig()) -> pl.Da
         pl.col("_lines").filter(~cust).sum().cast(pl.Int32).alias("n_supporter"),
         pl.col("n_chars").max().cast(pl.Int32).alias("max_utterance_chars"),
         pl.col("_long").filter(cust).sum().alias("_long"),
-        pl.col("language").first(),
+        pl.col("_en").first(),
     )
     turns = pl.col("n_lines") // 2
     share = pl.when(pl.col("n_customer") > 0).then(
         pl.col("_long") / pl.col("n_customer")).otherwise(0.0)
-    limit = pl.when(pl.col("language") == "en").then(cfg.max_utterance_chars_en).otherwise(
+    limit = pl.when(pl.col("_en")).then(cfg.max_utterance_chars_en).otherwise(
         cfg.max_utterance_chars_zh)
     checks = {
         "too_few_turns": turns < cfg.min_turns,
@@ -129,7 +128,7 @@ def prefilter(utterances: pl.DataFrame, cfg: RuleConfig = RuleConfig()) -> pl.Da
     ).with_columns(
         (pl.col("failed_rules").list.len() == 0).alias("passed"),
         pl.lit(cfg.version).alias("rules_version"),
-    ).drop("_long", "language").select(
+    ).select(
         "dialogue_id", "passed", "failed_rules", "n_lines", "n_turns", "n_customer",
         "n_supporter", "max_utterance_chars", "customer_long_share", "rules_version",
     )

@@ -111,6 +111,10 @@ def test_r2_limit_follows_the_dialogues_language():
     assert lines_verdict([*base, (C, [60])], "en", cfg)["failed_rules"] == ["utterance_too_long"]
 
 
+def test_without_a_language_column_the_zh_limit_holds():
+    assert verdict([(C, OK), (S, OK)] * 3 + [(C, 500)])["failed_rules"] == ["utterance_too_long"]
+
+
 def test_a_missing_language_is_read_as_zh():
     df = pl.DataFrame([("d", s, 600, None) for s in (C, S) * 3],
                       schema={"dialogue_id": pl.String, "speaker": pl.String,
@@ -143,14 +147,17 @@ def test_a_whole_number_threshold_at_the_bounds(monkeypatch):
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
-    ("CSC_RULES_MIN_TURNS", "three", "must be a whole number"),
-    ("CSC_RULES_MIN_TURNS", "2.5", "must be a whole number"),
-    ("CSC_RULES_MIN_CUSTOMER_LONG_SHARE", "-0.1", "must not be negative"),
-    ("CSC_RULES_MIN_TURNS", "40", "above CSC_RULES_MAX_TURNS"),
-    ("CSC_RULES_MIN_TURNS", "-1", "must not be negative"),
-    ("CSC_RULES_SUPPORTER_TO_CUSTOMER_MAX", "x", "must be a number"),
+    ("CSC_RULES_MIN_TURNS", "three", "CSC_RULES_MIN_TURNS='three' must be a whole number"),
+    ("CSC_RULES_MIN_TURNS", "2.5", "CSC_RULES_MIN_TURNS='2.5' must be a whole number"),
+    ("CSC_RULES_MIN_CUSTOMER_LONG_SHARE", "-0.1",
+     "CSC_RULES_MIN_CUSTOMER_LONG_SHARE='-0.1' must not be negative"),
+    ("CSC_RULES_MIN_TURNS", "40", "CSC_RULES_MIN_TURNS is above CSC_RULES_MAX_TURNS"),
+    ("CSC_RULES_MIN_TURNS", "-1", "CSC_RULES_MIN_TURNS='-1' must not be negative"),
+    ("CSC_RULES_SUPPORTER_TO_CUSTOMER_MAX", "x",
+     "CSC_RULES_SUPPORTER_TO_CUSTOMER_MAX='x' must be a number"),
 ])
 def test_a_bad_threshold_is_a_config_error(monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError) as err:
         RuleConfig.from_env()
+    assert str(err.value) == message
