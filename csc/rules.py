@@ -84,9 +84,9 @@ def prefilter(utterances: pl.DataFrame, cfg: RuleConfig = RuleConfig()) -> pl.Da
     """
     is_en = ((pl.col("language") == "en").fill_null(False) if "language" in utterances.columns
              else pl.lit(False))
-    lines = (pl.col("source_line_chars") if "source_line_chars" in utterances.columns
-             else pl.lit(None, pl.List(pl.Int32)))
-    lines = pl.coalesce(lines, pl.concat_list(pl.col("n_chars").cast(pl.Int32)))
+    one_line = pl.concat_list(pl.col("n_chars").cast(pl.Int32))
+    lines = (pl.coalesce(pl.col("source_line_chars"), one_line)
+             if "source_line_chars" in utterances.columns else one_line)
     is_cust = pl.col("speaker") == "customer"
     per_utt = utterances.select(
         "dialogue_id", "n_chars", is_cust.alias("_cust"), is_en.alias("_en"),
