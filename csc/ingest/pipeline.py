@@ -285,16 +285,25 @@ def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
         worker.join(timeout=5)
 
 
-def iter_batches(path: Path, cfg: SourceConfig, rules: RuleConfig | None = None,
-                 batch_records: int = 25_000) -> Iterator[IngestBatch]:
-    """Batches of at most `batch_records` records, so parsing memory stays flat on large files."""
-    rules = rules or RuleConfig.from_env()
+def _record_chunks(path: Path, cfg: SourceConfig, batch_records: int
+                   ) -> Iterator[tuple[list[Record], list[Rejected]]]:
     records: list[Record] = []
     rejected: list[Rejected] = []
     for item in read_records(path, cfg):
         (records if isinstance(item, Record) else rejected).append(item)
         if len(records) + len(rejected) >= batch_records:
-            yield build_batch(records, rejected, cfg, str(path), rules)
+            yield records, rejected
             records, rejected = [], []
     if records or rejected:
+        yield records, rejected
+
+
+def iter_batches(path: Path, cfg: SourceConfig, rules: RuleConfig | None = None,
+                 batch_records: int = 25_000) -> Iterator[IngestBatch]:
+    """Batches of at most `batch_records` records, so parsing memory stays flat on large files.
+
+    Reading (Python, holds the GIL) runs a chunk ahead in its own thread, so it overlaps
+    building the previous chunk's frames (polars, releases the GIL)."""
+    rules = rules or RuleConfig.from_env()
+    for records, rejected in prefetched(_record_chunks(path, cfg, batch_records)):
         yield build_batch(records, rejected, cfg, str(path), rules)
