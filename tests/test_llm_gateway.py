@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 import csc.llm.gateway as gateway_module
-from csc.language import detect
 from csc.llm.gateway import EndpointError, LLMFailure, LLMGateway, LLMRequest, LLMResult
 from csc.llm.journal import Journal
 from csc.llm.settings import LLMNotConfigured, LLMSettings, Price, RoleSettings, load_settings
 from csc.simulator import SimConfig, run_in_thread
-from schemas.llm import PrefilterVerdict, Role
+from schemas.llm import PostfilterVerdict, PrefilterVerdict, Role
 from warehouse.db import connect, query
 from warehouse.llm_store import sync_journal
 
@@ -192,10 +191,29 @@ def test_concurrency_bound_is_respected(sim, journal):
 DEAD_REASON = re.compile(r"^(gave up after 4 attempts: |unusable answer after 1 re-asks: )")
 
 
-def expected_verdict(i: int, lang: str, rude: bool) -> tuple[bool, str]:
-    """What the simulated judge answers for judge_request(i, lang, rude): (low_quality, the
-    language of its reason). Content is a pure function of the request, faults or not."""
-    return rude, lang
+# The post-filter judge's reasons when a dialogue fails a criterion it checks without a draw:
+# no closure in the last two turns, or a bracketed note left in (csc/simulator/responders.py).
+UNFINISHED = {"zh": "对话没有以感谢与告别收尾，还没有结束。", "en": "The conversation is not finished."}
+NOTE = {"zh": "对话中含有括号里的系统提示或旁白。", "en": "A bracketed system note remains."}
+CLOSE = {"zh": "策略11 感谢与告别", "en": "Strategy 11 Appreciation & Closure"}
+
+
+def judged_request(i: int, lang: str, unfinished: bool) -> LLMRequest:
+    """A post-filter judge request whose answer is a pure function of (lang, unfinished): its
+    reason says which criterion failed, in the dialogue's language."""
+    customer = f"我的卡第{i}次被锁了" if lang == "zh" else f"card {i} is blocked"
+    closing = "您好" if unfinished else ("再见（挂机）" if lang == "zh" else "Bye (hangs up)")
+    dialogue = {"language": lang, "dialogue": [
+        {"speaker": "customer", "strategy": "", "text": customer},
+        {"speaker": "supporter", "strategy": "策略1 礼貌问候" if unfinished else CLOSE[lang],
+         "text": closing}]}
+    content = "Judge this dialogue.\n```json\n" + json.dumps(dialogue, ensure_ascii=False) + "\n```"
+    return LLMRequest(Role.POSTFILTER_JUDGE, [{"role": "user", "content": content}],
+                      item_key=f"d{i}", prompt_version="t1", response_type=PostfilterVerdict)
+
+
+def expected_verdict(lang: str, unfinished: bool) -> tuple[str, str]:
+    return "low", (UNFINISHED if unfinished else NOTE)[lang]
 
 
 def test_every_item_is_answered_or_dead_lettered_under_20pct_faults(sim, journal, warehouse):
@@ -210,7 +228,7 @@ def test_every_item_is_answered_or_dead_lettered_under_20pct_faults(sim, journal
     s = settings_for(sim.base_url, concurrency=32, max_attempts=4, max_reasks=1)
     s = replace(s, roles={r: replace(v, timeout=2.0) for r, v in s.roles.items()})
     spec = {f"d{i}": ("zh" if i % 2 else "en", i % 3 == 0) for i in range(500)}
-    reqs = [judge_request(i, *spec[f"d{i}"]) for i in range(500)]
+    reqs = [judged_request(i, *spec[f"d{i}"]) for i in range(500)]
     gw = LLMGateway(s, journal, run_id="f", stage="faults")
     results = run(gw, reqs)
     ok = [r for r in results if isinstance(r, LLMResult)]
@@ -224,9 +242,8 @@ def test_every_item_is_answered_or_dead_lettered_under_20pct_faults(sim, journal
     # no item gave up early: every dead letter used all its attempts or its re-ask
     assert all(DEAD_REASON.match(r.error) for r in dead), {r.error[:60] for r in dead}
     # content, not only counts: each answer is the one for its own dialogue, in its language
-    wrong = {r.item_key: (r.value.low_quality, detect(r.value.reason), r.reasks) for r in ok
-             if (r.value.low_quality, detect(r.value.reason)) != expected_verdict(
-                 int(r.item_key[1:]), *spec[r.item_key])}
+    wrong = {r.item_key: (r.value.quality, r.value.reason, r.reasks) for r in ok
+             if (r.value.quality, r.value.reason) != expected_verdict(*spec[r.item_key])}
     with connect(warehouse) as con:
         sync_journal(con, journal)
         n_dead = query(con, "SELECT count(*) FROM ops.llm_dead_letter WHERE run_id='f'")[0][0]

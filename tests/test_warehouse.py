@@ -36,10 +36,13 @@ def test_a_file_is_all_in_or_all_out(tmp_path, warehouse, monkeypatch):
         raise RuntimeError("power cut")
 
     monkeypatch.setattr(service, "iter_batches", crash_after_first_batch)
-    with pytest.raises(RuntimeError, match="power cut"):
-        ingest(f, warehouse)
+    failed = ingest(f, warehouse)  # the run goes on: the file becomes one quarantine row
+    assert (failed.records, failed.quarantined, failed.new) == (1, 1, 0)
+    assert "power cut" in failed.error and "nothing of it was stored" in failed.error
     for table in ("raw.dialogues", "raw.utterances", "staging.prefilter", "raw.files"):
         assert count(warehouse, f"SELECT count(*) FROM {table}") == 0, table
+    assert count(warehouse, "SELECT count(*) FROM raw.quarantine WHERE \"check\" = "
+                            "'ingest_failed' AND record_no = 0") == 1
     monkeypatch.setattr(service, "iter_batches", real)
     s = ingest(f, warehouse)  # the rerun picks the whole file up again
     assert s.new == 6 and not s.skipped_unchanged
