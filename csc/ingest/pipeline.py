@@ -135,8 +135,13 @@ def normalise_lines(lines: pl.DataFrame, join: str = "\n") -> tuple[pl.DataFrame
     new_run = ((pl.col("speaker") != pl.col("speaker").shift(1))
                | (pl.col("rec_i") != pl.col("rec_i").shift(1))).fill_null(True)
     lines = lines.with_columns(new_run.cum_sum().alias("_run"))
-    if lines.height and lines["_run"][-1] < lines.height:  # something to merge
-        lines = lines.group_by("_run", maintain_order=True).agg(
+    # Most runs are one line: only the others go through the (costly) group-by.
+    multi = pl.len().over("_run") > 1
+    single = lines.filter(~multi).with_columns(
+        pl.concat_list(line_chars).alias("source_line_chars"))
+    merged_runs = lines.filter(multi)
+    if merged_runs.height:
+        merged_runs = merged_runs.group_by("_run", maintain_order=True).agg(
             pl.col("rec_i").first(),
             pl.col("speaker").first(),
             pl.col("text").str.join(join),
@@ -145,8 +150,9 @@ def normalise_lines(lines: pl.DataFrame, join: str = "\n") -> tuple[pl.DataFrame
         ).with_columns(
             pl.when(pl.col("strategy_label") == "").then(None)
             .otherwise(pl.col("strategy_label")).alias("strategy_label"))
+        lines = pl.concat([single, merged_runs.select(single.columns)]).sort("_run")
     else:
-        lines = lines.with_columns(pl.concat_list(line_chars).alias("source_line_chars"))
+        lines = single
     merged = lines.drop("_run").with_columns(
         pl.int_range(pl.len(), dtype=pl.Int64).over("rec_i").alias("utt_index"))
     return merged, empties
