@@ -115,6 +115,16 @@ def test_a_closed_pipe_ends_the_command_quietly(warehouse):
     assert "BrokenPipe" not in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.prefect
+def test_an_ingest_run_ends_without_noise_on_stderr(warehouse, prefect_server):
+    # Binding a duckdb class into a module's namespace (`from duckdb import X`) once made
+    # nanobind print ~40 "leaked" lines when every `csc ingest` process exited.
+    assert main(["init"]) == 0
+    done = run_csc(["ingest", "samples/raw/zh_dialogues.jsonl"], capture_output=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "leaked" not in done.stderr and "nanobind" not in done.stderr
+
+
 def test_a_mistyped_warehouse_is_an_error_not_a_new_warehouse(tmp_path, monkeypatch, capsys):
     typo = tmp_path / "nonexistent" / "dir" / "w.duckdb"
     monkeypatch.setenv("CSC_WAREHOUSE", str(typo))

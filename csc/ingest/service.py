@@ -7,8 +7,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import polars as pl
-from duckdb import DuckDBPyConnection
 
 from csc.ingest.pipeline import (
     QUARANTINE_SCHEMA,
@@ -127,7 +127,7 @@ def ingest_file(path: Path, cfg: SourceConfig, run_id: str, *, db: Path | None =
         return _quarantine_file(con, ref, cfg, run_id, *failure)
 
 
-def _quarantine_file(con: DuckDBPyConnection, ref: FileRef, cfg: SourceConfig, run_id: str,
+def _quarantine_file(con: duckdb.DuckDBPyConnection, ref: FileRef, cfg: SourceConfig, run_id: str,
                      check: str, reason: str) -> FileSummary:
     """Record a file that failed as a whole: one quarantine row (record 0), one record."""
     q = pl.DataFrame([(0, None, None, check, reason, None)], schema=QUARANTINE_SCHEMA,
