@@ -128,7 +128,7 @@ def _mask_patterns(expr: pl.Expr, chosen: frozenset[str]) -> pl.Expr:
 # never masked (no "1-[PHONE]", no half of an order number).
 _SPAN = re.compile(
     r"(?=[0-9+(])(?<![0-9+])(?<![0-9][\-./])"  # the look-ahead first: twice as fast
-    r"(?>\+?(?:\([0-9]{1,5}\)|[0-9]+)(?:(?:[ \-./]| ?\(|\) ?)?[0-9]+\)?)*[Xx]?)"
+    r"(?>\+?(?:\(\+?[0-9]{1,5}\)|[0-9]+)(?:(?:[ \-./]| ?\(|\) ?)?[0-9]+\)?)*[Xx]?)"
     r"(?![0-9])(?![\-./][0-9])"
 )
 _ID = re.compile(r"[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
