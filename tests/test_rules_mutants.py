@@ -161,3 +161,15 @@ def test_a_bad_threshold_is_a_config_error(monkeypatch, name, value, message):
     with pytest.raises(ConfigError) as err:
         RuleConfig.from_env()
     assert str(err.value) == message
+
+
+def test_a_null_line_list_counts_as_one_line_of_the_utterance():
+    # rows stored before raw lines were kept: NULL source_line_chars = one line of n_chars
+    df = pl.DataFrame(
+        [("d", C, 2, None), ("d", S, OK, [OK, OK]), ("d", C, OK, [OK])] * 3,
+        schema={"dialogue_id": pl.String, "speaker": pl.String, "n_chars": pl.Int64,
+                "source_line_chars": pl.List(pl.Int32)}, orient="row")
+    v = prefilter(df).to_dicts()[0]
+    # customers: 3 null rows (1 short line each) + 3 one-line rows; supporters 6 lines
+    assert (v["n_customer"], v["n_supporter"]) == (6, 6)
+    assert v["customer_long_share"] == 3 / 6
