@@ -249,3 +249,73 @@ def test_parse_as_any_type_and_its_error_messages():
         parse_as('["a", "b", "c", "d", "e", "f", "g"]', list[int])
     assert str(err.value).count("Input should be a valid integer") == 5
     assert "; 4: " in str(err.value) and "5: " not in str(err.value)
+
+
+# ---- issue 11 A1: every candidate is tried; strings keep their punctuation ------------------
+
+def test_prose_braces_before_the_answer_are_not_the_answer():
+    raw = 'Looking at turn {3} … {"low_quality": false}'
+    assert extract_json(raw) == {"low_quality": False}
+    assert parse_as(raw, PrefilterVerdict).low_quality is False
+
+
+@pytest.mark.parametrize("raw", [
+    'Looking at turn [3] … {"low_quality": false}',            # valid JSON, wrong type
+    'Looking at turn {"index": 3} … {"low_quality": false}',
+    '```json\n[3]\n```\n```json\n{"low_quality": false}\n```',  # the second fence
+    '{"turn": 3} then ```json\n{"low_quality": false}\n```',
+])
+def test_parse_as_tries_every_candidate_until_one_fits(raw):
+    assert parse_as(raw, PrefilterVerdict).low_quality is False
+
+
+def test_no_fitting_candidate_reports_the_first_readable_one():
+    with pytest.raises(ParseError) as err:
+        parse_as('Looking at turn [3] … {"verdict": false}', PrefilterVerdict)
+    assert str(err.value) == ("JSON does not match PrefilterVerdict: (root): Input should be "
+                              "a valid dictionary or instance of PrefilterVerdict")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # mixed quotes around a key, a full-width comma inside a text: the comma is content
+    ('{"quality”: "high", "reason": "好，的"}', {"quality": "high", "reason": "好，的"}),
+    ('{"reason”: "客户说：好的，谢谢", "quality": "high"}',
+     {"reason": "客户说：好的，谢谢", "quality": "high"}),
+    ('Verdict: {"text”: "您好，请问［有］什么｛可以｝帮您？"}',
+     {"text": "您好，请问［有］什么｛可以｝帮您？"}),
+])
+def test_full_width_repair_never_touches_string_values(raw, expected):
+    assert extract_json(raw) == expected
+
+
+def test_full_width_comma_in_a_rewritten_text_survives():
+    raw = '[{"speaker”: "客服", "strategy": "GT", "text": "您好，请问有什么可以帮您？"}]'
+    turns = parse_as(raw, RewrittenDialogue)
+    assert turns.root[0].text == "您好，请问有什么可以帮您？"
+
+
+# ---- issue 11 A2: <think> inside a JSON string is text ----------------------------------------
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ('{"text": "Your bot wrote <think>x</think> in my chat"}',
+     {"text": "Your bot wrote <think>x</think> in my chat"}),
+    ('<think>quote the customer</think>\n{"text": "Your bot wrote <think>x</think> in my chat"}',
+     {"text": "Your bot wrote <think>x</think> in my chat"}),
+    ('```json\n{"text": "a <THINK>b</THINK> c", "finished": false}\n```',
+     {"text": "a <THINK>b</THINK> c", "finished": False}),
+    ('{"text": "an open <think> tag and more"}', {"text": "an open <think> tag and more"}),
+    ('Answer: [{"speaker": "客户", "text": "<think>"}, {"speaker": "客服", "text": "</think>"}]',
+     [{"speaker": "客户", "text": "<think>"}, {"speaker": "客服", "text": "</think>"}]),
+])
+def test_think_tags_inside_json_strings_are_text(raw, expected):
+    assert extract_json(raw) == expected
+
+
+def test_think_inside_a_string_is_not_reasoning():
+    s = split_reasoning('<think>r</think>{"text": "x <think>y</think> z"}')
+    assert s.answer == '{"text": "x <think>y</think> z"}' and s.reasoning == "r"
+    s = split_reasoning('{"text": "x <think>y</think> z"}')
+    assert s.answer == '{"text": "x <think>y</think> z"}' and s.reasoning is None
+    # a whole block outside the JSON is still reasoning
+    s = split_reasoning('{"a": 1}\n<think>after</think>')
+    assert s.answer == '{"a": 1}' and s.reasoning == "after"

@@ -17,11 +17,10 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 T = TypeVar("T")
 
-_THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.S | re.I)
+_THINK_OPEN = re.compile(r"\s*<think>", re.I)
+_THINK_CLOSE = re.compile(r"</think>", re.I)
 _FENCE = re.compile(r"```[ \t]*(?:jsonc|json|JSON)?[ \t]*\n?(.*?)```", re.S)
 # Full-width punctuation that models put around keys and between items.
-_FULLWIDTH = str.maketrans({"“": '"', "”": '"', "：": ":", "，": ",", "｛": "{", "｝": "}",
-                            "［": "[", "］": "]"})
 _FULLWIDTH_SYNTAX = {"：": ":", "，": ",", "｛": "{", "｝": "}", "［": "[", "］": "]"}
 
 
@@ -36,13 +35,59 @@ class Split:
 
 
 def split_reasoning(content: str, reasoning_content: str | None = None) -> Split:
-    """Separate a model's reasoning (reasoning_content, or <think>...</think>) from its answer."""
+    """Separate a model's reasoning (reasoning_content, or <think>...</think>) from its answer.
+
+    A <think> block is reasoning at the start of the answer (unclosed there: all the rest is
+    reasoning), or as a whole block outside any JSON. Inside a JSON value - a string such as
+    "your bot wrote <think>x</think>" - the tags are text and stay in the answer.
+    """
     parts = [reasoning_content] if reasoning_content else []
-    found = _THINK.findall(content or "")
-    if found:
-        parts.extend(p.strip() for p in found)
-        content = _THINK.sub("", content)
-    return Split((content or "").strip(), "\n\n".join(parts) if parts else None)
+    content = content or ""
+    while (m := _THINK_OPEN.match(content)) is not None:
+        close = _THINK_CLOSE.search(content, m.end())
+        if close is None:
+            parts.append(content[m.end():].strip())
+            content = ""
+        else:
+            parts.append(content[m.end():close.start()].strip())
+            content = content[close.end():]
+    kept: list[str] = []
+    last = 0
+    for start, end, inner in _think_blocks_outside_json(content):
+        kept.append(content[last:start])
+        parts.append(inner.strip())
+        last = end
+    kept.append(content[last:])
+    return Split("".join(kept).strip(), "\n\n".join(parts) if parts else None)
+
+
+def _think_blocks_outside_json(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, inside) of each closed <think>...</think> block outside brackets.
+
+    Quotes count as strings only inside brackets: in prose an apostrophe-like '"' opens
+    nothing. A block is only taken whole; an unclosed tag here is left as text.
+    """
+    depth, in_str, i, n = 0, False, 0, len(text)
+    while i < n:
+        c = text[i]
+        if in_str:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_str = False
+        elif c == '"' and depth > 0:
+            in_str = True
+        elif c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and (m := _THINK_OPEN.match(text, i)) is not None:
+            close = _THINK_CLOSE.search(text, m.end())
+            if close is not None:
+                yield i, close.end(), text[m.end():close.start()]
+                i = close.end()
+                continue
+        i += 1
 
 
 def _strip_comments_and_commas(text: str) -> str:
@@ -88,122 +133,177 @@ def _strip_comments_and_commas(text: str) -> str:
     return "".join(out)
 
 
-def _fix_fullwidth_outside_strings(text: str) -> str:
+_QUOTES = '"“”'
+_OPEN, _CLOSE = "{[｛［", "}]｝］"
+# What may follow a key or value: a string opened by '"' may be closed by '”' (or '“') only
+# where one of these (after spaces) shows that the string has ended.
+_AFTER_STRING = set(':,}]：，｝］')
+
+
+def _string_end(text: str, i: int, fullwidth: bool, mixed: bool) -> int | None:
+    """Index of the quote that closes the string opened at text[i], None if none does.
+
+    ASCII JSON: a '"' string ends at the next unescaped '"'. With `fullwidth`, a string
+    opened by '“' or '”' ends at the next quote of any kind (models close “ with ” or “
+    alike). With `mixed` too, a '"' string may also end at a full-width quote that syntax
+    follows ('"key”: 1').
+    """
+    ascii_open = text[i] == '"'
+    j, n = i + 1, len(text)
+    while j < n:
+        c = text[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == '"' or (fullwidth and c in "“”" and not ascii_open):
+            return j
+        if mixed and c in "“”":
+            k = j + 1
+            while k < n and text[k] in " \t\r\n":
+                k += 1
+            if k == n or text[k] in _AFTER_STRING:
+                return j
+        j += 1
+    return None
+
+
+def _fix_fullwidth_outside_strings(text: str, mixed: bool = False) -> str:
     """Translate full-width quotes/colons/commas/brackets that stand where JSON syntax belongs.
 
     Only applied when the text fails to parse as is. Inside strings the same characters are
-    content (Chinese text is full of '，' and '：'), so they are kept there: a string runs from
-    an ASCII quote to the next unescaped ASCII quote, or from a full-width quote to the next
-    quote of any kind (models close “ with ” or “ alike).
+    content (Chinese text is full of '，' and '：'), so they are never touched there: only
+    the quotes that open and close a string become '"', and a string runs as _string_end
+    says. The JSON parser then sees the same strings, so whatever this changed lies outside
+    every string value of the result.
     """
     out: list[str] = []
     i, n = 0, len(text)
-    closing: str | None = None  # characters that end the current string; None: outside
     while i < n:
         c = text[i]
-        if closing is None:
-            if c == '"':
-                closing = '"'
-                out.append(c)
-            elif c in "“”":
-                closing = '“”"'
-                out.append('"')
-            else:
-                out.append(_FULLWIDTH_SYNTAX.get(c, c))
-        elif c in closing:
-            closing = None
-            out.append('"')
-        elif c == "\\" and i + 1 < n:
-            out.append(text[i:i + 2])
-            i += 1
-        else:
-            out.append(c)
+        if c in _QUOTES:
+            end = _string_end(text, i, True, mixed)
+            if end is None:
+                out.append(text[i:])  # an unterminated string: left as it is (unreadable)
+                break
+            out.append('"' + text[i + 1:end] + '"')
+            i = end + 1
+            continue
+        out.append(_FULLWIDTH_SYNTAX.get(c, c))
         i += 1
     return "".join(out)
 
 
-def _balanced_spans(text: str) -> Iterator[str]:
+def _balanced_spans(text: str, fullwidth: bool = False, mixed: bool = False) -> Iterator[str]:
     """Candidate JSON objects/arrays, left to right: each opening bracket to its matching close.
 
     After a closed span the scan goes on past its end (prose such as '[标准]' before the JSON
     is skipped, a broken object's insides are not offered); an opening bracket that never
-    closes is passed over, so the scan goes on inside it.
+    closes is passed over, so the scan goes on inside it. With `fullwidth`, full-width
+    brackets and quotes count as well (strings as in _string_end).
     """
+    opening, closing = (_OPEN, _CLOSE) if fullwidth else ("{[", "}]")
+    quotes = _QUOTES if fullwidth else '"'
     start, n = 0, len(text)
     while start < n:
-        if text[start] not in "{[":
+        if text[start] not in opening:
             start += 1
             continue
-        depth, in_str, esc = 0, False, False
-        for end in range(start, n):
+        depth, end = 0, start
+        while end < n:
             c = text[end]
-            if in_str:
-                if esc:
-                    esc = False
-                elif c == "\\":
-                    esc = True
-                elif c == '"':
-                    in_str = False
-            elif c == '"':
-                in_str = True
-            elif c in "{[":
+            if c in quotes:
+                close = _string_end(text, end, fullwidth, mixed)
+                if close is None:
+                    end = n
+                    break
+                end = close
+            elif c in opening:
                 depth += 1
-            elif c in "}]":
+            elif c in closing:
                 depth -= 1
                 if depth == 0:
                     yield text[start:end + 1]
                     start = end + 1
                     break
-        else:
+            end += 1
+        if end >= n:
             start += 1
 
 
 def _try_load(candidate: str) -> tuple[bool, Any]:
     variants = (
-        candidate,
-        _strip_comments_and_commas(candidate),
-        _strip_comments_and_commas(_fix_fullwidth_outside_strings(candidate)),
-        # last resort: mixed quotes ('"key”') that only a blunt translation can pair up
-        _strip_comments_and_commas(candidate.translate(_FULLWIDTH)),
+        lambda: candidate,
+        lambda: _strip_comments_and_commas(candidate),
+        lambda: _strip_comments_and_commas(_fix_fullwidth_outside_strings(candidate)),
+        # mixed quotes ('"key”'): a '"' string closed by a full-width quote before syntax
+        lambda: _strip_comments_and_commas(_fix_fullwidth_outside_strings(candidate, True)),
     )
     for variant in variants:
         try:
-            return True, json.loads(variant)
+            return True, json.loads(variant())
         except json.JSONDecodeError:
             continue
     return False, None
 
 
-def extract_json(text: str) -> Any:
-    """The first JSON value in `text`, tolerating fences, prose, comments, trailing commas."""
+def _values(text: str) -> Iterator[Any]:
+    """Every JSON value readable in `text`, in order: each fence's body and the whole answer,
+    then the balanced spans in each of them (ASCII brackets first, then full-width ones)."""
     body = split_reasoning(text).answer
     candidates = [m.strip() for m in _FENCE.findall(body)]
     candidates.append(body.strip())
+    tried: set[str] = set()
     for candidate in candidates:
         if not candidate:
             continue
-        ok, value = _try_load(candidate)
-        if ok:
-            return value
-        for source in (candidate, _fix_fullwidth_outside_strings(candidate)):
-            for span in _balanced_spans(source):
+        spans = (
+            [candidate],
+            _balanced_spans(candidate),
+            _balanced_spans(candidate, fullwidth=True),
+            _balanced_spans(candidate, fullwidth=True, mixed=True),
+        )
+        for group in spans:
+            for span in group:
+                if span in tried:
+                    continue
+                tried.add(span)
                 ok, value = _try_load(span)
                 if ok:
-                    return value
-    snippet = body.strip().replace("\n", " ")[:120]
-    raise ParseError(f"no readable JSON in the answer (starts: {snippet!r})")
+                    yield value
+
+
+def _no_json(text: str) -> ParseError:
+    snippet = split_reasoning(text).answer.strip().replace("\n", " ")[:120]
+    return ParseError(f"no readable JSON in the answer (starts: {snippet!r})")
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON value in `text`, tolerating fences, prose, comments, trailing commas."""
+    for value in _values(text):
+        return value
+    raise _no_json(text)
 
 
 def parse_as(text: str, type_: type[T]) -> T:
-    """Extract JSON and validate it strictly against `type_` (a pydantic model or any type)."""
-    value = extract_json(text)
-    try:
-        if isinstance(type_, type) and issubclass(type_, BaseModel):
-            return type_.model_validate(value)
-        return TypeAdapter(type_).validate_python(value)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
-            for e in exc.errors()[:5])
-        raise ParseError(f"JSON does not match {getattr(type_, '__name__', type_)}: "
-                         f"{problems}") from None
+    """Extract JSON and validate it strictly against `type_` (a pydantic model or any type).
+
+    Every JSON value in the answer is tried in order (prose such as 'turn [3]' may come
+    first); the first that fits is the answer. When none fits, the error is the first's.
+    """
+    adapter = None if isinstance(type_, type) and issubclass(type_, BaseModel) \
+        else TypeAdapter(type_)
+    first: ValidationError | None = None
+    for value in _values(text):
+        try:
+            if adapter is None:
+                return type_.model_validate(value)  # type: ignore[attr-defined]
+            return adapter.validate_python(value)
+        except ValidationError as exc:
+            first = first or exc
+    if first is None:
+        raise _no_json(text)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
+        for e in first.errors()[:5])
+    raise ParseError(f"JSON does not match {getattr(type_, '__name__', type_)}: "
+                     f"{problems}") from None
