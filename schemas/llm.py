@@ -8,9 +8,18 @@ against the output models below; an answer that does not fit is re-asked, then d
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    Strict,
+    field_validator,
+    model_validator,
+)
 
 
 class Role(StrEnum):
@@ -79,12 +88,30 @@ class TargetInput(_Strict):
 
 
 # ---- outputs ------------------------------------------------------------------------------
+# Answers are held strictly to these types; the only coercions are the shapes models write in
+# JSON mode (issue 11 A3), each done in a mode="before" validator below.
+
+def _bool_from_string(value: Any) -> Any:
+    """"true"/"false" (any case, spaces around) as the boolean; anything else is left for
+    the strict bool check, which refuses "yes", "1", 1, null and the like."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+AnswerBool = Annotated[bool, Strict(), BeforeValidator(_bool_from_string)]
+
+
+def _lowercase(value: Any) -> Any:
+    """Enum values compare case-insensitively: "High" is "high"."""
+    return value.strip().lower() if isinstance(value, str) else value
+
 
 class PrefilterVerdict(_Strict):
     """§3.3: the prompt asks for `{"low_quality": bool}` only; a reason, if a model adds one,
     is kept for analysts but never required."""
 
-    low_quality: bool
+    low_quality: AnswerBool
     reason: str = ""
 
 
@@ -93,9 +120,29 @@ class RewrittenTurn(_Strict):
     strategy: str = ""
     text: str
 
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _null_strategy(cls, value: Any) -> Any:
+        """`"strategy": null` (customer turns in JSON mode) is no strategy, as if omitted."""
+        return "" if value is None else value
+
+
+_TURN_LIST_KEYS = ("dialogue", "turns")
+
 
 class RewrittenDialogue(RootModel[list[RewrittenTurn]]):
-    pass
+    @model_validator(mode="before")
+    @classmethod
+    def _unwrap(cls, value: Any) -> Any:
+        """JSON mode wants an object: `{"dialogue": [...]}` or `{"turns": [...]}` is the list
+        (other keys beside it are ignored). Any other object is refused."""
+        if not isinstance(value, dict):
+            return value
+        keys = [k for k in _TURN_LIST_KEYS if k in value]
+        if len(keys) == 1 and isinstance(value[keys[0]], list):
+            return value[keys[0]]
+        raise ValueError("expected a list of turns, or an object holding it under "
+                         "'dialogue' or 'turns'")
 
 
 class PostfilterVerdict(_Strict):
@@ -105,6 +152,8 @@ class PostfilterVerdict(_Strict):
     quality: Literal["high", "low"]
     reason: str = ""
 
+    _quality = field_validator("quality", mode="before")(_lowercase)
+
 
 class StrictPostfilterVerdict(_Strict):
     """The answer of the non-default 'strict' judge variant, which adds a 'medium' tier; only
@@ -112,6 +161,8 @@ class StrictPostfilterVerdict(_Strict):
 
     quality: Literal["high", "medium", "low"]
     reason: str = ""
+
+    _quality = field_validator("quality", mode="before")(_lowercase)
 
 
 class TurnLabel(_Strict):
@@ -147,15 +198,15 @@ class CustomerDirection(_Strict):
 
 class CustomerReply(_Strict):
     text: str
-    finished: bool = False
+    finished: AnswerBool = False
 
 
 class DialogueJudgement(_Strict):
-    strategy_adherence: bool
-    unreasonable_requests: bool
-    natural: bool
-    varied: bool
-    role_consistent: bool
+    strategy_adherence: AnswerBool
+    unreasonable_requests: AnswerBool
+    natural: AnswerBool
+    varied: AnswerBool
+    role_consistent: AnswerBool
     reason: str = ""
 
     @property
