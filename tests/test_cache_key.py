@@ -70,3 +70,25 @@ def test_what_cannot_change_the_answer_does_not_change_the_key(what, other_setti
                                                                other_request):
     assert key(other_settings, other_request) == key(), what
 
+
+
+def test_the_simulator_is_known_by_its_code_and_seed_not_its_port(monkeypatch):
+    # CSC_LLM_BASE_URL=simulator starts one on a random port per process; a cache written by
+    # one process must serve the next (issue 11 B1), and a different seed must not.
+    from csc.llm import endpoint
+
+    monkeypatch.delenv("CSC_SIM_SEED", raising=False)
+    chosen = settings("simulator")
+    monkeypatch.setattr(endpoint, "simulator_url", lambda: "http://127.0.0.1:40001/v1")
+    first = endpoint.resolve(chosen)
+    monkeypatch.setattr(endpoint, "simulator_url", lambda: "http://127.0.0.1:40002/v1")
+    second = endpoint.resolve(chosen)
+    assert first.base_url != second.base_url
+    assert key(first) == key(second) == key(chosen)
+    assert first.endpoint_identity.startswith("simulator@")
+    assert first.endpoint_identity.endswith(":seed=0")
+    monkeypatch.setenv("CSC_SIM_SEED", "7")
+    assert key(endpoint.resolve(chosen)) != key(first)
+    # a real endpoint is its URL, whatever the simulator does
+    assert settings().endpoint_identity == "https://llm.example.com/v1"
+    assert key(settings()) != key(first)

@@ -40,7 +40,9 @@ def simulator_url() -> str:
 
 def resolve(settings: LLMSettings) -> LLMSettings:
     """Settings whose base_url is a real URL (the simulator's, if it was chosen)."""
-    return settings.with_base_url(simulator_url()) if settings.is_simulator else settings
+    if not settings.is_simulator:
+        return settings
+    return settings.with_base_url(simulator_url(), identity=settings.endpoint_identity)
 
 
 def journal_path(settings: LLMSettings) -> Path:

@@ -112,6 +112,8 @@ class LLMSettings:
     required: tuple[Role, ...] = ()
     # Roles that are not usable, with why (no model, a bad value): raised when asked for.
     unusable: dict[Role, str] = field(default_factory=dict, repr=False)
+    # Set when base_url is a stand-in: the simulator's random port is not what it answers by.
+    identity: str | None = None
 
     @property
     def is_simulator(self) -> bool:
@@ -120,13 +122,20 @@ class LLMSettings:
     @property
     def uses_simulator(self) -> bool:
         """Chosen by name, or pointed at a running simulator (its models are all sim-*)."""
-        return self.is_simulator or (bool(self.roles) and all(
-            r.model.startswith("sim-") for r in self.roles.values()))
+        return self.is_simulator or (self.identity or "").startswith(SIMULATOR) or (
+            bool(self.roles) and all(r.model.startswith("sim-") for r in self.roles.values()))
 
     @property
     def endpoint_identity(self) -> str:
-        """Part of every cache key: the simulator's port changes, its answers do not."""
-        return SIMULATOR if self.is_simulator else self.base_url.rstrip("/")
+        """Part of every cache key: the simulator's port changes from process to process, its
+        answers do not, so it is known by its code and seed; a real endpoint by its URL."""
+        if self.identity:
+            return self.identity
+        if self.is_simulator:
+            from csc.simulator.config import SimConfig
+
+            return SimConfig.from_env().identity()
+        return self.base_url.rstrip("/")
 
     def role(self, role: Role) -> RoleSettings:
         """The role's settings; LLMNotConfigured (one line, naming the setting) if it has none."""
@@ -138,8 +147,8 @@ class LLMSettings:
     def price(self, model: str) -> Price:
         return self.prices.get(model, Price())
 
-    def with_base_url(self, url: str) -> LLMSettings:
-        return replace(self, base_url=url)
+    def with_base_url(self, url: str, identity: str | None = None) -> LLMSettings:
+        return replace(self, base_url=url, identity=identity or self.identity)
 
 
 def _env(name: str) -> str | None:

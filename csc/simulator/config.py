@@ -6,7 +6,10 @@ request never sees half an update.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +47,12 @@ class SimConfig(BaseModel):
         """Every fault rate except hangs set to `rate`."""
         return self.merged({name: rate for name in FAULT_RATES})
 
+    def identity(self) -> str:
+        """What shapes the simulator's answers, for the LLM cache key: its code and its seed.
+        Not its port (random per process) nor its fault rates (a faulty answer is never
+        cached, and a good one is the same with or without faults)."""
+        return f"simulator@{code_version()}:seed={self.seed}"
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> SimConfig:
         """CSC_SIM_<FIELD> (e.g. CSC_SIM_SEED, CSC_SIM_RATE_429); CSC_SIM_FAULT_RATE first sets
@@ -59,3 +68,12 @@ class SimConfig(BaseModel):
             if raw:
                 fields[name] = raw
         return config.merged(fields) if fields else config
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of the simulator's source: a change to how it answers is a new identity."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
