@@ -250,6 +250,8 @@ def _cmd_status(_: argparse.Namespace) -> int:
     with connect(read_only=True) as con:
         for table in tables:
             print(f"{table:<20} {query(con, f'SELECT count(*) FROM {table}')[0][0]:>10}")
+        runs = query(con, "SELECT status, count(*) FROM ops.runs GROUP BY ALL ORDER BY 1")
+    print("runs: " + (", ".join(f"{n} {status}" for status, n in runs) or "none"))
     return EXIT_OK
 
 

@@ -1,0 +1,46 @@
+"""Runs whose process died are seen as dead (issue 11 B4): a 'running' row of a process that
+is gone becomes 'abandoned' with the reason when the next run starts, and `csc status` says so."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+
+from helpers import query_all
+
+from cli.main import main
+from warehouse.db import connect
+from warehouse.runs import start_run
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_run_whose_process_is_gone_is_marked_abandoned(warehouse, capsys):
+    assert main(["init"]) == 0
+    host, dead = socket.gethostname(), _dead_pid()
+    rows = [("killed", dead, host), ("mine", os.getpid(), host), ("elsewhere", dead, "other-host"),
+            ("old", None, None)]
+    with connect(warehouse) as con:
+        for run_id, pid, where in rows:
+            con.execute("INSERT INTO ops.runs (run_id, flow, started_at, status, pid, host) "
+                        "VALUES (?, 'nightly', now(), 'running', ?, ?)", [run_id, pid, where])
+        start_run(con, "next", "ingest", {})
+    status = dict(query_all(warehouse, "SELECT run_id, status FROM ops.runs"))
+    assert status == {"killed": "abandoned", "mine": "running", "elsewhere": "running",
+                      "old": "running", "next": "running"}
+    (summary, finished), = query_all(
+        warehouse, "SELECT summary, finished_at FROM ops.runs WHERE run_id = 'killed'")
+    assert finished is not None
+    assert json.loads(summary)["error"] == (
+        f"process {dead} on {host} is gone: the run was killed or crashed before it finished")
+    (pid, where), = query_all(warehouse, "SELECT pid, host FROM ops.runs WHERE run_id = 'next'")
+    assert (pid, where) == (os.getpid(), host)
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "runs: 1 abandoned, 4 running"
