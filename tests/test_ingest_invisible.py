@@ -37,3 +37,16 @@ def test_quarantined_text_is_cleaned_too(tmp_path, warehouse):
     ingest(path, warehouse)
     payload, reason = query_all(warehouse, "SELECT payload, reason FROM raw.quarantine")[0]
     assert "\x1b" not in payload and "\x1b" not in reason
+
+
+def test_a_file_refused_whole_is_cleaned_even_without_masking(tmp_path, warehouse):
+    from csc.ingest.service import ingest_file
+    from csc.ingest.sources import load_source
+
+    path = tmp_path / "h.csv"  # a header error quotes the header, escape sequence included
+    path.write_text("id,\x1b[31mwho\x1b[0m,what\nx,y,z\n", encoding="utf-8")
+    cfg = load_source("csv").model_copy(update={"mask_pii": False})
+    summary = ingest_file(path, cfg, "run-test", db=warehouse)
+    assert summary.quarantined == 1 and "\x1b" not in summary.error
+    (reason,), = query_all(warehouse, "SELECT reason FROM raw.quarantine")
+    assert "\x1b" not in reason and "who" in reason

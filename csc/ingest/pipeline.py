@@ -88,6 +88,11 @@ def masked_quarantine(q: pl.DataFrame) -> pl.DataFrame:
     return q.drop("_lang")
 
 
+def stored_quarantine(q: pl.DataFrame, mask_pii: bool) -> pl.DataFrame:
+    """Quarantine rows as they are stored: always cleaned, masked unless the user said not."""
+    return masked_quarantine(q) if mask_pii else cleaned_quarantine(q)
+
+
 def _flatten(records: list[Record]) -> tuple[pl.DataFrame, pl.DataFrame]:
     rec_i: list[int] = []
     speakers: list[str] = []
@@ -240,8 +245,7 @@ def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConf
         utterances=good_u,
         prefilter=prefilter(good_u.join(good_d.select("dialogue_id", "language"),
                                         on="dialogue_id", how="left"), rules),
-        quarantine=(masked_quarantine(_rejections(quarantine)) if cfg.mask_pii
-                    else cleaned_quarantine(_rejections(quarantine))),
+        quarantine=stored_quarantine(_rejections(quarantine), cfg.mask_pii),
         records=len(records) + len(rejected),
         duplicates_in_batch=duplicates,
     )

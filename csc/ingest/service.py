@@ -14,8 +14,8 @@ from csc.ingest.pipeline import (
     QUARANTINE_SCHEMA,
     file_sha256,
     iter_batches,
-    masked_quarantine,
     prefetched,
+    stored_quarantine,
 )
 from csc.ingest.readers import FileUnreadable, excerpt
 from csc.ingest.report import build_report
@@ -132,11 +132,9 @@ def _quarantine_file(con: duckdb.DuckDBPyConnection, ref: FileRef, cfg: SourceCo
     """Record a file that failed as a whole: one quarantine row (record 0), one record."""
     q = pl.DataFrame([(0, None, None, check, reason, None)], schema=QUARANTINE_SCHEMA,
                      orient="row")
-    if cfg.mask_pii:
-        q = masked_quarantine(q)
-        reason = q["reason"][0]
+    q = stored_quarantine(q, cfg.mask_pii)
     write_quarantine(con, q, ref, run_id)
-    return FileSummary(ref.path, cfg.name, records=1, quarantined=1, error=reason)
+    return FileSummary(ref.path, cfg.name, records=1, quarantined=1, error=q["reason"][0])
 
 
 def give_up_on_file(path: Path, cfg: SourceConfig, run_id: str, exc: BaseException, *,
