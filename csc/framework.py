@@ -57,6 +57,11 @@ class Strategy:
         """The released-data form, e.g. '策略1 礼貌问候'."""
         return f"策略{self.id} {self.zh}"
 
+    @property
+    def label_en(self) -> str:
+        """The English twin of the released form, e.g. 'Strategy 1 Greeting'."""
+        return f"Strategy {self.id} {self.name}"
+
 
 STRATEGIES: tuple[Strategy, ...] = (
     Strategy(1, "Greeting", "GT", "礼貌问候", (Stage.CONNECTING,),
@@ -307,6 +312,11 @@ def normalise_label(label: str | None) -> LabelResult:
 def label_zh(strategy_id: int) -> str:
     """The released CSConv label string for an id ('策略N 名称')."""
     return BY_ID[strategy_id].label_zh
+
+
+def label_en(strategy_id: int) -> str:
+    """The English export label for an id ('Strategy N Name')."""
+    return BY_ID[strategy_id].label_en
 
 
 def strategy_label(strategy_id: int, language: str) -> str:

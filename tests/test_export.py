@@ -20,10 +20,10 @@ from csc.csconv.export import (
     released_shape,
     resolve_source_map,
     shape_lineage,
-    strategy_label_en,
     unmapped_sources,
     write_export,
 )
+from csc.framework import label_en
 from csc.paths import PROJECT_ROOT
 from warehouse import csconv_store as store
 from warehouse.db import connect
@@ -113,8 +113,8 @@ def test_no_strategy_is_an_empty_string_and_no_area_an_empty_source():
 
 
 def test_every_strategy_has_an_english_label_of_the_released_form():
-    assert strategy_label_en(2) == "Strategy 2 Identity Verification"
-    assert strategy_label_en(12) == "Strategy 12 Others"
+    assert label_en(2) == "Strategy 2 Identity Verification"
+    assert label_en(12) == "Strategy 12 Others"
 
 
 def test_an_unknown_label_mode_or_dialogue_language_is_refused():

@@ -24,7 +24,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from csc.framework import BY_ID, label_zh
+from csc.framework import label_en, label_zh
 
 FORMATS = ("json", "jsonl", "parquet")
 LABEL_MODES = ("auto", "zh", "en")
@@ -52,15 +52,10 @@ PARQUET_SCHEMA = {
 }
 
 
-def strategy_label_en(strategy_id: int) -> str:
-    """The English twin of the released '策略N 名称' form: 'Strategy N Name'."""
-    return f"Strategy {strategy_id} {BY_ID[strategy_id].name}"
-
-
 def _strategy(strategy_id: int | None, language: str) -> str:
     if strategy_id is None:
         return ""
-    return label_zh(strategy_id) if language == "zh" else strategy_label_en(strategy_id)
+    return label_zh(strategy_id) if language == "zh" else label_en(strategy_id)
 
 
 def _fold(text: str) -> str:
