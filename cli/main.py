@@ -179,14 +179,9 @@ def _cmd_init(_: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from csc.csconv.export import (
-        SourceMapError,
-        released_shape,
-        resolve_source_map,
-        shape_lineage,
-        write_export,
-    )
+    from csc.csconv.export import released_shape, shape_lineage, write_export
     from csc.csconv.postfilter import PostfilterConfig
+    from csc.csconv.source_map import SourceMapError, resolve_source_map
     from csc.quality.checkpoint import CheckResult
     from csc.quality.verdict import fingerprint
     from warehouse import csconv_store as store

@@ -14,14 +14,16 @@ import pytest
 
 from cli.main import main
 from csc.csconv.export import (
-    SOURCE_MAP_ENV,
-    SourceMapError,
-    load_source_map,
     released_shape,
-    resolve_source_map,
     shape_lineage,
     unmapped_sources,
     write_export,
+)
+from csc.csconv.source_map import (
+    SOURCE_MAP_ENV,
+    SourceMapError,
+    load_source_map,
+    resolve_source_map,
 )
 from csc.framework import label_en
 from csc.paths import PROJECT_ROOT

@@ -12,38 +12,20 @@ the 8 released classes when a source map is given.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
-import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-import yaml
 
+from csc.csconv.source_map import OTHER, SOURCE_CLASSES, SourceMap
 from csc.framework import label_en, label_zh
 
 FORMATS = ("json", "jsonl", "parquet")
 LABEL_MODES = ("auto", "zh", "en")
 SPEAKERS = {"zh": {"supporter": "客服", "customer": "客户"},
             "en": {"supporter": "agent", "customer": "customer"}}
-# The 8 business-area classes of the released data, (zh, en) spellings; the last is the
-# catch-all that unmapped areas fall into.
-SOURCE_CLASSES: tuple[tuple[str, str], ...] = (
-    ("账户与交易", "account & transactions"),
-    ("产品咨询", "product consultation"),
-    ("技术问题", "technical issues"),
-    ("投诉", "complaints"),
-    ("营销", "marketing"),
-    ("风险与安全", "risk & security"),
-    ("理财规划", "financial planning"),
-    ("其他", "other"),
-)
-OTHER = len(SOURCE_CLASSES) - 1
-SOURCE_MAP_ENV = "CSC_SOURCE_MAP"
 PARQUET_SCHEMA = {
     "dialogue": pl.List(pl.Struct({"speaker": pl.String, "strategy": pl.String,
                                    "text": pl.String})),
@@ -56,86 +38,6 @@ def _strategy(strategy_id: int | None, language: str) -> str:
     if strategy_id is None:
         return ""
     return label_zh(strategy_id) if language == "zh" else label_en(strategy_id)
-
-
-def _fold(text: str) -> str:
-    """Match business areas loosely: width, case and runs of spaces do not matter."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().casefold()
-
-
-_CLASS_BY_NAME = {_fold(name): i for i, pair in enumerate(SOURCE_CLASSES) for name in pair}
-
-
-class SourceMapError(ValueError):
-    """A source map that cannot be used; the message is one line, for the CLI to print."""
-
-
-@dataclass(frozen=True)
-class SourceMap:
-    """Raw business area -> index into SOURCE_CLASSES, and where the mapping came from."""
-
-    path: Path
-    sha256: str
-    classes: dict[str, int] = field(default_factory=dict)  # keyed by _fold(raw area)
-
-    def lookup(self, area: str | None) -> int | None:
-        """The class of `area`; a value that already names a class is that class."""
-        if not area:
-            return None
-        key = _fold(area)
-        hit = self.classes.get(key)
-        return hit if hit is not None else _CLASS_BY_NAME.get(key)
-
-    def lineage(self) -> dict:
-        return {"path": str(self.path), "sha256": self.sha256}
-
-
-def load_source_map(path: Path | str) -> SourceMap:
-    """Read a YAML mapping `raw business area: class`, the class in either spelling. Every
-    problem is a SourceMapError, so a bad file never becomes a half-mapped export."""
-    path = Path(path)
-    if not path.is_file():
-        raise SourceMapError(f"source map {path} does not exist or is not a file")
-    data = path.read_bytes()
-    try:
-        doc = yaml.safe_load(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SourceMapError(f"source map {path} is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "unreadable"
-        raise SourceMapError(f"source map {path} is not valid YAML{where}: {problem}") from None
-    if not isinstance(doc, dict) or not doc:
-        raise SourceMapError(f"source map {path} must be a non-empty YAML mapping of "
-                             "'business area: class'")
-    classes: dict[str, int] = {}
-    for raw, target in doc.items():
-        if not isinstance(raw, str) or not raw.strip():
-            raise SourceMapError(f"source map {path}: key {raw!r} is not a business-area name")
-        index = _CLASS_BY_NAME.get(_fold(target)) if isinstance(target, str) else None
-        if index is None:
-            names = ", ".join(f"{zh}/{en}" for zh, en in SOURCE_CLASSES)
-            raise SourceMapError(f"source map {path}: '{raw}' maps to {target!r}, which is "
-                                 f"not one of the 8 classes ({names})")
-        if classes.get(_fold(raw), index) != index:
-            raise SourceMapError(f"source map {path}: '{raw}' is mapped twice, to different "
-                                 "classes")
-        classes[_fold(raw)] = index
-    return SourceMap(path.resolve(), hashlib.sha256(data).hexdigest(), classes)
-
-
-def resolve_source_map(option: str | None) -> SourceMap | None:
-    """The map named by --source-map, else by $CSC_SOURCE_MAP, else none (raw areas)."""
-    if option:
-        return load_source_map(option)
-    env = os.environ.get(SOURCE_MAP_ENV, "").strip()
-    if not env:
-        return None
-    try:
-        return load_source_map(env)
-    except SourceMapError as exc:
-        raise SourceMapError(f"{exc} (from ${SOURCE_MAP_ENV})") from None
 
 
 def _label_language(labels: str, language: str, csconv_id: str) -> str:
