@@ -14,7 +14,7 @@ from prefect.exceptions import FailedRun
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
-from csc.errors import ConfigError
+from csc.errors import ConfigError, RunInProgress, RuntimeFailure
 from csc.ingest.service import IngestError
 from csc.ingest.sources import SourceError
 from csc.llm.gateway import EndpointError
@@ -22,10 +22,11 @@ from csc.llm.settings import LLMNotConfigured
 from warehouse.db import WarehouseError, connect, warehouse_path
 from warehouse.runs import finish_run, new_run_id, start_run
 
-# Mistakes in what the user configured: retrying cannot fix them, a traceback does not help.
+# Mistakes in what the user configured, and runtime failures a retry cannot fix (a full disk,
+# a corrupt cache, another run holding the lock): a traceback does not help.
 # FailedRun: a sub-flow was refused for one of these; its message is already the one line.
 USER_ERRORS = (ConfigError, IngestError, SourceError, WarehouseError, LLMNotConfigured,
-               EndpointError, FailedRun)
+               EndpointError, RuntimeFailure, FailedRun)
 
 
 def current_run_id() -> str:
@@ -36,7 +37,9 @@ def current_run_id() -> str:
 
 @contextmanager
 def run_ledger(flow: str, params: dict) -> Iterator[dict]:
-    """Record the run in ops.runs; the caller fills `summary` and it is stored at the end."""
+    """Record the run in ops.runs, holding the warehouse's run lock until it ends
+    (RunInProgress when another process holds it); the caller fills `summary`, stored at
+    the end."""
     run = {"run_id": current_run_id(), "summary": {}}
     get_run_logger().info("%s run writes to the warehouse %s", flow, warehouse_path().resolve())
     with connect() as con:
@@ -69,10 +72,12 @@ def refuses_bad_config(fn: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 with connect() as con:
                     run_id = current_run_id()
-                    start_run(con, run_id, fn.__name__, params)
-                    finish_run(con, run_id, "failed", {"error": message})
-            except WarehouseError:
-                pass  # the warehouse itself is what is wrong; the message says so
+                    start_run(con, run_id, fn.__name__, params, exclusive=False)
+                    status = "refused" if isinstance(exc, RunInProgress) else "failed"
+                    finish_run(con, run_id, status, {"error": message})
+            except Exception as why:  # recording the refusal is best effort
+                # (the warehouse itself may be what is wrong: busy, full; the message says so)
+                get_run_logger().warning("could not record the refused run: %s", why)
             return Failed(message=message)
 
     return wrapper
