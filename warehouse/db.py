@@ -1,14 +1,19 @@
 """Connections to the DuckDB warehouse.
 
 DuckDB lets one process write a file at a time. Writers take an advisory lock first, so our
-own stages queue instead of failing, and keep connections short so an analyst's read-only
-session can get in between stages.
+own stages queue instead of failing (for CSC_WAREHOUSE_WAIT_S, default 300 s), and keep
+connections short so an analyst's read-only session can get in between stages. A busy
+warehouse past that wait, or a full disk under it, is a StorageError: one line naming the
+file and what to do (exit 1), never retried.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import hashlib
+import math
 import os
 import re
 import sys
@@ -20,26 +25,73 @@ from typing import Any
 
 import duckdb
 
+from csc.errors import ConfigError, StorageError
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 DEFAULT_PATH = Path(__file__).resolve().parent / "csc.duckdb"
+WAIT_ENV = "CSC_WAREHOUSE_WAIT_S"
+DEFAULT_WAIT_S = 300.0
+# errno values of "no room to write": the disk, the user's quota, or the file-size limit
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_NO_ROOM_TEXT = ("no space left on device", "disk quota exceeded", "file too large")
 
 
 class WarehouseError(RuntimeError):
     """The warehouse file cannot be used (a bad path, no permission, a foreign lock)."""
 
 
-class WarehouseBusy(WarehouseError):
-    """Another process holds the warehouse file for longer than we were willing to wait."""
+class WarehouseBusy(StorageError, WarehouseError):
+    """Another process holds the warehouse file for longer than we were willing to wait.
+
+    A runtime failure (exit 1), not a usage mistake; still a WarehouseError, so code that
+    gives up on an unusable warehouse (recording a refused run, say) gives up on this too."""
+
+
+class WarehouseFull(StorageError, WarehouseError):
+    """The disk (or quota) under the warehouse has no room for the write in progress."""
+
+
+def wait_s() -> float:
+    """How long a writer waits for the warehouse: `CSC_WAREHOUSE_WAIT_S` seconds, default
+    300. Long enough for another stage to finish; a stuck holder is reported after it."""
+    text = os.environ.get(WAIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_WAIT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{WAIT_ENV}={text!r} is not a number of seconds to wait for a busy "
+                          f"warehouse (e.g. {DEFAULT_WAIT_S:.0f}; 0 = do not wait)")
+    return value
+
+
+def _no_room(exc: BaseException) -> bool:
+    """Whether a write failed for want of space: an OSError's errno, or DuckDB's message
+    (it reports the OS error as text inside its own exception types)."""
+    if isinstance(exc, OSError):
+        return exc.errno in _NO_ROOM
+    return isinstance(exc, duckdb.Error) and any(t in str(exc).lower() for t in _NO_ROOM_TEXT)
+
+
+def _full(path: Path) -> WarehouseFull:
+    return WarehouseFull(
+        f"the disk holding the warehouse {path} is full (or a quota or file-size limit is "
+        f"reached). Free space in {path.parent} (or move the warehouse and set "
+        "CSC_WAREHOUSE), then run again: each stage resumes where it stopped")
 
 
 def ensure_writable(path: Path | None = None, *, create: bool = False) -> Path:
-    """Check, before any flow starts, that the warehouse can be written.
+    """Check, before any flow starts, that the warehouse can be written (and that the wait
+    for a busy one, CSC_WAREHOUSE_WAIT_S, is a usable number).
 
     A missing folder is a mistyped CSC_WAREHOUSE far more often than a wish for a new
     warehouse, so only `create` (`csc init`) makes one; silently starting an empty warehouse
     elsewhere would hide the user's data.
     """
     path = Path(path) if path else warehouse_path()
+    wait_s()
     if not path.parent.is_dir():
         if not create:
             raise WarehouseError(
@@ -86,7 +138,10 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # A failed COMMIT (a full disk) has already ended the transaction, and ROLLBACK would
+        # then fail with "no transaction is active", hiding the error that says what happened.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         raise
 
 
@@ -201,8 +256,10 @@ def _writer_lock(path: Path, timeout: float, notice_every: float = 15.0) -> Iter
                 now = time.monotonic()
                 if now > deadline:
                     raise WarehouseBusy(
-                        f"another csc process ({_lock_holder(lock_path)}) has been writing "
-                        f"{path} for over {timeout:.0f}s") from None
+                        f"the warehouse {path} is busy: another csc process "
+                        f"({_lock_holder(lock_path)}) has been writing it for over "
+                        f"{timeout:.0f}s. Run again once it has finished, or wait longer "
+                        f"with {WAIT_ENV}") from None
                 if now >= notice_at:
                     notice_at = now + notice_every
                     print(f"waiting for the warehouse lock on {path} "
@@ -228,14 +285,16 @@ def _open(path: Path, read_only: bool, timeout: float,
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
+            if _no_room(exc):
+                raise _full(path) from exc
             if "lock" not in str(exc).lower():
                 raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from None
             now = time.monotonic()
             if now > deadline:
                 raise WarehouseBusy(
-                    f"cannot open {path}: it is held by another process (an open DuckDB "
-                    f"session?). Close it and retry. ({exc})"
-                ) from None
+                    f"the warehouse {path} is busy: {_duckdb_holder(str(exc))} (an open "
+                    f"DuckDB session?) has held it for over {timeout:.0f}s. Close that "
+                    f"session and run again, or wait longer with {WAIT_ENV}") from None
             if now >= notice_at:
                 notice_at = now + notice_every
                 print(f"waiting for the warehouse lock on {path} ({_duckdb_holder(str(exc))})",
@@ -245,9 +304,12 @@ def _open(path: Path, read_only: bool, timeout: float,
 
 @contextmanager
 def connect(path: Path | None = None, *, read_only: bool = False,
-            timeout: float = 300.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A migrated connection; writers are serialised across processes."""
+            timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A migrated connection; writers are serialised across processes, each waiting up to
+    `timeout` s (default CSC_WAREHOUSE_WAIT_S) for the others. A write that finds the disk
+    full, in our code or the caller's block, ends as WarehouseFull."""
     path = Path(path) if path else warehouse_path()
+    timeout = wait_s() if timeout is None else timeout
     if read_only:
         if not path.exists():
             raise FileNotFoundError(f"no warehouse at {path}: run `csc ingest` first")
@@ -258,10 +320,18 @@ def connect(path: Path | None = None, *, read_only: bool = False,
             con.close()
         return
     ensure_writable(path)
-    with _writer_lock(path, timeout):
-        con = _open(path, False, timeout)
-        try:
-            migrate(con)
-            yield con
-        finally:
-            con.close()
+    try:
+        with _writer_lock(path, timeout):
+            con = _open(path, False, timeout)
+            try:
+                migrate(con)
+                yield con
+            finally:
+                con.close()
+    except (duckdb.Error, OSError) as exc:
+        # an OSError of the caller's about another file (a report) is not the warehouse's
+        foreign = isinstance(exc, OSError) and exc.filename is not None \
+            and Path(exc.filename).parent != path.parent
+        if foreign or not _no_room(exc):
+            raise
+        raise _full(path) from exc

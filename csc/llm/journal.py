@@ -6,15 +6,25 @@ other stages out. SQLite in WAL mode takes many small commits from several proce
 answer is committed the moment it arrives, so `kill -9` loses only the calls in flight. The
 call log and dead letters are copied into `ops.llm_calls` / `ops.llm_dead_letter` when a
 stage's batch ends (`sync_pending`), idempotently.
+
+A cache that cannot be used (corrupt, emptied, unwritable, on a full disk, locked for too long)
+is a StorageError naming the file and what to do; it is never silently replaced, since its
+answers cost money to ask for again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from csc.errors import StorageError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -82,22 +92,88 @@ class DeadLetterRow:
 
 CALL_COLUMNS = tuple(CallRow.__dataclass_fields__)
 DEAD_COLUMNS = tuple(DeadLetterRow.__dataclass_fields__)
+BUSY_TIMEOUT_S = 60
+_SETTING = "set CSC_LLM_CACHE to use another file"
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})  # no room to write
+
+
+def storage_error(path: Path, exc: sqlite3.Error | OSError) -> StorageError:
+    """One line for what went wrong with the cache file, and what to do about it."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
+    text = str(exc) if isinstance(exc, sqlite3.Error) else (exc.strerror or str(exc))
+    if code == sqlite3.SQLITE_FULL or (isinstance(exc, OSError) and exc.errno in _NO_ROOM):
+        return StorageError(
+            f"the disk holding the LLM cache {path} is full ({text}). Free space in "
+            f"{path.parent} or {_SETTING}, then run again: the answers cached so far are kept")
+    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        return StorageError(
+            f"the LLM cache {path} is corrupt ({text}). Move it aside (its answers will be "
+            f"asked for again) or {_SETTING}, then run again")
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StorageError(
+            f"the LLM cache {path} has been locked by another process for over "
+            f"{BUSY_TIMEOUT_S}s ({text}). Run again once it has finished, or {_SETTING}")
+    return StorageError(
+        f"the LLM cache {path} cannot be used ({text}). Make it and its folder writable, or "
+        f"{_SETTING}, then run again")
 
 
 class Journal:
     """Thread-safe; one connection per process, serialised by a lock."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
-                                    timeout=60)
-        self._con.execute("PRAGMA busy_timeout=60000")
-        self._retry(lambda: self._con.execute("PRAGMA journal_mode=WAL"))
-        self._con.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
-        with self._lock:
-            self._retry(lambda: self._con.executescript(_SCHEMA))
+        with self._storage():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                self._create(path)
+            elif path.stat().st_size == 0:
+                raise StorageError(
+                    f"the LLM cache {path} is empty (0 bytes): its answers are lost (a copy "
+                    f"that was cut short?). Restore it from a backup, or delete it to start "
+                    f"an empty cache (every answer will be asked for again), or {_SETTING}")
+            self._con = sqlite3.connect(str(path), isolation_level=None,
+                                        check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+            self._con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+            self._retry(lambda: self._con.execute("PRAGMA journal_mode=WAL"))
+            self._con.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
+            with self._lock:
+                self._retry(lambda: self._con.executescript(_SCHEMA))
+
+    @staticmethod
+    def _create(path: Path) -> None:
+        """Make a new cache whole, then put it in place in one step (a hard link, which
+        fails if another process got there first). SQLite would create the file empty and
+        write its header later, and another process opening it in between would see an
+        empty cache, which reads as one that lost its answers."""
+        new = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
+        try:
+            con = sqlite3.connect(str(new), isolation_level=None)
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.executescript(_SCHEMA)
+            finally:
+                con.close()
+            try:
+                os.link(new, path)
+            except FileExistsError:
+                pass  # another process made it first: theirs is as new as ours
+            except OSError:  # a file system without hard links
+                if not path.exists():
+                    os.replace(new, path)
+        finally:
+            for leftover in (new, new.with_name(new.name + "-wal"),
+                             new.with_name(new.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def _storage(self) -> Iterator[None]:
+        """SQLite's and the file system's errors as a StorageError naming the cache."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            raise storage_error(self.path, exc) from exc
 
     @staticmethod
     def _retry(action, attempts: int = 200) -> None:
@@ -113,11 +189,29 @@ class Journal:
                 time.sleep(0.05)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._storage():
             self._con.close()
 
+    def _write(self, work: Callable[[sqlite3.Connection], object]) -> None:
+        """Run `work` in one transaction, under the lock.
+
+        When the disk fills, SQLite has already rolled the transaction back, so a ROLLBACK of
+        ours fails with 'cannot rollback - no transaction is active'; it is only tried when a
+        transaction is still open, and its own failure never replaces the error that says
+        what happened."""
+        with self._lock, self._storage():
+            self._con.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting if needed
+            try:
+                work(self._con)
+                self._con.execute("COMMIT")
+            except BaseException:
+                if self._con.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._con.execute("ROLLBACK")
+                raise
+
     def get(self, key: str) -> Cached | None:
-        with self._lock:
+        with self._lock, self._storage():
             row = self._con.execute(
                 "SELECT model, content, reasoning, input_tokens, output_tokens, "
                 "reasoning_tokens FROM responses WHERE key = ?", (key,)).fetchone()
@@ -128,28 +222,23 @@ class Journal:
         call.created_at = call.created_at or time.time()
         values = asdict(call)
         values["cache_hit"] = int(call.cache_hit)
-        with self._lock:
-            self._con.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting if needed
-            try:
-                if key is not None and answer is not None:
-                    self._con.execute(
-                        "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (key, answer.model, answer.content, answer.reasoning,
-                         answer.input_tokens, answer.output_tokens, answer.reasoning_tokens,
-                         time.time()))
-                self._con.execute(
-                    f"INSERT OR REPLACE INTO calls ({', '.join(CALL_COLUMNS)}) VALUES "
-                    f"({', '.join('?' * len(CALL_COLUMNS))})",
-                    [values[c] for c in CALL_COLUMNS])
-                self._con.execute("COMMIT")
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
+
+        def work(con: sqlite3.Connection) -> None:
+            if key is not None and answer is not None:
+                con.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (key, answer.model, answer.content, answer.reasoning,
+                             answer.input_tokens, answer.output_tokens, answer.reasoning_tokens,
+                             time.time()))
+            con.execute(f"INSERT OR REPLACE INTO calls ({', '.join(CALL_COLUMNS)}) VALUES "
+                        f"({', '.join('?' * len(CALL_COLUMNS))})",
+                        [values[c] for c in CALL_COLUMNS])
+
+        self._write(work)
 
     def dead_letter(self, row: DeadLetterRow) -> None:
         row.created_at = row.created_at or time.time()
         values = asdict(row)
-        with self._lock:
+        with self._lock, self._storage():
             self._con.execute(
                 f"INSERT OR REPLACE INTO dead_letters ({', '.join(DEAD_COLUMNS)}) VALUES "
                 f"({', '.join('?' * len(DEAD_COLUMNS))})", [values[c] for c in DEAD_COLUMNS])
@@ -157,30 +246,23 @@ class Journal:
     def pending(self, table: str) -> tuple[list[str], list[tuple]]:
         """Rows not yet copied to the warehouse: (column names, rows)."""
         columns = CALL_COLUMNS if table == "calls" else DEAD_COLUMNS
-        with self._lock:
+        with self._lock, self._storage():
             rows = self._con.execute(
                 f"SELECT {', '.join(columns)} FROM {table} WHERE synced = 0").fetchall()
         return list(columns), rows
 
     def mark_synced(self, table: str, ids: list[str]) -> None:
         key = "call_id" if table == "calls" else "dl_id"
-        with self._lock:
-            self._con.execute("BEGIN IMMEDIATE")
-            try:
-                self._con.executemany(f"UPDATE {table} SET synced = 1 WHERE {key} = ?",
-                                      [(i,) for i in ids])
-                self._con.execute("COMMIT")
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
+        self._write(lambda con: con.executemany(
+            f"UPDATE {table} SET synced = 1 WHERE {key} = ?", [(i,) for i in ids]))
 
     def run_cost(self, run_id: str) -> float:
         """What a run has spent so far, across every task and process that shares the run."""
-        with self._lock:
+        with self._lock, self._storage():
             return self._con.execute("SELECT coalesce(sum(cost_usd), 0) FROM calls "
                                      "WHERE run_id = ?", (run_id,)).fetchone()[0]
 
     def count(self, table: str, where: str = "1=1", params: tuple = ()) -> int:
-        with self._lock:
+        with self._lock, self._storage():
             return self._con.execute(f"SELECT count(*) FROM {table} WHERE {where}",
                                      params).fetchone()[0]
