@@ -13,6 +13,7 @@ import signal
 import sys
 
 from csc.simulator.config import SimConfig
+from csc.simulator.requestlog import REQUEST_LOG_ENV
 from csc.simulator.runner import LISTENING, SimServer, base_url_of, bind, uvicorn_config
 
 BANNER = ("csc simulator: offline stand-in for an OpenAI-compatible endpoint; its answers are "
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-ms", type=float, metavar="MS",
                    help="delay before every answer, in milliseconds (default: "
                         "$CSC_SIM_LATENCY_MS, else 0)")
+    p.add_argument("--request-log", metavar="PATH",
+                   help="append one JSON line per chat-completions request to PATH (default: "
+                        f"${REQUEST_LOG_ENV}, else no log)")
     p.add_argument("--fault-rate", type=float, metavar="RATE",
                    help="share of requests given each fault, every fault kind but hangs, "
                         "0 to 1 (default: $CSC_SIM_* rates, else 0)")
@@ -59,15 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         config = make_config(args)
+        served = uvicorn_config(config, quiet_logging=False, request_log=args.request_log)
         sock = bind("127.0.0.1" if args.host == "localhost" else args.host, args.port)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:  # a bad setting, a taken port, an unwritable log
         print(f"csc simulator: {exc}", file=sys.stderr)
         return 2
     print(BANNER, file=sys.stderr, flush=True)
     print(f"{LISTENING} {base_url_of(sock)}", flush=True)
     parent = os.environ.get("CSC_SIM_PARENT_PID", "")  # set by SimulatorProcess
-    server = SimServer(uvicorn_config(config, quiet_logging=False),
-                       parent_pid=int(parent) if parent.isdigit() else None)
+    server = SimServer(served, parent_pid=int(parent) if parent.isdigit() else None)
     for sig in (signal.SIGTERM, signal.SIGINT):  # uvicorn re-raises them after a clean stop
         try:
             signal.signal(sig, lambda *_: None)

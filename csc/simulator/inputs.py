@@ -1,6 +1,11 @@
-"""Read a role's input out of the chat messages: the last ```json block of the last user
-message that has one, validated leniently, because a simulator that crashes on odd input is
-no stand-in."""
+"""Read a role's input out of the chat messages.
+
+The input is the fenced ```json block that ends the conversation's original user message (the
+first user message; a re-ask comes later and holds only the error). The block is found by
+decoding JSON, not by pattern: a turn may itself hold ``` , a JSON object or a <think> tag,
+and a reader that stops at the first fence it meets loses the dialogue. What cannot be read
+raises `Unreadable`, because a stand-in that answers about a dialogue it never saw invents one.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,19 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from csc.simulator.labeller import detect_language
-from schemas.llm import INPUT_OF, Role
+from schemas.llm import INPUT_OF, DialogueInput, Role
 
-_BLOCK = re.compile(r"```[ \t]*json[ \t]*\n?(.*?)```", re.S | re.I)
+_FENCE = "```"
+_HEADER = re.compile(r"```[ \t]*(?:[A-Za-z]+)?[ \t]*\r?\n?")  # ``` , ```json , ```JSON\n
+_SPACE = re.compile(r"\s*")
+_CLOSE = re.compile(r"\s*```")
+_DECODER = json.JSONDecoder()
 _CUSTOMER = {"customer", "客户", "user", "client", "顾客", "用户"}
 _SUPPORTER = {"supporter", "客服", "agent", "assistant", "helpdesk", "staff", "坐席"}
+
+
+class Unreadable(ValueError):
+    """The prompt holds no input this role can work on; the reason says what was missing."""
 
 
 def message_text(message: Any) -> str:
@@ -31,34 +44,51 @@ def message_text(message: Any) -> str:
     return ""
 
 
-def last_user_text(messages: list[Any]) -> str:
-    for message in reversed(messages):
+def input_text(messages: list[Any]) -> str:
+    """The conversation's original user message, which holds the task and its input.
+
+    Everything after it is the conversation going on about that input: the gateway's re-ask
+    appends the unusable answer and a user message naming the error, and that message (which
+    may quote the bad answer, JSON included) must never be read as a new input.
+    """
+    for message in messages:
         if isinstance(message, dict) and message.get("role") == "user":
             return message_text(message)
-    return message_text(messages[-1]) if messages else ""
+    return ""
 
 
-def input_text(messages: list[Any]) -> str:
-    """The user message that holds the role's input: the last one with a payload. A re-ask
-    ("that was not valid JSON: ...") comes after it and holds none, yet a model answering it
-    still answers about the conversation's dialogue."""
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            text = message_text(message)
-            if extract_payload(text) is not None:
-                return text
-    return last_user_text(messages)
+def _fenced_values(text: str) -> list[tuple[int, int, Any]]:
+    """(start, end, value) of every fence whose body decodes as one JSON value directly
+    followed by a closing fence."""
+    found = []
+    pos = text.find(_FENCE)
+    while pos != -1:
+        header = _HEADER.match(text, pos)
+        start = _SPACE.match(text, header.end() if header else pos + 3).end()
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except ValueError:
+            pass
+        else:
+            close = _CLOSE.match(text, end)
+            if close:
+                found.append((pos, close.end(), value))
+        pos = text.find(_FENCE, pos + 1)
+    return found
 
 
 def extract_payload(text: str) -> Any:
-    """The last fenced json block (or the whole text when it is JSON); None when absent."""
-    blocks = _BLOCK.findall(text)
-    for candidate in ([blocks[-1]] if blocks else []) + [text]:
-        try:
-            return json.loads(candidate)
-        except ValueError:
-            continue
-    return None
+    """The role's input in `text`: the whole text when it is JSON, else the last fenced JSON
+    block that is not inside another one (a fence quoted in a turn's text sits inside the
+    real block's span); None when there is none."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    found = _fenced_values(text)
+    outer = [c for c in found
+             if not any(o is not c and o[0] < c[0] and c[1] <= o[1] for o in found)]
+    return outer[-1][2] if outer else None
 
 
 def _turns(raw: Any) -> list[dict]:
@@ -80,25 +110,36 @@ def _turns(raw: Any) -> list[dict]:
     return out
 
 
-def read_input(role: Role, payload: Any, text: str) -> BaseModel:
-    """The role's input model from `payload`; what cannot be read falls back to defaults."""
-    model = INPUT_OF[role]
-    data = payload if isinstance(payload, dict) else {}
-    try:
-        return model.model_validate(data)
-    except ValidationError:
-        pass
+def _lenient(model: type[BaseModel], data: dict) -> BaseModel:
+    """What a strict read refused, read field by field: odd speakers mapped, unreadable
+    turns skipped, a missing language detected from the turns' own texts."""
     fixed: dict[str, Any] = {
         k: v for k, v in data.items()
         if k in model.model_fields and isinstance(v, str) and k != "language"}
-    language = data.get("language")
-    fixed["language"] = language if language in ("zh", "en") else detect_language(text)
     for key in ("dialogue", "history"):
         if key in model.model_fields:
             fixed[key] = _turns(data.get(key))
+    said = " ".join(t["text"] for key in ("dialogue", "history") for t in fixed.get(key, []))
+    language = data.get("language")
+    fixed["language"] = language if language in ("zh", "en") else detect_language(said)
     try:
         return model.model_validate(fixed)
+    except ValidationError as exc:
+        raise Unreadable(f"the input does not fit {model.__name__}: "
+                         f"{exc.errors()[0]['msg']}") from None
+
+
+def read_input(role: Role, payload: Any) -> BaseModel:
+    """The role's input model from `payload`, or Unreadable: no JSON object, or (for the roles
+    that work on a dialogue) no turn that can be read."""
+    if not isinstance(payload, dict):
+        raise Unreadable("the first user message holds no JSON object as a fenced ```json "
+                         "block (nor is it one)")
+    model = INPUT_OF[role]
+    try:
+        inp = model.model_validate(payload)
     except ValidationError:
-        minimal: dict[str, Any] = {"language": fixed["language"]}
-        minimal.update({k: [] for k in ("dialogue", "history") if k in model.model_fields})
-        return model.model_validate(minimal)
+        inp = _lenient(model, payload)
+    if isinstance(inp, DialogueInput) and not inp.dialogue:
+        raise Unreadable("the input's 'dialogue' holds no turn with a known speaker and a text")
+    return inp

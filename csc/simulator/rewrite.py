@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from csc.simulator import labeller as lb
+from csc.simulator.inputs import Unreadable
 from csc.simulator.templates import CUSTOMER, ISSUE_FALLBACK, SUPPORTER, SYSTEM_NOTES
 from schemas.llm import DialogueInput, RewrittenDialogue, RewrittenTurn
 
@@ -277,12 +278,13 @@ def _reasoning(lang: str, n_in: int, n_customers: int, rows: list) -> str:
 
 
 def rewrite(inp: DialogueInput, rng: random.Random) -> tuple[RewrittenDialogue, str]:
-    """A rewritten dialogue and the reasoning a reasoning model would have shown."""
+    """A rewritten dialogue and the reasoning a reasoning model would have shown; Unreadable
+    when the input has no customer words to build it on."""
     lang = inp.language
     defect = pick_defect(rng.random())
     customers, replies = _segments(inp)
-    if not customers:
-        customers, replies = [CUSTOMER[lang][4][0]], [""]
+    if not customers:  # a rewrite keeps the customer's words; with none, it would invent them
+        raise Unreadable("the dialogue has no customer turn with text to keep")
     identity = _identity_answer(customers, replies)
     customers, replies = _fit(customers, replies, lang)
     shape = pick_shape(rng)

@@ -23,6 +23,7 @@ import httpx
 import uvicorn
 
 from csc.simulator.config import SimConfig
+from csc.simulator.requestlog import REQUEST_LOG_ENV
 from csc.simulator.server import create_app
 
 HOST = "127.0.0.1"
@@ -48,9 +49,11 @@ def base_url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/v1" if ":" in host else f"http://{host}:{port}/v1"
 
 
-def uvicorn_config(config: SimConfig, *, quiet_logging: bool) -> uvicorn.Config:
+def uvicorn_config(config: SimConfig, *, quiet_logging: bool,
+                   request_log: str | Path | None = None) -> uvicorn.Config:
     extra: dict[str, Any] = {"log_config": None} if quiet_logging else {}
-    return uvicorn.Config(create_app(config), log_level="warning", access_log=False,
+    return uvicorn.Config(create_app(config, request_log), log_level="warning",
+                          access_log=False,
                           http="h11", loop="asyncio", lifespan="off",
                           timeout_graceful_shutdown=1, timeout_keep_alive=30, **extra)
 
@@ -105,10 +108,12 @@ class _Control:
 class RunningSimulator(_Control):
     """A uvicorn server in a daemon thread with its own event loop."""
 
-    def __init__(self, config: SimConfig, port: int = 0) -> None:
+    def __init__(self, config: SimConfig, port: int = 0,
+                 request_log: str | Path | None = None) -> None:
         self._sock = bind(HOST, port)
         self.base_url = base_url_of(self._sock)
-        self._server = SimServer(uvicorn_config(config, quiet_logging=True))
+        self._server = SimServer(uvicorn_config(config, quiet_logging=True,
+                                                request_log=request_log))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
                                         name="csc-simulator", daemon=True)
         self._thread.start()
@@ -124,6 +129,7 @@ class RunningSimulator(_Control):
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=10)
         self._sock.close()
+        self._server.config.app.state.sim.close()
 
     def __enter__(self) -> RunningSimulator:
         return self
@@ -132,24 +138,32 @@ class RunningSimulator(_Control):
         self.stop()
 
 
-def run_in_thread(config: SimConfig | None = None, port: int = 0) -> RunningSimulator:
-    """Serve the simulator from this process; use as a context manager."""
-    return RunningSimulator(config or SimConfig(), port)
+def run_in_thread(config: SimConfig | None = None, port: int = 0,
+                  request_log: str | Path | None = None) -> RunningSimulator:
+    """Serve the simulator from this process; use as a context manager. `request_log` (else
+    $CSC_SIMULATOR_REQUEST_LOG) gets a line per chat-completions request."""
+    return RunningSimulator(config or SimConfig(), port, request_log)
 
 
 class SimulatorProcess(_Control):
-    """`python -m csc.simulator` as a child process; its port is read from its first line."""
+    """`python -m csc.simulator` as a child process; its port is read from its first line.
+
+    The child inherits this process's environment, CSC_SIMULATOR_REQUEST_LOG included;
+    `request_log` sets that variable for the child alone."""
 
     def __init__(self, config: SimConfig | None = None, port: int = 0,
-                 startup_timeout: float = 30.0) -> None:
+                 startup_timeout: float = 30.0, request_log: str | Path | None = None) -> None:
         self.config = config or SimConfig()
         self.port = port
         self.startup_timeout = startup_timeout
+        self.request_log = request_log
         self.base_url = ""
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> SimulatorProcess:
         env = dict(os.environ, CSC_SIM_PARENT_PID=str(os.getpid()))
+        if self.request_log is not None:
+            env[REQUEST_LOG_ENV] = str(Path(self.request_log).resolve())
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         cmd = [sys.executable, "-m", "csc.simulator", "--port", str(self.port),

@@ -15,6 +15,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -25,13 +26,21 @@ from starlette.routing import Route
 
 from csc.simulator import faults as fx
 from csc.simulator.config import SimConfig
-from csc.simulator.inputs import extract_payload, input_text, message_text, read_input
+from csc.simulator.inputs import (
+    Unreadable,
+    extract_payload,
+    input_text,
+    message_text,
+    read_input,
+)
+from csc.simulator.requestlog import RequestLog, messages_digest, open_request_log
 from csc.simulator.responders import respond
 from schemas.llm import OUTPUT_OF, ROLE_HEADER, Role
 
 MODEL_PREFIX = "sim-"
 MODELS = [f"{MODEL_PREFIX}{r.value}" for r in Role] + [f"{MODEL_PREFIX}default"]
 _ROLES = {r.value: r for r in Role}
+UNREADABLE = "unreadable_input"  # the error code of a prompt whose input cannot be read
 _sleep = asyncio.sleep  # bound at import, immune to a test's patch of asyncio.sleep
 _REASONING = {
     "zh": "先读懂输入中的对话和要求，再按这个角色规定的输出格式作答。",
@@ -51,12 +60,29 @@ class Faults:
 
 
 class SimState:
-    """Config, the fault stream and the counters behind /sim/stats."""
+    """Config, the fault stream, the counters behind /sim/stats and the request log."""
 
-    def __init__(self, config: SimConfig) -> None:
+    def __init__(self, config: SimConfig, log: RequestLog | None = None) -> None:
         self.config = config
         self.rng = random.Random(config.seed)
+        self.log = log
         self.reset()
+
+    def note(self, model: object, role_name: str | None, messages: object,
+             faults: list[str], rejected: int | None = None) -> None:
+        """One line in the request log, if there is one: what was asked and what was done
+        to it. `rejected` is the status of a request refused before any fault was drawn."""
+        if self.log is None:
+            return
+        self.log.write({"model": model if isinstance(model, str) else None,
+                        "role": role_name if role_name in _ROLES else None,
+                        "role_asked": role_name, "messages_sha256": messages_digest(messages),
+                        "faults": faults, "fault_injected": bool(faults),
+                        "rejected": rejected})
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
 
     def reset(self) -> None:
         """Zero the counters and restart the fault stream from the seed."""
@@ -83,6 +109,16 @@ class SimState:
             multi=u[7] < c.rate_multi_strategy,
             delay_s=(c.latency_ms + u[8] * c.latency_jitter_ms) / 1000.0)
 
+    def injected(self, f: Faults, role_name: str) -> list[str]:
+        """The faults `f` puts on this request's answer, by name (empty: a clean answer)."""
+        if f.status != 200:
+            return [str(f.status)]
+        names = [name for name, on in (
+            ("hang", f.hang), ("malformed", f.malformed and role_name in _ROLES),
+            ("fenced", f.fenced), ("multi_strategy", f.multi and role_name in fx.MULTI_ROLES))
+            if on]
+        return names + ([f"reasoning_{f.reasoning}"] if f.reasoning else [])
+
     def stats(self) -> dict[str, Any]:
         return {"requests": self.requests, "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight, "by_status": dict(self.by_status),
@@ -104,12 +140,12 @@ def _content_rng(seed: int, role: str, messages: list[Any]) -> tuple[str, random
 
 def build_answer(state: SimState, role_name: str, messages: list[Any],
                  f: Faults) -> tuple[str, str | None, str]:
-    """(content, reasoning_content, digest) for one request: the pure answer, then faults."""
+    """(content, reasoning_content, digest) for one request: the pure answer, then faults.
+    Raises Unreadable when the role's input cannot be read from the prompt."""
     seed = state.config.seed
     digest, rng = _content_rng(seed, role_name, messages)
     role = _ROLES.get(role_name)
-    text = input_text(messages)
-    inp = read_input(role, extract_payload(text), text) if role else None
+    inp = read_input(role, extract_payload(input_text(messages))) if role else None
     answer = respond(role, inp, rng, seed, role_name)
     language = getattr(inp, "language", "en")
     value = answer.value
@@ -172,11 +208,8 @@ async def chat_completions(request: Request) -> Response:
         state.by_status[str(response.status_code)] += 1
 
 
-async def _chat(request: Request, state: SimState) -> Response:
-    try:
-        body = await request.json()
-    except ValueError:
-        return error(400, "the request body is not JSON", "invalid_request_error")
+def _refusal(body: Any) -> Response | None:
+    """The error for a request the simulator cannot take at all, or None."""
     if not isinstance(body, dict) or not isinstance(body.get("model"), str):
         return error(400, "'model' is required", "invalid_request_error", "missing_model")
     model = body["model"]
@@ -190,9 +223,26 @@ async def _chat(request: Request, state: SimState) -> Response:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return error(400, "'messages' must be a non-empty list", "invalid_request_error")
+    return None
+
+
+async def _chat(request: Request, state: SimState) -> Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        state.note(None, None, None, [], rejected=400)
+        return error(400, "the request body is not JSON", "invalid_request_error")
+    refused = _refusal(body)
+    if refused is not None:
+        state.note(body.get("model") if isinstance(body, dict) else None, None,
+                   body.get("messages") if isinstance(body, dict) else None, [],
+                   rejected=refused.status_code)
+        return refused
+    model, messages = body["model"], body["messages"]
     role_name = (request.headers.get(ROLE_HEADER) or model[len(MODEL_PREFIX):]).strip()
     state.by_role[role_name] += 1
     f = state.draw()
+    state.note(model, role_name, messages, state.injected(f, role_name))
     if f.delay_s > 0:
         await _sleep(f.delay_s)
     if f.status == 429:
@@ -203,7 +253,11 @@ async def _chat(request: Request, state: SimState) -> Response:
         return error(500, "simulated server error", "server_error")
     if f.hang and await _hang(request, state.config.hang_s):
         return Response(status_code=499)  # the client gave up; nobody reads this
-    content, reasoning, digest = build_answer(state, role_name, messages, f)
+    try:
+        content, reasoning, digest = build_answer(state, role_name, messages, f)
+    except Unreadable as exc:  # an honest refusal, never an answer about an invented dialogue
+        return error(400, f"the simulator could not read the {role_name} input: {exc}",
+                     "invalid_request_error", UNREADABLE)
     return JSONResponse(_completion(model, content, reasoning, digest, messages))
 
 
@@ -245,7 +299,10 @@ async def health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def create_app(config: SimConfig | None = None) -> Starlette:
+def create_app(config: SimConfig | None = None,
+               request_log: str | Path | None = None) -> Starlette:
+    """The simulator's app; `request_log` (else $CSC_SIMULATOR_REQUEST_LOG) names the file
+    that gets a line per chat-completions request."""
     app = Starlette(routes=[
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
@@ -255,5 +312,5 @@ def create_app(config: SimConfig | None = None) -> Starlette:
         Route("/sim/reset", sim_reset, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
     ])
-    app.state.sim = SimState(config or SimConfig())
+    app.state.sim = SimState(config or SimConfig(), open_request_log(request_log))
     return app
