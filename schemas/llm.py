@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from csc.speakers import UNKNOWN_SPEAKER, role_of
+
 
 class Role(StrEnum):
     REWRITER = "rewriter"
@@ -116,9 +118,26 @@ class PrefilterVerdict(_Strict):
 
 
 class RewrittenTurn(_Strict):
-    speaker: str  # 客服/客户 or supporter/customer; normalised by the stage
+    """One turn of a rewrite. `speaker` keeps the model's spelling (stored with the rewrite);
+    `role` is what it means. A name outside the shared table (csc.speakers) fails validation,
+    so the gateway asks the model again, naming the values it may use."""
+
+    speaker: str
     strategy: str = ""
     text: str
+
+    @field_validator("speaker")
+    @classmethod
+    def _known_speaker(cls, value: str) -> str:
+        if role_of(value) is None:
+            raise ValueError(f"{UNKNOWN_SPEAKER} '{value.strip()[:20]}': write 客服 or "
+                             "supporter for the agent, 客户 or customer for the customer")
+        return value
+
+    @property
+    def role(self) -> str:
+        """'customer' or 'supporter' (a validated turn always has one)."""
+        return role_of(self.speaker) or ""
 
     @field_validator("strategy", mode="before")
     @classmethod

@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from csc.speakers import SpeakerTable, shared_table
+
 BUILTIN_DIR = Path(__file__).parent / "sources"
 FORMATS = ("json", "jsonl", "csv", "lines")
 
@@ -26,18 +28,38 @@ class SourceError(ValueError):
 
 
 class Speakers(BaseModel):
-    """Raw speaker values meaning customer or supporter; `skip` values are dropped and counted."""
+    """Raw speaker values meaning customer or supporter; `skip` values are dropped and counted.
+
+    With `shared: true` the names of the shared table (csc.speakers: 客服, 坐席, agent,
+    Customer Service, 顾客, user, ...) are known too, and the config's own lists add to them
+    (or override one, e.g. `skip: [assistant]` for a source whose assistant is a bot).
+    Names match folded (any case, full-width, spacing), in configs with or without `shared`.
+    """
 
     model_config = ConfigDict(extra="forbid")
-    customer: list[str]
-    supporter: list[str]
+    shared: bool = False
+    customer: list[str] = Field(default_factory=list)
+    supporter: list[str] = Field(default_factory=list)
     skip: list[str] = Field(default_factory=list)
 
-    def lookup(self) -> dict[str, str]:
-        table = {v.strip().lower(): "customer" for v in self.customer}
-        table.update({v.strip().lower(): "supporter" for v in self.supporter})
-        table.update({v.strip().lower(): "skip" for v in self.skip})
-        return table
+    def _own(self) -> dict[str, list[str]]:
+        return {"customer": self.customer, "supporter": self.supporter, "skip": self.skip}
+
+    @model_validator(mode="after")
+    def _usable(self) -> Speakers:
+        """Both roles named, and no name given two roles (checked here, so a bad config is
+        refused when it is loaded, with its path)."""
+        if not self.shared and not (self.customer and self.supporter):
+            raise ValueError("name at least one customer and one supporter value, or set "
+                             "shared: true")
+        self.lookup()
+        return self
+
+    def lookup(self) -> SpeakerTable:
+        """Folded name -> customer | supporter | skip."""
+        if self.shared:
+            return shared_table(self._own())
+        return SpeakerTable(self._own().items())
 
 
 Column = str | int
