@@ -1,22 +1,29 @@
 """`csc`: the command line. Checks what the user asked for before any flow starts, so a mistake
 gets one clear line and exit code 2, never a traceback.
 
-Exit codes: 0 ok; 1 the run finished but nothing could be ingested (or a stage failed);
-2 a usage or input mistake. Commands that only read (status, sources, export) open the
-warehouse directly and never start a Prefect server.
+Exit codes: 0 ok; 1 the run finished but nothing could be ingested (or a stage failed), or
+a runtime failure (a corrupt or full file, a busy warehouse, another run in progress: one
+line naming the file and what to do; the traceback goes to the Prefect run log, not the
+terminal); 2 a usage or input mistake. Commands that only read (status, sources, export) open
+the warehouse directly and never start a Prefect server.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import difflib
 import json
+import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+EXIT_FAILED = 1  # a runtime failure: retrying now will not help
 EXIT_BROKEN_PIPE = 141  # what a Unix tool killed by SIGPIPE reports: `csc status | head`
 DESCRIPTION = ("Turn customer-support conversations into CSC evaluation and training data: "
                "ingest dialogue files into a DuckDB warehouse, build the CSConv set with an "
@@ -57,6 +64,44 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_S)
+
+
+class _OneLineOnTheTerminal(logging.Formatter):
+    """The console handler's formatter, minus the traceback of a failure the CLI reports in
+    one line (a RuntimeFailure, a configuration mistake). Prefect logs such a failure with
+    its traceback at every level of the DAG; the run log on the Prefect server keeps it (its
+    handler formats the record on its own), the terminal shows the one line."""
+
+    def __init__(self, inner: logging.Formatter, quiet: tuple[type[BaseException], ...]) -> None:
+        super().__init__()
+        self.inner, self.quiet = inner, quiet
+
+    def format(self, record: logging.LogRecord) -> str:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, self.quiet):
+            record = copy.copy(record)  # the record is shared with the run log's handler
+            record.exc_info, record.exc_text = None, None
+        return self.inner.format(record)
+
+
+def _launch(flow: Callable[..., Any], **params: Any) -> Any:
+    """Run a flow from the terminal: a temporary Prefect server started for it dies with this
+    process even when it is killed (csc.prefect_server), and a failure the flow turns into one
+    line shows no traceback here."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+    from prefect.settings import get_current_settings
+
+    from tasks.runs import USER_ERRORS
+
+    if not get_current_settings().api.url:  # Prefect will start its temporary server
+        from csc.prefect_server import tie_to_this_process
+
+        tie_to_this_process()
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and handler.formatter is not None \
+                and not isinstance(handler.formatter, _OneLineOnTheTerminal):
+            handler.setFormatter(_OneLineOnTheTerminal(handler.formatter, USER_ERRORS))
+    return flow(**params)
 
 
 def _drop_folder(explicit: str | None) -> str:
@@ -105,8 +150,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     _prepare_run()
     from flows.ingest import ingest
 
-    report = ingest(path=str(path), source=args.source, force=args.force,
-                    mask_pii=not args.no_mask_pii)
+    report = _launch(ingest, path=str(path), source=args.source, force=args.force,
+                     mask_pii=not args.no_mask_pii)
     print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else render_text(report))
     if report["ingested_anything"]:
         return EXIT_OK
@@ -130,19 +175,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return EXIT_OK
         from flows.csconv import csconv
 
-        result = csconv(limit=args.limit, refresh=args.refresh)
+        result = _launch(csconv, limit=args.limit, refresh=args.refresh)
     elif args.stage == "nightly":
         drop = _drop_folder(args.drop)
         _prepare_run(("csconv",))
         from flows.nightly import nightly
 
-        result = nightly(drop_folder=drop)
+        result = _launch(nightly, drop_folder=drop)
     else:
         drop = _drop_folder(args.drop)
         _prepare_run()
         from flows.ingest import ingest
 
-        result = {"ingest": ingest(path=drop)["totals"]}
+        result = {"ingest": _launch(ingest, path=drop)["totals"]}
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return EXIT_OK
 
@@ -156,7 +201,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     from flows.nightly import nightly
     from warehouse.db import output_dir, warehouse_path
 
-    result = nightly(drop_folder=str(SAMPLES))
+    result = _launch(nightly, drop_folder=str(SAMPLES))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"\nwarehouse: {warehouse_path()}  (open it with duckdb; see docs/analysts.md)")
     print(f"funnel:    {result['csconv']['report']}")
@@ -400,16 +445,20 @@ def _main(argv: list[str]) -> int:
 
 
 def _explain(exc: Exception) -> int:
-    """One line for a mistake the user can fix; anything else is a bug and keeps its
+    """One line for a mistake the user can fix (exit 2) or a runtime failure (exit 1: a
+    corrupt or full file, a busy warehouse, another run); anything else is a bug and keeps its
     traceback. The error classes are imported here, not up front: importing them costs a
     second, and `csc status` should not pay it."""
-    from csc.errors import ConfigError
+    from csc.errors import ConfigError, RuntimeFailure
     from csc.ingest.service import IngestError
     from csc.ingest.sources import SourceError
     from csc.llm.gateway import EndpointError
     from csc.llm.settings import LLMNotConfigured
     from warehouse.db import WarehouseError
 
+    if isinstance(exc, RuntimeFailure):  # before WarehouseError: a busy warehouse is both
+        print(f"csc: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if isinstance(exc, IngestError | SourceError | WarehouseError | ConfigError |
                   FileNotFoundError):
         return _fail(str(exc))

@@ -15,6 +15,7 @@ from csc.csconv import plan as planning
 from csc.csconv import service
 from csc.csconv.plan import Batch
 from csc.progress import Snapshot, llm_counts
+from tasks.retries import retry_if_transient
 
 log = logging.getLogger("csc.tasks")
 
@@ -70,7 +71,8 @@ def plan_batches(batch_size: int = 100, limit: int | None = None) -> list[Batch]
     return planning.plan(batch_size, limit)
 
 
-@task(name="csconv-batch", retries=1, retry_delay_seconds=10)
+@task(name="csconv-batch", retries=1, retry_delay_seconds=10,
+      retry_condition_fn=retry_if_transient)
 def run_batch(batch: Batch, run_id: str, refresh: bool = False) -> dict:
     progress = ArtifactProgress(f"csconv-{batch.language}-progress",
                                 f"CSConv {batch.language}: {len(batch.ids)} dialogues")

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import Task, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.client.schemas.objects import TaskRun
 from prefect.runtime import task_run
-from prefect.states import State
 
 from csc.ingest.report import render_markdown
 from csc.ingest.service import (
     discover,
     give_up_on_file,
     ingest_file,
-    is_transient,
     refresh_prefilter,
     resolve_source,
 )
+from tasks.retries import retry_if_transient
 
 
 @task(name="discover-files")
@@ -32,18 +30,9 @@ def discover_files(path: str) -> list[str]:
 RETRIES = 2
 
 
-def retry_if_transient(task: Task, task_run: TaskRun | None, state: State) -> bool:
-    """Retry a file only when another attempt may succeed (a failing disk or mount, a busy
-    warehouse): bad data fails the same way every time, and is quarantined, not retried."""
-    exc = state.data if isinstance(state.data, BaseException) else None
-    if exc is None:
-        try:
-            state.result(raise_on_failure=True)
-        except Exception as raised:  # only classified here; Prefect keeps the failure
-            exc = raised
-    return exc is not None and is_transient(exc)
-
-
+# A file is retried only when another attempt may succeed (a failing disk or mount): bad data
+# fails the same way every time and is quarantined; a full disk or a warehouse busy past its
+# wait (CSC_WAREHOUSE_WAIT_S) ends the run with one line.
 @task(name="ingest-file", retries=RETRIES, retry_delay_seconds=5,
       retry_condition_fn=retry_if_transient)
 def ingest_file_task(path: str, source: str | None, run_id: str, force: bool = False,

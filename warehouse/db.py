@@ -47,8 +47,12 @@ class WarehouseBusy(StorageError, WarehouseError):
     gives up on an unusable warehouse (recording a refused run, say) gives up on this too."""
 
 
-class WarehouseFull(StorageError, WarehouseError):
-    """The disk (or quota) under the warehouse has no room for the write in progress."""
+class WarehouseFull(StorageError, WarehouseError, OSError):
+    """The disk (or quota) under the warehouse has no room for the write in progress.
+
+    Also an OSError, which it is at heart: code that passes I/O failures on rather than
+    blaming the data (ingest quarantines a file that fails for any other reason) passes this
+    on too."""
 
 
 def wait_s() -> float:
@@ -67,7 +71,7 @@ def wait_s() -> float:
     return value
 
 
-def _no_room(exc: BaseException) -> bool:
+def no_room(exc: BaseException) -> bool:
     """Whether a write failed for want of space: an OSError's errno, or DuckDB's message
     (it reports the OS error as text inside its own exception types)."""
     if isinstance(exc, OSError):
@@ -75,11 +79,22 @@ def _no_room(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.Error) and any(t in str(exc).lower() for t in _NO_ROOM_TEXT)
 
 
-def _full(path: Path) -> WarehouseFull:
+def _full(path: Path | None) -> WarehouseFull:
+    path = path or warehouse_path()
     return WarehouseFull(
         f"the disk holding the warehouse {path} is full (or a quota or file-size limit is "
         f"reached). Free space in {path.parent} (or move the warehouse and set "
         "CSC_WAREHOUSE), then run again: each stage resumes where it stopped")
+
+
+def _database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file behind a connection, for messages about it."""
+    with contextlib.suppress(duckdb.Error):
+        rows = con.execute("SELECT path FROM duckdb_databases() "
+                           "WHERE database_name = current_database()").fetchall()
+        if rows and rows[0][0]:
+            return Path(rows[0][0])
+    return None
 
 
 def ensure_writable(path: Path | None = None, *, create: bool = False) -> Path:
@@ -137,11 +152,13 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
         con.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         # A failed COMMIT (a full disk) has already ended the transaction, and ROLLBACK would
         # then fail with "no transaction is active", hiding the error that says what happened.
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
+        if no_room(exc):
+            raise _full(_database_file(con)) from exc
         raise
 
 
@@ -152,9 +169,15 @@ def registered(con: duckdb.DuckDBPyConnection, **frames: Any) -> Iterator[None]:
         con.register(name, frame)
     try:
         yield
-    finally:
+    except BaseException:
+        # In a transaction the error aborted, unregister fails too ("Current transaction is
+        # aborted"); that must not replace the error that says what went wrong.
         for name in frames:
-            con.unregister(name)
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(name)
+        raise
+    for name in frames:
+        con.unregister(name)
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: Any,
@@ -285,7 +308,7 @@ def _open(path: Path, read_only: bool, timeout: float,
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
-            if _no_room(exc):
+            if no_room(exc):
                 raise _full(path) from exc
             if "lock" not in str(exc).lower():
                 raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from None
@@ -332,6 +355,6 @@ def connect(path: Path | None = None, *, read_only: bool = False,
         # an OSError of the caller's about another file (a report) is not the warehouse's
         foreign = isinstance(exc, OSError) and exc.filename is not None \
             and Path(exc.filename).parent != path.parent
-        if foreign or not _no_room(exc):
+        if foreign or not no_room(exc):
             raise
         raise _full(path) from exc
