@@ -18,8 +18,9 @@ from pydantic import BaseModel
 
 from csc.csconv.postfilter import has_system_note
 from csc.simulator import labeller as lb
+from csc.simulator.inputs import Unreadable
 from csc.simulator.labeller import guess_strategy, label_for
-from csc.simulator.rewrite import rewrite
+from csc.simulator.rewrite import customer_words, rewrite
 from csc.simulator.templates import CUSTOMER, SUPPORTER, TONES, TOPICS, UNREASONABLE_NOTE
 from schemas.llm import (
     Annotation,
@@ -341,10 +342,13 @@ _PLAIN: dict[Role, Callable[[BaseModel, random.Random], BaseModel]] = {
 
 def respond(role: Role | None, inp: BaseModel | None, rng: random.Random, seed: int,
             role_name: str = "") -> Answer:
-    """The answer of `role` to `inp`; a plain help text for an unknown role."""
+    """The answer of `role` to `inp`; a plain help text for an unknown role. Unreadable when
+    the rewriter is given no customer words (it would have to invent them all)."""
     if role is None or inp is None:
         return Answer(_help_text(role_name))
     if role is Role.REWRITER:
+        if not customer_words(inp):  # type: ignore[arg-type]
+            raise Unreadable("the dialogue has no customer turn with text to keep")
         dialogue, reasoning = rewrite(inp, rng)  # type: ignore[arg-type]
         return Answer(dialogue, reasoning)
     if role is Role.CUSTOMER:

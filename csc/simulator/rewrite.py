@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 
 from csc.simulator import labeller as lb
-from csc.simulator.inputs import Unreadable
 from csc.simulator.templates import CUSTOMER, ISSUE_FALLBACK, SUPPORTER, SYSTEM_NOTES
 from schemas.llm import DialogueInput, RewrittenDialogue, RewrittenTurn
 
@@ -277,14 +276,20 @@ def _reasoning(lang: str, n_in: int, n_customers: int, rows: list) -> str:
             "each following exactly one strategy.")
 
 
+def customer_words(inp: DialogueInput) -> bool:
+    """Whether the input has a customer turn with text, which a rewrite keeps."""
+    return any(t.speaker == "customer" and t.text.strip() for t in inp.dialogue)
+
+
 def rewrite(inp: DialogueInput, rng: random.Random) -> tuple[RewrittenDialogue, str]:
-    """A rewritten dialogue and the reasoning a reasoning model would have shown; Unreadable
-    when the input has no customer words to build it on."""
+    """A rewritten dialogue and the reasoning a reasoning model would have shown. Served only
+    for input with customer words (see `customer_words`): without any, every customer line
+    would be canned, a dialogue invented rather than rewritten."""
     lang = inp.language
     defect = pick_defect(rng.random())
     customers, replies = _segments(inp)
-    if not customers:  # a rewrite keeps the customer's words; with none, it would invent them
-        raise Unreadable("the dialogue has no customer turn with text to keep")
+    if not customers:  # direct callers only: over HTTP, respond() refuses such input first
+        customers, replies = [CUSTOMER[lang][4][0]], [""]
     identity = _identity_answer(customers, replies)
     customers, replies = _fit(customers, replies, lang)
     shape = pick_shape(rng)
