@@ -1,11 +1,14 @@
 """Offline, deterministic stand-in for an OpenAI-compatible endpoint (demo and tests only).
 
 Every model it serves is named `sim-*`; its answers are heuristics and templates, never a
-model's results. See `server` for the HTTP API and `config.SimConfig` for the fault knobs.
+model's results. See `server` for the HTTP API, `config.SimConfig` for the fault knobs and
+`requestlog` for the log of every request received (CSC_SIMULATOR_REQUEST_LOG).
 """
 
 from csc.simulator.config import SimConfig
+from csc.simulator.requestlog import REQUEST_LOG_ENV, read_request_log
 from csc.simulator.runner import RunningSimulator, SimulatorProcess, run_in_thread
 from csc.simulator.server import create_app
 
-__all__ = ["RunningSimulator", "SimConfig", "SimulatorProcess", "create_app", "run_in_thread"]
+__all__ = ["REQUEST_LOG_ENV", "RunningSimulator", "SimConfig", "SimulatorProcess", "create_app",
+           "read_request_log", "run_in_thread"]
