@@ -12,16 +12,21 @@ import asyncio
 import hashlib
 from dataclasses import dataclass, field
 
+import polars as pl
+
 from csc.csconv.postfilter import PostfilterConfig, RuleOutcome, apply_rules
 from csc.framework import strategy_catalogue
 from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest
+from csc.pii import mask_frame
 from csc.progress import BatchProgress
 from csc.prompts import load_prompt, prompt_variant
+from csc.speakers import UNKNOWN_SPEAKER
 from schemas.llm import (
     DialogueInput,
     InputTurn,
     PrefilterVerdict,
     RewrittenDialogue,
+    RewrittenTurn,
     Role,
     output_of,
 )
@@ -40,10 +45,12 @@ class Outcome:
     dialogue_id: str
     language: str
     status: str  # kept | rejected | dead | deferred
-    step: str | None = None  # rejects: llm_prefilter | speaker | length | multi_strategy | ...
+    step: str | None = None  # rejects: llm_prefilter | speaker | length | unfaithful | ...
     reason: str | None = None
     prefilter: dict | None = None  # {low_quality, reason, reasoning, model, prompt_version}
-    rewrite: dict | None = None  # {turns, reasoning, model, prompt_version, trimmed}
+    # {turns, reasoning, model, prompt_version, trimmed, pii_masked, pii_masked_reasoning,
+    #  faithfulness}
+    rewrite: dict | None = None
     judgement: dict | None = None  # {quality, reason, reasoning, model, prompt_version}
     rules: RuleOutcome | None = None
     error: str | None = None
@@ -81,6 +88,27 @@ def _failed(o: Outcome, failure: LLMFailure) -> Outcome:
     return o
 
 
+def _speaker_refused(failure: LLMFailure) -> bool:
+    """The rewriter kept naming a speaker outside the shared table through every re-ask (the
+    answer type refuses it, so the gateway re-asked with the names allowed). That is this
+    dialogue's outcome, not a failed call to retry on the next run."""
+    return failure.kind == "dead" and UNKNOWN_SPEAKER in failure.error
+
+
+def mask_rewrite(turns: list[RewrittenTurn], reasoning: str | None,
+                 language: str) -> tuple[list[RewrittenTurn], str | None, int, int]:
+    """Issue 11 A7: the ingest masker over what the rewriter wrote, before anything is stored
+    or sent to the judge (a model can invent a phone number, or repeat one in its reasoning).
+    Returns the masked turns and reasoning, and how many spans each held."""
+    texts = [t.text for t in turns] + [reasoning or ""]
+    frame = mask_frame(pl.DataFrame({"text": texts, "language": [language] * len(texts)},
+                                    schema={"text": pl.String, "language": pl.String}))
+    masked, counts = frame["text"].to_list(), frame["pii_masked"].to_list()
+    out = [t if t.text == text else t.model_copy(update={"text": text})
+           for t, text in zip(turns, masked, strict=False)]
+    return out, masked[-1] if reasoning is not None else None, sum(counts[:-1]), counts[-1]
+
+
 async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
                            cfg: PostfilterConfig) -> Outcome:
     o = Outcome(d.dialogue_id, d.language, "kept")
@@ -97,11 +125,18 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
 
     rew = await gw.one(_request(Role.REWRITER, d, payload, RewrittenDialogue))
     if isinstance(rew, LLMFailure):
+        if _speaker_refused(rew):
+            o.status, o.step = "rejected", "speaker"
+            o.reason = rew.error[:300]
+            return o
         return _failed(o, rew)
-    turns = rew.value.root
-    o.rules = apply_rules(turns, cfg)
-    o.rewrite = {"turns": [t.model_dump() for t in turns], "reasoning": rew.reasoning,
-                 "trimmed": o.rules.trimmed, **_lineage(gw, Role.REWRITER, d.language)}
+    turns, reasoning, pii_turns, pii_reasoning = mask_rewrite(rew.value.root, rew.reasoning,
+                                                              d.language)
+    o.rules = apply_rules(turns, cfg, d.turns, d.language)
+    o.rewrite = {"turns": [t.model_dump() for t in turns], "reasoning": reasoning,
+                 "trimmed": o.rules.trimmed, "pii_masked": pii_turns,
+                 "pii_masked_reasoning": pii_reasoning, "faithfulness": o.rules.faithfulness,
+                 **_lineage(gw, Role.REWRITER, d.language)}
     if not o.rules.passed:
         o.status, o.step, o.reason = "rejected", o.rules.step, o.rules.reason
         return o
