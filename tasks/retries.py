@@ -8,6 +8,8 @@ retrying only delays the one line that says what to do.
 
 from __future__ import annotations
 
+import logging
+
 import duckdb
 from prefect import Task
 from prefect.client.schemas.objects import TaskRun
@@ -39,7 +41,7 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException)
 
 
-def retry_if_transient(task: Task, task_run: TaskRun, state: State) -> bool:
+def retry_if_transient(task: Task, task_run: TaskRun | None, state: State) -> bool:
     """Prefect's retry_condition_fn. A failure that is not retried leaves its traceback in
     the task run's log (Prefect logs none when it skips a retry), never on the terminal."""
     exc = failure_of(state)
@@ -47,6 +49,7 @@ def retry_if_transient(task: Task, task_run: TaskRun, state: State) -> bool:
         return False
     if transient(exc):
         return True
-    task_run_logger(task_run, task).info("not retried, another attempt would fail the same "
-                                         "way: %s: %s", type(exc).__name__, exc, exc_info=exc)
+    logger = task_run_logger(task_run, task) if task_run else logging.getLogger(__name__)
+    logger.info("not retried, another attempt would fail the same way: %s: %s",
+                type(exc).__name__, exc, exc_info=exc)
     return False
