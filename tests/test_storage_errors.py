@@ -307,6 +307,23 @@ def test_the_wait_applies_to_every_writer(warehouse, monkeypatch):
         assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize("disk", ["full", "read-only"])
+def test_a_report_that_cannot_be_written_names_the_file(disk, tmpfs):
+    from tasks.csconv_report import write_report
+
+    point = tmpfs("64k")
+    path = point / "reports" / "csconv_funnel.md"
+    write_report(path, "old report\n")
+    if disk == "read-only":
+        read_only(point)
+    with pytest.raises(StorageError) as failed:
+        write_report(path, "x" * 200_000)
+    assert str(failed.value).startswith(f"cannot write the funnel report {path} (")
+    assert "CSC_OUT" in str(failed.value)
+    assert path.read_text() == "old report\n"  # the old one stays whole
+    assert sorted(p.name for p in path.parent.iterdir()) == ["csconv_funnel.md"]
+
+
 # -- exit codes ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("exc", "code"), [
