@@ -173,6 +173,13 @@ def _peak_rss_mb() -> float:
     return kib / 1024 if sys.platform != "darwin" else kib / 2**20
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process, every thread: on a shared machine the wall time varies
+    with other jobs, the CPU time much less."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child(phase: str, file: Path, db: Path, profile: Path | None) -> None:
     t0 = time.perf_counter()
     from csc.ingest.service import ingest_file
@@ -187,13 +194,13 @@ def child(phase: str, file: Path, db: Path, profile: Path | None) -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    t1 = time.perf_counter()
+    t1, cpu0 = time.perf_counter(), _cpu_s()
     summary = ingest_file(file, cfg, f"bench-{phase}", db=db, force=force)
-    seconds = time.perf_counter() - t1
+    seconds, cpu_s = time.perf_counter() - t1, _cpu_s() - cpu0
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile)
-    print(json.dumps({"phase": phase, "seconds": seconds, "import_s": import_s,
+    print(json.dumps({"phase": phase, "seconds": seconds, "cpu_s": cpu_s, "import_s": import_s,
                       "peak_rss_mb": _peak_rss_mb(), "reconciles": summary.reconciles,
                       **summary.as_dict()}))
 
@@ -309,7 +316,8 @@ def _bench(args: argparse.Namespace, n: int, workdir: Path) -> int:
     first = run_child("first", file, db, profile)
     rate = gen["utterances"] / first["seconds"]
     print(f"    {first['seconds']:.2f}s ingest ({first['import_s']:.2f}s imports, "
-          f"{first['process_s']:.2f}s process): {rate:,.0f} utterances/s, "
+          f"{first['process_s']:.2f}s process, {first['cpu_s']:.2f} CPU-s): {rate:,.0f} "
+          "utterances/s, "
           f"peak RSS {first['peak_rss_mb']:,.0f} MB; {first['records']:,} records -> "
           f"{first['new']:,} new, {first['already_present']:,} already present, "
           f"{first['quarantined']:,} quarantined, {first['utterances']:,} merged utterances")
@@ -364,11 +372,13 @@ def _bench(args: argparse.Namespace, n: int, workdir: Path) -> int:
         "seeds": seed_desc,
         "generate_s": round(gen_s, 2),
         "seconds": round(first["seconds"], 2),
+        "cpu_s": round(first["cpu_s"], 2),
         "utterances_per_s": round(rate),
         "peak_rss_mb": round(first["peak_rss_mb"]),
         "import_s": round(first["import_s"], 2),
         "rerun_skip_s": round(rerun["seconds"], 3),
         "force_reingest_s": round(forced["seconds"], 2),
+        "force_cpu_s": round(forced["cpu_s"], 2),
         "force_peak_rss_mb": round(forced["peak_rss_mb"]),
         "new": first["new"],
         "quarantined": first["quarantined"],
