@@ -70,7 +70,8 @@ def refuses_bad_config(fn: Callable[..., Any]) -> Callable[..., Any]:
             get_run_logger().error("%s refused: %s", fn.__name__, message)
             params = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
             try:
-                with connect() as con:
+                # no second wait: when the warehouse is busy, that is what the message says
+                with connect(timeout=0) as con:
                     run_id = current_run_id()
                     start_run(con, run_id, fn.__name__, params, exclusive=False)
                     status = "refused" if isinstance(exc, RunInProgress) else "failed"
