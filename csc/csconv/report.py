@@ -7,13 +7,15 @@ from csc.framework import BY_ID
 # Reject steps in the order a dialogue meets them (csc.csconv.stage / postfilter).
 STEPS = (
     ("llm_prefilter", "LLM pre-filter (abusive language, cold agent)"),
+    ("speaker", "speakers are customer or supporter (re-asked before dropping)"),
     ("length", "(c) utterance count within bounds"),
-    ("speaker", "rewrite names an unknown speaker"),
+    ("label_mismatch", "a label written in a turn's text agrees with the turn's"),
     ("multi_strategy", "(d) no multi-strategy turn"),
     ("strategy_label", "every strategy label maps to one of the 12"),
     ("required_strategies", "(e) Greeting, Identity Verification, Closure present"),
     ("alternation", "(f) strict speaker alternation"),
     ("empty_turn", "no empty turn"),
+    ("unfaithful", "the rewrite is of its source (language, shared content)"),
     ("judge", "(b) LLM judge says 'high'"),
 )
 
