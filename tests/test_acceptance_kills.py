@@ -1,0 +1,135 @@
+"""Issue 11 acceptance, crashes and concurrent runs, with CSC_LLM_BASE_URL=simulator: every
+process starts its own simulator on a random port, as a user's runs do, and every simulator
+appends the requests it receives to one log (CSC_SIMULATOR_REQUEST_LOG), so the test counts
+what the endpoint received, not what the client believes it sent.
+
+- Five `kill -9` at random moments, then a final run: only calls in flight at a kill may be
+  made again, and the tables equal an uninterrupted run's.
+- Two nightlies started together make no more LLM calls than one.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from test_acceptance_faults import assert_same_tables, tables
+
+from csc.ingest.service import ingest_path
+from csc.paths import PROJECT_ROOT, SAMPLES
+from csc.simulator import REQUEST_LOG_ENV, read_request_log
+from warehouse.db import connect, query
+
+pytestmark = pytest.mark.prefect
+
+CONCURRENCY = 4  # requests in flight: the most a kill can cut off mid-answer
+STAGE = "from flows.csconv import csconv; csconv(batch_size=4)"
+
+
+def child_env(db: Path, cache: Path, log: Path, latency_ms: int = 0) -> dict[str, str]:
+    from prefect.settings import PREFECT_API_URL
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CSC_LLM_", "CSC_SIM"))}
+    return env | {
+        "CSC_WAREHOUSE": str(db), "CSC_LLM_BASE_URL": "simulator", "CSC_SIM_SEED": "23",
+        "CSC_LLM_CACHE": str(cache), REQUEST_LOG_ENV: str(log),
+        "CSC_LLM_CONCURRENCY": str(CONCURRENCY), "CSC_LLM_TIMEOUT": "20",
+        "CSC_SIM_LATENCY_MS": str(latency_ms),
+        "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONPATH": str(PROJECT_ROOT)}
+
+
+def requests(log: Path) -> Counter[str]:
+    """How often each distinct request (by the hash of its messages) reached an endpoint."""
+    if not log.exists():
+        return Counter()
+    return Counter(r["messages_sha256"] for r in read_request_log(log))
+
+
+def run_stage(env: dict[str, str], out: Path) -> None:
+    with out.open("ab") as sink:
+        done = subprocess.run([sys.executable, "-c", STAGE], env=env, cwd=PROJECT_ROOT,
+                              stdout=sink, stderr=sink, timeout=900)
+    assert done.returncode == 0, out.read_text(errors="replace")[-3000:]
+
+
+def kill_when(env: dict[str, str], log: Path, seen: int, out: Path) -> bool:
+    """Start the stage and kill -9 it once the endpoint has received `seen` requests in all.
+    False when it finished first."""
+    with out.open("ab") as sink:
+        proc = subprocess.Popen([sys.executable, "-c", STAGE], env=env, cwd=PROJECT_ROOT,
+                                stdout=sink, stderr=sink)
+    deadline = time.monotonic() + 600
+    while proc.poll() is None and time.monotonic() < deadline:
+        if sum(requests(log).values()) >= seen:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            time.sleep(1.5)  # its simulator sees its parent gone and stops
+            return True
+        time.sleep(0.05)
+    assert proc.returncode == 0, out.read_text(errors="replace")[-3000:]
+    return False
+
+
+def test_five_kills_repeat_no_completed_call_and_end_as_a_clean_run(tmp_path, prefect_server):
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    for d in (clean, killed):
+        d.mkdir()
+        ingest_path(SAMPLES, "ingest-run", db=d / "wh.duckdb")
+    clean_env = child_env(clean / "wh.duckdb", clean / "cache.sqlite", clean / "requests.log")
+    run_stage(clean_env, tmp_path / "clean.out")
+    reference = requests(clean / "requests.log")
+    total = sum(reference.values())
+    assert total > 50
+
+    log = killed / "requests.log"
+    env = child_env(killed / "wh.duckdb", killed / "cache.sqlite", log)
+    moments = sorted(random.Random(5).sample(range(5, int(total * 0.8)), 5))
+    kills = sum(kill_when(env, log, at, tmp_path / "killed.out") for at in moments)
+    run_stage(env, tmp_path / "killed.out")  # the final run
+    assert kills >= 3  # most runs were cut off mid-stage
+
+    received = requests(log)
+    repeats = sum((received - reference).values())
+    assert repeats <= kills * CONCURRENCY, (repeats, kills)
+    assert set(received) == set(reference)  # the same requests, no other
+    assert_same_tables(tables(killed / "wh.duckdb"), tables(clean / "wh.duckdb"))
+
+
+def test_two_nightlies_started_together_make_no_more_calls_than_one(tmp_path, prefect_server):
+    alone, both = tmp_path / "alone", tmp_path / "both"
+    for d in (alone, both):
+        d.mkdir()
+    cmd = [sys.executable, "-m", "cli.main", "run", "nightly", "--drop", str(SAMPLES)]
+    single = subprocess.run(cmd, env=child_env(alone / "wh.duckdb", alone / "cache.sqlite",
+                                               alone / "requests.log"),
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+    assert single.returncode == 0, single.stderr[-3000:]
+    one = sum(requests(alone / "requests.log").values())
+    assert one > 0
+
+    # answers slow enough that the LLM work of one run outlasts the gap between two starts:
+    # without a lock both would ask for the same answers before either is cached
+    env = child_env(both / "wh.duckdb", both / "cache.sqlite", both / "requests.log", 150)
+    procs = [subprocess.Popen(cmd, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=900), *p.communicate()) for p in procs]
+    codes = sorted(code for code, _, _ in results)
+    assert codes[0] == 0, [err[-2000:] for _, _, err in results]
+    if codes[1] != 0:  # refused: one line naming the run that holds the lock
+        (refused,) = [err for code, _, err in results if code != 0]
+        assert codes[1] == 1
+        assert refused.strip().splitlines()[-1].startswith(
+            "csc: error: another run is in progress on this warehouse: nightly run ")
+        assert "Traceback" not in refused
+    assert sum(requests(both / "requests.log").values()) <= one
+    with connect(both / "wh.duckdb") as con:
+        statuses = dict(query(con, "SELECT status, count(*) FROM ops.runs "
+                                   "WHERE flow = 'nightly' GROUP BY 1"))
+    assert statuses.get("completed", 0) >= 1 and statuses.get("running", 0) == 0
