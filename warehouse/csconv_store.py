@@ -117,6 +117,11 @@ FUNNEL = {
     "trimmed": "SELECT count(*) FILTER (WHERE trimmed > 0), coalesce(sum(trimmed), 0) "
                "FROM csconv.rewrites r JOIN marts.csconv_outcomes o USING (dialogue_id, "
                "pipeline_version)",
+    # what the masker caught in the rewrites of dialogues with an outcome (issue 11 A7):
+    # rewrites holding any, spans in their turns, spans in their reasoning
+    "pii": "SELECT count(*) FILTER (WHERE pii_masked > 0), coalesce(sum(pii_masked), 0), "
+           "coalesce(sum(pii_masked_reasoning), 0) FROM csconv.rewrites r "
+           "JOIN marts.csconv_outcomes o USING (dialogue_id, pipeline_version)",
     "strategies": "SELECT strategy_id, sum(turns) FROM marts.csconv_strategy_distribution "
                   "GROUP BY 1 ORDER BY 1",
     "before": "SELECT round(avg(d.n_utterances), 2) FROM raw.dialogues d "

@@ -52,6 +52,9 @@ def render(numbers: dict, simulator: bool) -> str:
     trimmed = numbers["trimmed"][0]
     lines.append(f"(a) trailing system-note utterances trimmed: {trimmed[1]} in {trimmed[0]} "
                  "rewrites.")
+    rewrites, spans, in_reasoning = numbers["pii"][0]
+    lines.append(f"PII the masker caught in rewrites before storage: {spans} spans in the turns "
+                 f"of {rewrites} rewrites; {in_reasoning} in their reasoning.")
     before = numbers["before"][0][0]
     after_len, after_use = numbers["after"][0]
     raw_use = numbers["raw_strategy_use"][0][0]
