@@ -40,24 +40,55 @@ def write_outcomes(con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict]]
         return {table: _insert(con, table, tables.get(table, [])) for table in order}
 
 
+def _drop_incomplete(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """Delete the stored annotations that `rows` answer again and that left a turn 'not
+    labelled', so the new answer takes their keys (and their place in every view)."""
+    targets: dict[tuple[str, str, str], set[str]] = {}
+    for r in rows:
+        targets.setdefault((r["target_kind"], r["prompt_version"], r["model"]),
+                           set()).add(r["target_id"])
+    for (kind, version, model), ids in targets.items():
+        con.execute("""
+DELETE FROM csconv.annotations
+WHERE target_kind = ? AND prompt_version = ? AND model = ?
+  AND target_id IN (SELECT target_id FROM csconv.annotations
+                    WHERE target_kind = ? AND prompt_version = ? AND model = ?
+                      AND label_error = 'not labelled'
+                      AND target_id IN (SELECT unnest(?::VARCHAR[])))""",
+                    [kind, version, model, kind, version, model, sorted(ids)])
+
+
 def write_annotations(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
+    """Write one batch's labels in one transaction. A target whose stored annotation (same
+    prompt version and model) left a turn unlabelled is replaced whole by its new answer; a
+    complete one is kept, and the new rows for it are skipped as duplicates."""
+    if not rows:
+        return 0
     with transaction(con):
+        _drop_incomplete(con, rows)
         return _insert(con, "csconv.annotations", rows)
 
 
+# A target is pending until it has a complete annotation under the current prompt version and
+# model: one without a label_error 'not labelled' (what csc.csconv.annotate.label_rows writes
+# for a supporter turn the answer left out). A label that did not map is an answer, and stays.
 ANNOTATION_PENDING = {
     "csconv": """
+WITH complete AS (
+  SELECT target_id FROM csconv.annotations
+  WHERE target_kind = ? AND prompt_version = ? AND model = ?
+  GROUP BY target_id HAVING bool_and(label_error IS DISTINCT FROM 'not labelled'))
 SELECT c.csconv_id, c.language FROM marts.csconv_current c
-WHERE c.language = ? AND NOT EXISTS (SELECT 1 FROM csconv.annotations a
-  WHERE a.target_kind = 'csconv' AND a.target_id = c.csconv_id
-    AND a.prompt_version = ? AND a.model = ?)
+WHERE c.language = ? AND c.csconv_id NOT IN (SELECT target_id FROM complete)
 ORDER BY 1""",
     "raw": """
+WITH complete AS (
+  SELECT target_id FROM csconv.annotations
+  WHERE target_kind = ? AND prompt_version = ? AND model = ?
+  GROUP BY target_id HAVING bool_and(label_error IS DISTINCT FROM 'not labelled'))
 SELECT d.dialogue_id, d.language FROM raw.dialogues d
 JOIN marts.prefilter_latest p USING (dialogue_id)
-WHERE p.passed AND d.language = ? AND NOT EXISTS (SELECT 1 FROM csconv.annotations a
-  WHERE a.target_kind = 'raw' AND a.target_id = d.dialogue_id
-    AND a.prompt_version = ? AND a.model = ?)
+WHERE p.passed AND d.language = ? AND d.dialogue_id NOT IN (SELECT target_id FROM complete)
 ORDER BY 1""",
 }
 
@@ -82,8 +113,10 @@ QUALIFY row_number() OVER (PARTITION BY u.csconv_id, u.utt_index
 
 def annotation_pending(con: duckdb.DuckDBPyConnection, kind: str, language: str, version: str,
                        model: str, limit: int | None = None) -> list[str]:
+    """Targets of `kind` and `language` without a complete annotation by (version, model):
+    never labelled, or labelled with a turn left out (asked again)."""
     sql = ANNOTATION_PENDING[kind] + (f" LIMIT {int(limit)}" if limit else "")
-    return [r[0] for r in query(con, sql, [language, version, model])]
+    return [r[0] for r in query(con, sql, [kind, version, model, language])]
 
 
 def target_turns(con: duckdb.DuckDBPyConnection, kind: str,

@@ -17,6 +17,11 @@ from csc.progress import BatchProgress
 from csc.prompts import load_prompt
 from schemas.llm import Annotation, DialogueInput, InputTurn, Role
 
+# The label_error of a supporter turn the annotator's answer left out. Such an annotation is
+# incomplete: the target stays pending (warehouse.csconv_store.ANNOTATION_PENDING spells the
+# same words) and its next answer replaces it whole.
+NOT_LABELLED = "not labelled"
+
 
 @dataclass(frozen=True)
 class Target:
@@ -48,17 +53,36 @@ def label_rows(t: Target, ann: Annotation, model: str, version: str, run_id: str
             "target_kind": t.kind, "target_id": t.target_id, "utt_index": i,
             "strategy_id": result.id if result and result.ok else None,
             "strategy_label": label,
-            "label_error": ("not labelled" if result is None else
+            "label_error": (NOT_LABELLED if result is None else
                             None if result.ok else result.error or "multi-strategy label"),
             "model": model, "prompt_version": version, "run_id": run_id,
         })
     return rows
 
 
+def incomplete(rows: list[dict]) -> bool:
+    """True when an annotation left a supporter turn without a label."""
+    return any(r["label_error"] == NOT_LABELLED for r in rows)
+
+
+async def _past_the_cache(gw: LLMGateway, requests: list[LLMRequest]) -> list:
+    """Ask again without reading the cache (the fresh answer replaces the cached one)."""
+    before, gw.refresh = gw.refresh, True
+    try:
+        return list(await asyncio.gather(*(gw.one(req) for req in requests)))
+    finally:
+        gw.refresh = before
+
+
 async def annotate(gw: LLMGateway, targets: list[Target], run_id: str,
                    progress: BatchProgress | None = None) -> tuple[list[dict], int, int]:
     """(rows, dialogues dead-lettered, dialogues deferred); `progress` is advanced as each
-    dialogue's answer (or failure) arrives."""
+    dialogue's answer (or failure) arrives.
+
+    A target is here again when its stored annotation left a turn unlabelled. Its request is
+    the same as last time, so the cache would hand back the same incomplete answer: such a
+    cached answer is asked again past the cache, once. What comes back is written either way;
+    if it is still incomplete, the target stays pending for the next run."""
     model = gw.settings.role(Role.ANNOTATOR).model
 
     async def one(t: Target) -> LLMResult | LLMFailure:
@@ -67,7 +91,18 @@ async def annotate(gw: LLMGateway, targets: list[Target], run_id: str,
             progress.advance()
         return result
 
-    results = await asyncio.gather(*(one(t) for t in targets))
+    def rows_of(t: Target, r: LLMResult) -> list[dict]:
+        return label_rows(t, r.value, model, load_prompt(Role.ANNOTATOR, t.language).version,
+                          run_id)
+
+    results: list[LLMResult | LLMFailure] = list(await asyncio.gather(*(one(t) for t in targets)))
+    stale = [i for i, (t, r) in enumerate(zip(targets, results, strict=True))
+             if isinstance(r, LLMResult) and r.cached and incomplete(rows_of(t, r))]
+    if stale:
+        fresh = await _past_the_cache(gw, [_request(targets[i]) for i in stale])
+        for i, r in zip(stale, fresh, strict=True):
+            if isinstance(r, LLMResult):  # a failed re-ask keeps the cached answer's rows
+                results[i] = r
     rows: list[dict] = []
     dead = deferred = 0
     for t, r in zip(targets, results, strict=True):
@@ -75,8 +110,7 @@ async def annotate(gw: LLMGateway, targets: list[Target], run_id: str,
             dead += r.kind == "dead"
             deferred += r.kind == "deferred"
             continue
-        rows += label_rows(t, r.value, model, load_prompt(Role.ANNOTATOR, t.language).version,
-                           run_id)
+        rows += rows_of(t, r)
     return rows, dead, deferred
 
 
