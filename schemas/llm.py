@@ -163,6 +163,16 @@ class RewrittenDialogue(RootModel[list[RewrittenTurn]]):
         raise ValueError("expected a list of turns, or an object holding it under "
                          "'dialogue' or 'turns'")
 
+    @model_validator(mode="after")
+    def _has_turns(self) -> RewrittenDialogue:
+        """An empty list (`[]`, `{"dialogue": []}`) is no rewrite. The gateway re-asks with
+        this message, so it says what to send."""
+        if not self.root:
+            raise ValueError(
+                "the rewrite has no turn: answer with the whole rewritten dialogue, a JSON "
+                'list of its turns, each {"speaker": ..., "strategy": ..., "text": ...}')
+        return self
+
 
 class PostfilterVerdict(_Strict):
     """§3.5(b): binary. 'high' only when the dialogue is finished, its strategies are followed

@@ -319,3 +319,99 @@ def test_think_inside_a_string_is_not_reasoning():
     # a whole block outside the JSON is still reasoning
     s = split_reasoning('{"a": 1}\n<think>after</think>')
     assert s.answer == '{"a": 1}' and s.reasoning == "after"
+
+
+# ---- fences and brackets quoted inside a JSON string are text, not candidates ----------------
+# The whole answer, or its outermost readable value, is the answer; a ```json block or a
+# bracketed span inside one of its strings is what a turn says.
+
+# The colleague's example: a customer turn quoting a fenced block with an empty dialogue.
+QUOTED_EMPTY = (r'[{"speaker":"customer","strategy":"","text":"I pasted: ```json\n'
+                r'{\"dialogue\": []}\n```"}, {"speaker":"supporter","strategy":"GT",'
+                r'"text":"Thanks, I will check it."}]')
+QUOTED_EMPTY_TURNS = [
+    {"speaker": "customer", "strategy": "", "text": 'I pasted: ```json\n{"dialogue": []}\n```'},
+    {"speaker": "supporter", "strategy": "GT", "text": "Thanks, I will check it."},
+]
+# A Chinese turn quoting a block with a whole dialogue in full-width quotes (which need no
+# escaping inside a JSON string, so the quoted block reads as JSON on its own).
+QUOTED_FULL = ('[{"speaker": "客户", "strategy": "", "text": "我贴错了：```json\\n'
+               '{“dialogue”：[{“speaker”：“客户”，“text”：“你好”}]}\\n```"}, '
+               '{"speaker": "客服", "strategy": "GT", "text": "收到，我看一下。"}]')
+QUOTED_FULL_TURNS = [
+    {"speaker": "客户", "strategy": "",
+     "text": "我贴错了：```json\n{“dialogue”：[{“speaker”：“客户”，“text”：“你好”}]}\n```"},
+    {"speaker": "客服", "strategy": "GT", "text": "收到，我看一下。"},
+]
+
+
+def _turns(raw: str) -> list[dict]:
+    return [t.model_dump() for t in parse_as(raw, RewrittenDialogue).root]
+
+
+@pytest.mark.parametrize("raw", [
+    QUOTED_EMPTY,
+    "Here is the rewrite:\n" + QUOTED_EMPTY + "\nHope this helps.",
+    '{"dialogue": ' + QUOTED_EMPTY + "}",
+])
+def test_a_fence_quoted_in_a_turn_is_not_the_rewrite(raw):
+    assert _turns(raw) == QUOTED_EMPTY_TURNS
+    assert extract_json(raw) in (QUOTED_EMPTY_TURNS, {"dialogue": QUOTED_EMPTY_TURNS})
+
+
+@pytest.mark.parametrize("raw", [QUOTED_FULL, "改写如下：\n" + QUOTED_FULL])
+def test_a_quoted_dialogue_with_turns_does_not_replace_the_rewrite(raw):
+    assert _turns(raw) == QUOTED_FULL_TURNS
+    assert extract_json(raw) == QUOTED_FULL_TURNS
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("```json\n" + QUOTED_EMPTY + "\n```", QUOTED_EMPTY_TURNS),
+    ("Rewrite:\n```json\n" + QUOTED_FULL + "\n```\nDone.", QUOTED_FULL_TURNS),
+])
+def test_a_fenced_answer_whose_text_holds_a_fenced_block(raw, expected):
+    # the fence around the answer closes at its own marker, not at the one in the string
+    assert extract_json(raw) == expected
+    assert _turns(raw) == expected
+
+
+def test_a_fence_marker_inside_a_string_opens_no_fence():
+    raw = '{"note": "```"} then ```json\n{"low_quality": false}\n```'
+    assert extract_json(raw) == {"low_quality": False}
+
+
+def test_a_fence_closes_at_its_own_marker_not_one_in_a_string():
+    raw = ('Looking at turn {"index": 3}:\n```json\n'
+           '{"low_quality": false, "reason": "the customer typed ``` twice"}\n```')
+    assert extract_json(raw) == {"low_quality": False, "reason": "the customer typed ``` twice"}
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # full-width JSON after prose: the ASCII brackets in its text are text
+    ('改写如下：［｛“speaker”：“客服”，“strategy”：“GT”，“text”：“see [1, 2]”｝］',
+     [{"speaker": "客服", "strategy": "GT", "text": "see [1, 2]"}]),
+    # a fenced answer whose text holds a fence, then brackets
+    ('```json\n[{"speaker": "客户", "text": "I pasted ```x``` and see [1, 2]"}]\n```',
+     [{"speaker": "客户", "text": "I pasted ```x``` and see [1, 2]"}]),
+])
+def test_a_bracketed_span_inside_a_string_is_text(raw, expected):
+    assert extract_json(raw) == expected
+
+
+def test_brackets_in_a_string_never_fit_another_type():
+    # a '"' string ends only at '"': the '”,' inside it (which the mixed-quote scan takes for
+    # a string's end) does not make '[1, 2]' a value of its own
+    with pytest.raises(ParseError, match=r"\(root\): Input should be a valid list"):
+        parse_as('{"text": "a”, see [1, 2]"}', list[int])
+
+
+NO_TURN = ('JSON does not match RewrittenDialogue: (root): Value error, the rewrite has no '
+           'turn: answer with the whole rewritten dialogue, a JSON list of its turns, each '
+           '{"speaker": ..., "strategy": ..., "text": ...}')
+
+
+@pytest.mark.parametrize("raw", ["[]", '{"dialogue": []}', '```json\n{"turns": []}\n```'])
+def test_an_empty_rewrite_is_refused_with_what_to_send(raw):
+    with pytest.raises(ParseError) as err:
+        parse_as(raw, RewrittenDialogue)
+    assert str(err.value) == NO_TURN

@@ -3,6 +3,10 @@
 Models wrap JSON in code fences, put prose around it, add `//` comments and trailing commas,
 write full-width punctuation around keys, or think aloud in <think> blocks first. Extraction is
 tolerant; validation is not.
+
+Candidates come outermost first: the whole answer, then fenced blocks, then bracketed spans.
+What lies inside a readable JSON value (a ```json block or brackets quoted in a turn's text)
+is that value's content and never a candidate of its own.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ T = TypeVar("T")
 
 _THINK_OPEN = re.compile(r"\s*<think>", re.I)
 _THINK_CLOSE = re.compile(r"</think>", re.I)
-_FENCE = re.compile(r"```[ \t]*(?:jsonc|json|JSON)?[ \t]*\n?(.*?)```", re.S)
+# A fence opens with ``` and an optional language tag; its body runs to the next ``` (that
+# is not inside a JSON value: see _fence_bodies).
+_FENCE_OPEN = re.compile(r"```[ \t]*(?:jsonc|json|JSON)?[ \t]*\n?")
 # Full-width punctuation that models put around keys and between items.
 _FULLWIDTH_SYNTAX = {"：": ":", "，": ",", "｛": "{", "｝": "}", "［": "[", "］": "]"}
 
@@ -134,6 +140,9 @@ def _strip_comments_and_commas(text: str) -> str:
 
 
 _QUOTES = '"“”'
+# What a readable text can start with: JSON (NaN and Infinity included), a comment, or
+# full-width syntax. Anything else (prose, a fence) is not read whole, which is slow to fail.
+_JSON_START = frozenset('{["-0123456789tfnNI/｛［“”')
 _OPEN, _CLOSE = "{[｛［", "}]｝］"
 # What may follow a key or value: a string opened by '"' may be closed by '”' (or '“') only
 # where one of these (after spaces) shows that the string has ended.
@@ -193,8 +202,10 @@ def _fix_fullwidth_outside_strings(text: str, mixed: bool = False) -> str:
     return "".join(out)
 
 
-def _balanced_spans(text: str, fullwidth: bool = False, mixed: bool = False) -> Iterator[str]:
-    """Candidate JSON objects/arrays, left to right: each opening bracket to its matching close.
+def _balanced_spans(text: str, fullwidth: bool = False,
+                   mixed: bool = False) -> Iterator[tuple[int, int]]:
+    """(start, end) of candidate JSON objects/arrays, left to right: each opening bracket to
+    its matching close (text[start:end] is the span).
 
     After a closed span the scan goes on past its end (prose such as '[标准]' before the JSON
     is skipped, a broken object's insides are not offered); an opening bracket that never
@@ -222,7 +233,7 @@ def _balanced_spans(text: str, fullwidth: bool = False, mixed: bool = False) -> 
             elif c in closing:
                 depth -= 1
                 if depth == 0:
-                    yield text[start:end + 1]
+                    yield start, end + 1
                     start = end + 1
                     break
             end += 1
@@ -246,30 +257,84 @@ def _try_load(candidate: str) -> tuple[bool, Any]:
     return False, None
 
 
-def _values(text: str) -> Iterator[Any]:
-    """Every JSON value readable in `text`, in order: each fence's body and the whole answer,
-    then the balanced spans in each of them (ASCII brackets first, then full-width ones)."""
-    body = split_reasoning(text).answer
-    candidates = [m.strip() for m in _FENCE.findall(body)]
-    candidates.append(body.strip())
-    tried: set[str] = set()
-    for candidate in candidates:
-        if not candidate:
+def _inside(pos: int, spans: list[tuple[int, int, Any]]) -> bool:
+    """Whether text[pos] lies within one of the readable `spans`, after its opening bracket."""
+    return any(start < pos < end for start, end, _ in spans)
+
+
+def _readable_spans(text: str) -> list[tuple[int, int, Any]]:
+    """(start, end, value) of the readable outermost bracketed spans of `text`: ASCII brackets
+    first, then full-width ones (then mixed quotes), each left to right.
+
+    A span that starts inside another readable span is left out, whichever scan found it: it
+    is that value's content (a bracket in a string such as "see [1, 2]", or a nested value),
+    not a value of its own.
+    """
+    found: list[tuple[int, int, Any]] = []
+    seen: set[tuple[int, int]] = set()
+    for fullwidth, mixed in ((False, False), (True, False), (True, True)):
+        for start, end in _balanced_spans(text, fullwidth, mixed):
+            if (start, end) in seen:
+                continue
+            seen.add((start, end))
+            ok, value = _try_load(text[start:end])
+            if ok:
+                found.append((start, end, value))
+    return [span for span in found if not _inside(span[0], found)]
+
+
+def _fence_bodies(text: str, spans: list[tuple[int, int, Any]]) -> Iterator[str]:
+    """The body of each ``` fence in `text` whose markers lie outside the readable `spans`.
+
+    A ``` inside a readable span is in one of its strings (or comments): text such as
+    "I pasted: ```json ...```" in a turn. It neither opens nor closes a fence, so a fence
+    quoted inside the answer's JSON is never taken for the answer, and a fence around the
+    answer closes at its own closing marker, not at one inside a string.
+    """
+    pos = 0
+    while (start := text.find("```", pos)) >= 0:
+        pos = start + 3
+        if _inside(start, spans):
             continue
-        spans = (
-            [candidate],
-            _balanced_spans(candidate),
-            _balanced_spans(candidate, fullwidth=True),
-            _balanced_spans(candidate, fullwidth=True, mixed=True),
-        )
-        for group in spans:
-            for span in group:
-                if span in tried:
-                    continue
-                tried.add(span)
-                ok, value = _try_load(span)
-                if ok:
-                    yield value
+        body = _FENCE_OPEN.match(text, start).end()  # type: ignore[union-attr]
+        close = text.find("```", body)
+        while close >= 0 and _inside(close, spans):
+            close = text.find("```", close + 3)
+        if close < 0:
+            return
+        yield text[body:close]
+        pos = close + 3
+
+
+def _candidates(text: str) -> Iterator[tuple[str, Any]]:
+    """(candidate, value) of every readable JSON value in `text`, outermost first.
+
+    The whole text, if it reads, is the only one: whatever lies inside it (a fenced block or
+    brackets quoted in a string) is its content. Otherwise each fence's body (not one quoted
+    inside a readable span), read the same way, then the readable outermost bracketed spans.
+    """
+    text = text.strip()
+    if not text:
+        return
+    ok, value = _try_load(text) if text[0] in _JSON_START else (False, None)
+    if ok:
+        yield text, value
+        return
+    spans = _readable_spans(text)
+    for body in _fence_bodies(text, spans):
+        yield from _candidates(body)
+    for start, end, value in spans:
+        yield text[start:end], value
+
+
+def _values(text: str) -> Iterator[Any]:
+    """Every JSON value readable in the answer (reasoning split off), in the order
+    _candidates gives, each distinct candidate once."""
+    tried: set[str] = set()
+    for candidate, value in _candidates(split_reasoning(text).answer):
+        if candidate not in tried:
+            tried.add(candidate)
+            yield value
 
 
 def _no_json(text: str) -> ParseError:
@@ -288,7 +353,8 @@ def parse_as(text: str, type_: type[T]) -> T:
     """Extract JSON and validate it strictly against `type_` (a pydantic model or any type).
 
     Every JSON value in the answer is tried in order (prose such as 'turn [3]' may come
-    first); the first that fits is the answer. When none fits, the error is the first's.
+    first; see _candidates); the first that fits is the answer. When none fits, the error is
+    the first's.
     """
     adapter = None if isinstance(type_, type) and issubclass(type_, BaseModel) \
         else TypeAdapter(type_)
