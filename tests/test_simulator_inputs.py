@@ -191,6 +191,40 @@ def test_a_reask_is_answered_for_the_original_dialogue(client):
 
 
 @pytest.mark.parametrize("role", [Role.REWRITER, Role.ANNOTATOR, Role.PREFILTER_JUDGE,
+                                  Role.POSTFILTER_JUDGE], ids=lambda r: r.value)
+def test_a_reask_gets_the_answer_the_first_ask_would_have_had(client, role):
+    """As a deterministic model: the bad answer and the error after the input change nothing,
+    so a run whose answers were re-asked after faults stores what a clean run stores."""
+    messages = rendered(role, hostile_dialogue("my card was blocked after the update"))
+    first = answer(client, role, messages)
+    again = answer(client, role, reask(messages, "{not json", "no readable JSON"))
+    assert again == first
+
+
+def test_reasoning_moved_into_think_is_sent_once():
+    """A <think> fault puts the reasoning in the content instead of reasoning_content, never in
+    both: the client would store it twice, and differently from a clean run."""
+    messages = rendered(Role.REWRITER, hostile_dialogue("my card was blocked after the update"))
+    with run_in_thread(SimConfig(seed=3)) as clean, run_in_thread(
+            SimConfig(seed=3, rate_reasoning=1.0)) as faulty:
+        answers = {}
+        for name, sim in (("clean", clean), ("faulty", faulty)):
+            with openai.OpenAI(base_url=sim.base_url, api_key="k", max_retries=0) as c:
+                for _ in range(12):  # each draw picks the field or <think>: see both
+                    msg = c.chat.completions.create(
+                        model="sim-rewriter", messages=messages,
+                        extra_headers={ROLE_HEADER: Role.REWRITER.value}).choices[0].message
+                    field = getattr(msg, "reasoning_content", None)
+                    shape = "think" if (msg.content or "").startswith("<think>") else "field"
+                    answers.setdefault((name, shape), (msg.content, field))
+    clean_content, clean_reasoning = answers[("clean", "field")]
+    think_content, think_field = answers[("faulty", "think")]
+    assert clean_reasoning and think_field is None
+    assert think_content == f"<think>\n{clean_reasoning}\n</think>\n\n{clean_content}"
+    assert answers[("faulty", "field")] == (clean_content, clean_reasoning)
+
+
+@pytest.mark.parametrize("role", [Role.REWRITER, Role.ANNOTATOR, Role.PREFILTER_JUDGE,
                                   Role.PLANNER], ids=lambda r: r.value)
 def test_a_prompt_without_an_input_is_refused_not_answered(client, role):
     with pytest.raises(openai.BadRequestError) as info:

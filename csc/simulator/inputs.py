@@ -57,6 +57,16 @@ def input_text(messages: list[Any]) -> str:
     return ""
 
 
+def original_messages(messages: list[Any]) -> list[Any]:
+    """The conversation up to its original user message: all that shapes an answer. A re-ask
+    of the same input is answered as the first ask would have been without its fault, as a
+    deterministic model would; what follows (the bad answer, the error) changes nothing."""
+    for i, message in enumerate(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return messages[:i + 1]
+    return messages
+
+
 def _fenced_values(text: str) -> list[tuple[int, int, Any]]:
     """(start, end, value) of every fence whose body decodes as one JSON value directly
     followed by a closing fence."""

@@ -31,6 +31,7 @@ from csc.simulator.inputs import (
     extract_payload,
     input_text,
     message_text,
+    original_messages,
     read_input,
 )
 from csc.simulator.requestlog import RequestLog, messages_digest, open_request_log
@@ -143,7 +144,7 @@ def build_answer(state: SimState, role_name: str, messages: list[Any],
     """(content, reasoning_content, digest) for one request: the pure answer, then faults.
     Raises Unreadable when the role's input cannot be read from the prompt."""
     seed = state.config.seed
-    digest, rng = _content_rng(seed, role_name, messages)
+    digest, rng = _content_rng(seed, role_name, original_messages(messages))
     role = _ROLES.get(role_name)
     inp = read_input(role, extract_payload(input_text(messages))) if role else None
     answer = respond(role, inp, rng, seed, role_name)
@@ -157,9 +158,9 @@ def build_answer(state: SimState, role_name: str, messages: list[Any],
             content = fx.malformed(content, OUTPUT_OF[role], state.rng)
     else:
         content = value
-    if f.reasoning == "think":  # the rewriter keeps its reasoning_content regardless
+    if f.reasoning == "think":  # the reasoning moves into the content, as such models send it
         content = fx.with_think(content, answer.reasoning or _REASONING[language])
-        return content, answer.reasoning, digest
+        return content, None, digest
     return content, answer.reasoning or (_REASONING[language] if f.reasoning else None), digest
 
 
