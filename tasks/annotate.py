@@ -8,6 +8,7 @@ from csc.csconv import plan as planning
 from csc.csconv import service
 from csc.progress import llm_counts, ratio
 from tasks.csconv import ArtifactProgress
+from tasks.retries import retry_if_transient
 
 
 def agreement_line(overall: dict) -> str:
@@ -29,7 +30,8 @@ def plan_annotation(kinds: tuple[str, ...] = ("csconv", "raw"), batch_size: int 
     return planning.plan_annotation(kinds, batch_size, limit)
 
 
-@task(name="annotate-batch", retries=1, retry_delay_seconds=10)
+@task(name="annotate-batch", retries=1, retry_delay_seconds=10,
+      retry_condition_fn=retry_if_transient)
 def annotate_batch(kind: str, language: str, ids: list[str], run_id: str,
                    refresh: bool = False) -> dict:
     progress = ArtifactProgress(f"annotate-{kind}-{language}-progress",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from csc.csconv.postfilter import PostfilterConfig
+from csc.csconv.postfilter import RULES_VERSION, PostfilterConfig
 from csc.llm.settings import LLMSettings, load_settings
 from csc.prompts import load_prompt
 from schemas.llm import Role
@@ -27,6 +27,7 @@ def pipeline_version(settings: LLMSettings, language: str, cfg: PostfilterConfig
     the dialogue is processed again (its unchanged LLM calls come from the cache)."""
     parts = [load_prompt(r, language).version + "|" + settings.role(r).model for r in ROLES]
     parts.append(f"{cfg.min_utterances}-{cfg.max_utterances}")
+    parts.append(f"faithful>={cfg.faithful_threshold(language)}|rules={RULES_VERSION}")
     return f"csconv-{language}-" + hashlib.sha256("||".join(parts).encode()).hexdigest()[:12]
 
 

@@ -44,6 +44,13 @@ _BARE = re.compile(r"^\s*((?:策略|strategy)\s*[0-9一二三四五六七八九�
 _NAMED = re.compile(r"[\u3400-\u9fff]|[A-Za-z]{3}")
 
 
+# Part of every CSConv pipeline version (csc.csconv.plan): change it whenever what these
+# rules keep or reject changes, so stored outcomes made under the old rules are made again
+# (their LLM answers come from the cache). 2026-11-30: the shared speaker table, labels in
+# the text, the faithfulness check.
+RULES_VERSION = "2026-11-30"
+
+
 @dataclass(frozen=True)
 class PostfilterConfig:
     """Bounds of step (c). The reference script's own check is a no-op by a bug; the paper
