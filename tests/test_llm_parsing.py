@@ -415,3 +415,30 @@ def test_an_empty_rewrite_is_refused_with_what_to_send(raw):
     with pytest.raises(ParseError) as err:
         parse_as(raw, RewrittenDialogue)
     assert str(err.value) == NO_TURN
+
+
+# ---- the order of candidates (these pin the scan; the old one read them the same way) ------
+
+def test_adjacent_values_are_both_candidates():
+    assert parse_as('{"verdict": 1}{"low_quality": false}', PrefilterVerdict).low_quality is False
+
+
+def test_a_full_width_value_after_an_ascii_one_is_a_candidate():
+    raw = '{"turn": 3} 结论：｛“low_quality”：false｝'
+    assert parse_as(raw, PrefilterVerdict).low_quality is False
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # each fence closes at the next marker, not the last one
+    ('```json\n"high"\n```\nor\n```json\n"low"\n```', "high"),
+    # fences come before values in the prose, and the prose between fences is no fence
+    ('```\nnot json\n```\n{"a": 0}\n```json\n{"a": 1}\n```', {"a": 1}),
+])
+def test_fences_pair_in_order(raw, expected):
+    assert extract_json(raw) == expected
+
+
+def test_parse_as_without_json_quotes_the_answer():
+    with pytest.raises(ParseError) as err:
+        parse_as("I cannot judge this.", PrefilterVerdict)
+    assert str(err.value) == "no readable JSON in the answer (starts: 'I cannot judge this.')"
