@@ -11,10 +11,8 @@ the warehouse directly and never start a Prefect server.
 from __future__ import annotations
 
 import argparse
-import copy
 import difflib
 import json
-import logging
 import os
 import re
 import sys
@@ -66,41 +64,19 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_S)
 
 
-class _OneLineOnTheTerminal(logging.Formatter):
-    """The console handler's formatter, minus the traceback of a failure the CLI reports in
-    one line (a RuntimeFailure, a configuration mistake). Prefect logs such a failure with
-    its traceback at every level of the DAG; the run log on the Prefect server keeps it (its
-    handler formats the record on its own), the terminal shows the one line."""
-
-    def __init__(self, inner: logging.Formatter, quiet: tuple[type[BaseException], ...]) -> None:
-        super().__init__()
-        self.inner, self.quiet = inner, quiet
-
-    def format(self, record: logging.LogRecord) -> str:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, self.quiet):
-            record = copy.copy(record)  # the record is shared with the run log's handler
-            record.exc_info, record.exc_text = None, None
-        return self.inner.format(record)
-
-
 def _launch(flow: Callable[..., Any], **params: Any) -> Any:
     """Run a flow from the terminal: a temporary Prefect server started for it dies with this
     process even when it is killed (csc.prefect_server), and a failure the flow turns into one
     line shows no traceback here."""
-    from prefect.logging.handlers import PrefectConsoleHandler
     from prefect.settings import get_current_settings
 
-    from tasks.runs import USER_ERRORS
+    from tasks.console import quiet_user_error_tracebacks
 
     if not get_current_settings().api.url:  # Prefect will start its temporary server
         from csc.prefect_server import tie_to_this_process
 
         tie_to_this_process()
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, PrefectConsoleHandler) and handler.formatter is not None \
-                and not isinstance(handler.formatter, _OneLineOnTheTerminal):
-            handler.setFormatter(_OneLineOnTheTerminal(handler.formatter, USER_ERRORS))
+    quiet_user_error_tracebacks()
     return flow(**params)
 
 

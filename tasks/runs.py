@@ -19,6 +19,7 @@ from csc.ingest.service import IngestError
 from csc.ingest.sources import SourceError
 from csc.llm.gateway import EndpointError
 from csc.llm.settings import LLMNotConfigured
+from tasks.console import quiet_user_error_tracebacks
 from warehouse.db import WarehouseError, connect, warehouse_path
 from warehouse.runs import finish_run, new_run_id, start_run
 
@@ -63,6 +64,7 @@ def refuses_bad_config(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        quiet_user_error_tracebacks()  # a deployment run's process: the CLI did not do it
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as exc:
