@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 
-class Stage(IntEnum):
+class Phase(IntEnum):
     CONNECTING = 1
     IDENTIFYING = 2
     EXPLORING = 3
@@ -29,11 +29,11 @@ class Stage(IntEnum):
 
 
 _STAGE_ZH = {
-    Stage.CONNECTING: "欢迎和建立联系",
-    Stage.IDENTIFYING: "理解和识别问题",
-    Stage.EXPLORING: "寻求解决方案",
-    Stage.RESOLVING: "解决和确认",
-    Stage.MAINTAINING: "结束和保持关系",
+    Phase.CONNECTING: "欢迎和建立联系",
+    Phase.IDENTIFYING: "理解和识别问题",
+    Phase.EXPLORING: "寻求解决方案",
+    Phase.RESOLVING: "解决和确认",
+    Phase.MAINTAINING: "结束和保持关系",
 }
 
 
@@ -43,12 +43,12 @@ class Strategy:
     name: str
     abbr: str
     zh: str
-    stages: tuple[Stage, ...]  # usual stages, as csc-method §2 lists them; () for Others
+    stages: tuple[Phase, ...]  # usual stages, as csc-method §2 lists them; () for Others
     definition: str
     definition_zh: str = ""
 
     @property
-    def stage(self) -> Stage | None:
+    def stage(self) -> Phase | None:
         """The first usual stage (the one stored per turn); None for Others."""
         return self.stages[0] if self.stages else None
 
@@ -64,39 +64,39 @@ class Strategy:
 
 
 STRATEGIES: tuple[Strategy, ...] = (
-    Strategy(1, "Greeting", "GT", "礼貌问候", (Stage.CONNECTING,),
+    Strategy(1, "Greeting", "GT", "礼貌问候", (Phase.CONNECTING,),
              "Opens the conversation warmly and professionally; carries no other content.",
              "以友好、专业的方式开启对话，只问候，不涉及其他内容。"),
-    Strategy(2, "Identity Verification", "IV", "确认身份", (Stage.CONNECTING,),
+    Strategy(2, "Identity Verification", "IV", "确认身份", (Phase.CONNECTING,),
              "Asks for the personal details needed for security or permission, "
              "usually straight after the greeting.",
              "出于安全或权限需要，询问客户的关键个人信息，通常紧跟在问候之后。"),
-    Strategy(3, "Restatement or Paraphrasing", "RP", "重述或转述", (Stage.IDENTIFYING,),
+    Strategy(3, "Restatement or Paraphrasing", "RP", "重述或转述", (Phase.IDENTIFYING,),
              "Repeats the customer's problem in other words to confirm it was understood; "
              "adds nothing new.",
              "用自己的话复述客户的问题，确认理解无误，不加入新信息。"),
-    Strategy(4, "Problem Refinement", "PR", "细化问题", (Stage.IDENTIFYING, Stage.EXPLORING),
+    Strategy(4, "Problem Refinement", "PR", "细化问题", (Phase.IDENTIFYING, Phase.EXPLORING),
              "Asks targeted questions that draw out information not yet given.",
              "提出有针对性的问题，获取客户尚未提供的新信息。"),
-    Strategy(5, "Emotional Management", "EM", "情感管理", (Stage.IDENTIFYING,),
+    Strategy(5, "Emotional Management", "EM", "情感管理", (Phase.IDENTIFYING,),
              "Acknowledges and calms a customer who is visibly upset; may recur at any point.",
              "在客户明显情绪激动或不满时表达共情、安抚情绪，可在任何阶段重复出现。"),
-    Strategy(6, "Providing Suggestions", "PS", "提供建议", (Stage.EXPLORING,),
+    Strategy(6, "Providing Suggestions", "PS", "提供建议", (Phase.EXPLORING,),
              "Offers a concrete plan or steps the customer can take.",
              "给出具体可行的解决方案或操作步骤。"),
-    Strategy(7, "Information Delivery", "ID", "信息传达", (Stage.EXPLORING, Stage.RESOLVING),
+    Strategy(7, "Information Delivery", "ID", "信息传达", (Phase.EXPLORING, Phase.RESOLVING),
              "States policy, process or terms objectively, without advising.",
              "客观说明政策、流程或条款，不附带建议。"),
-    Strategy(8, "Resolution Implementation", "RI", "解决实施", (Stage.RESOLVING,),
+    Strategy(8, "Resolution Implementation", "RI", "解决实施", (Phase.RESOLVING,),
              "Carries out the agreed fix and reports how it is going.",
              "执行已商定的解决办法，并告知客户处理进度。"),
-    Strategy(9, "Feedback Request", "FR", "反馈请求", (Stage.MAINTAINING,),
+    Strategy(9, "Feedback Request", "FR", "反馈请求", (Phase.MAINTAINING,),
              "Asks whether the customer is satisfied once the issue has been handled.",
              "问题处理完毕后，询问客户是否满意。"),
-    Strategy(10, "Relationship Continuation", "RC", "关系延续", (Stage.MAINTAINING,),
+    Strategy(10, "Relationship Continuation", "RC", "关系延续", (Phase.MAINTAINING,),
              "Points to later services, follow-ups or updates.",
              "介绍后续服务、回访或更新信息，维系长期关系。"),
-    Strategy(11, "Appreciation & Closure", "AC", "感谢与告别", (Stage.MAINTAINING,),
+    Strategy(11, "Appreciation & Closure", "AC", "感谢与告别", (Phase.MAINTAINING,),
              "Thanks the customer and ends the conversation; adds no new content.",
              "感谢客户并结束对话，不再引入新内容。"),
     Strategy(12, "Others", "Others", "其它", (),
@@ -109,7 +109,7 @@ GREETING, IDENTITY_VERIFICATION, CLOSURE, OTHERS = 1, 2, 11, 12
 REQUIRED_IN_CSCONV = (GREETING, IDENTITY_VERIFICATION, CLOSURE)
 
 
-def usual_stages(strategy_id: int) -> tuple[Stage, ...]:
+def usual_stages(strategy_id: int) -> tuple[Phase, ...]:
     """Every stage csc-method §2 lists for a strategy (PR: Identifying and Exploring; ID:
     Exploring and Resolving); () for Others, which belongs to any stage.
 
@@ -118,7 +118,7 @@ def usual_stages(strategy_id: int) -> tuple[Stage, ...]:
     return BY_ID[strategy_id].stages
 
 
-def usual_stage(strategy_id: int) -> Stage | None:
+def usual_stage(strategy_id: int) -> Phase | None:
     """The first stage the reference lists for a strategy; None for Others.
 
     A turn stores one stage, so a strategy the table puts in two stages (PR, ID) is stored

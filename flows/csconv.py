@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tasks.annotate import annotate_batch, measure_agreement, plan_annotation
-from tasks.csconv import plan_batches, run_batch
+from tasks.annotate import measure_agreement
 from tasks.csconv_report import publish_funnel
 from tasks.llm import llm_preflight
 from tasks.quality import validate_published
 from tasks.runs import refuses_bad_config, run_ledger
+from tasks.stage import run_stage
 
 
 @flow(name="csconv", log_prints=True)
@@ -19,25 +19,25 @@ from tasks.runs import refuses_bad_config, run_ledger
 def csconv(batch_size: int = 100, limit: int | None = None, refresh: bool = False,
            annotate_raw: bool = True) -> dict:
     """Only dialogues without an outcome under the current prompts and models are processed;
-    `refresh` re-asks the LLM instead of using cached answers."""
+    `refresh` re-asks the LLM instead of using cached answers. `batch_size` items are
+    committed at a time."""
     params = {"batch_size": batch_size, "limit": limit, "refresh": refresh,
               "annotate_raw": annotate_raw}
     with run_ledger("csconv", params) as run:
         llm = llm_preflight()
-        batches = [run_batch(b, run["run_id"], refresh) for b in plan_batches(batch_size, limit)]
-        kinds = ("csconv", "raw") if annotate_raw else ("csconv",)
-        labelled = [annotate_batch(k, lang, ids, run["run_id"], refresh)
-                    for k, lang, ids in plan_annotation(kinds, batch_size, limit)]
+        opts = {"batch_size": batch_size, "limit": limit, "refresh": refresh}
+        built = run_stage("csconv", run["run_id"], **opts)
+        labelled = [run_stage(key, run["run_id"], **opts)
+                    for key in ("annotate-csconv", "annotate-raw")[:2 if annotate_raw else 1]]
         agreement = measure_agreement(run["run_id"])
         quality = validate_published(run["run_id"])
         funnel = publish_funnel(llm["simulator"])
+        summary = built.as_dict()
         run["summary"] = {
-            "batches": len(batches),
-            **{k: sum(b[k] for b in batches) for k in ("input", "kept", "rejected", "dead",
-                                                       "deferred")},
-            "llm": {k: sum(b["llm"].get(k, 0) for b in batches)
+            **{k: summary[k] for k in ("input", "kept", "rejected", "dead", "deferred")},
+            "llm": {k: summary["llm"].get(k, 0)
                     for k in ("calls", "cache_hits", "cache_misses", "cost_usd")},
-            "annotated_dialogues": sum(b["dialogues"] for b in labelled),
+            "annotated_dialogues": sum(c.kept for c in labelled),
             "agreement": agreement, "quality": quality, "funnel": funnel,
         }
     return run["summary"]

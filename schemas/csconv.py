@@ -30,3 +30,18 @@ class CsconvDialogue(pa.DataFrameModel):
 
     class Config:
         strict = False  # lineage columns ride along unchecked
+
+
+class CsconvAnnotation(pa.DataFrameModel):
+    target_kind: str = pa.Field(isin=["csconv", "raw"])
+    target_id: str = pa.Field(str_length={"min_value": 1})
+    utt_index: int = pa.Field(ge=0)
+    strategy_id: int = pa.Field(ge=1, le=12, nullable=True)
+    strategy_label: str = pa.Field(nullable=True)
+    label_error: str = pa.Field(nullable=True)
+    model: str
+    prompt_version: str
+
+    class Config:
+        strict = False  # run_id rides along
+        unique = ("target_kind", "target_id", "utt_index")

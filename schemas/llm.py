@@ -7,6 +7,7 @@ against the output models below; an answer that does not fit is re-asked, then d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -36,18 +37,11 @@ class Role(StrEnum):
     CUSTOMER_ASSISTANT = "customer_assistant"
     CUSTOMER = "customer"
     DIALOGUE_JUDGE = "dialogue_judge"
-    TARGET = "target"
+    CANDIDATE = "candidate"  # the model under evaluation
 
 
 ROLE_HEADER = "X-CSC-Role"  # sent with every call; real endpoints ignore it
 
-# The roles each LLM stage calls: only these need a model (and are preflight-checked) when
-# the stage runs. "annotate" is the independent annotation inside the csconv flow. The
-# RoleCS and evaluation roles get their stage when those stages land.
-STAGE_ROLES: dict[str, tuple[Role, ...]] = {
-    "csconv": (Role.PREFILTER_JUDGE, Role.REWRITER, Role.POSTFILTER_JUDGE, Role.ANNOTATOR),
-    "annotate": (Role.ANNOTATOR,),
-}
 
 
 class _Strict(BaseModel):
@@ -82,7 +76,7 @@ class RolePlayInput(_Strict):
     history: list[InputTurn] = Field(default_factory=list)
 
 
-class TargetInput(_Strict):
+class CandidateInput(_Strict):
     """Input of a model under evaluation: the history up to the supporter turn to write."""
 
     language: Literal["zh", "en"]
@@ -244,34 +238,63 @@ class DialogueJudgement(_Strict):
                     self.varied, self.role_consistent))
 
 
-class TargetPrediction(_Strict):
+class CandidatePrediction(_Strict):
     strategy: str
     reply: str
 
 
-OUTPUT_OF: dict[Role, type[BaseModel]] = {
-    Role.PREFILTER_JUDGE: PrefilterVerdict,
-    Role.REWRITER: RewrittenDialogue,
-    Role.POSTFILTER_JUDGE: PostfilterVerdict,
-    Role.ANNOTATOR: Annotation,
-    Role.PERSONA_DESCRIBER: PersonaDescription,
-    Role.PLANNER: Plan,
-    Role.SUPPORTER_ASSISTANT: StrategyChoice,
-    Role.SUPPORTER: SupporterReply,
-    Role.CUSTOMER_ASSISTANT: CustomerDirection,
-    Role.CUSTOMER: CustomerReply,
-    Role.DIALOGUE_JUDGE: DialogueJudgement,
-    Role.TARGET: TargetPrediction,
-}
-# Prompt variants (csc.prompts.prompt_variant) whose answer differs from the role's default.
-VARIANT_OUTPUT_OF: dict[tuple[Role, str], type[BaseModel]] = {
-    (Role.POSTFILTER_JUDGE, "strict"): StrictPostfilterVerdict,
-}
+@dataclass(frozen=True)
+class RoleSpec:
+    """Everything a role is, said once: what it answers, the stages that call it, and its
+    generation defaults. Its prompt is `prompts/<role>.<language>.md` (csc.prompts), so a
+    stage author asks a role by name and never restates its answer type or reloads its
+    prompt. Settings (CSC_LLM_<ROLE>_TEMPERATURE, _MAX_TOKENS) override the defaults."""
+
+    role: Role
+    answer: type[BaseModel]
+    stages: tuple[str, ...] = ()
+    temperature: float | None = 0.0
+    max_tokens: int | None = None
+    # Named prompt variants whose answer differs from the role's default answer.
+    variants: tuple[tuple[str, type[BaseModel]], ...] = ()
+
+    def answer_type(self, variant: str | None = None) -> type[BaseModel]:
+        return dict(self.variants).get(variant or "", self.answer)
+
+
+# Temperatures follow the paper where it says something: every RoleCS role at 0.8, the
+# rewriter (a reasoning model) without one. A role's stages are the LLM stages that call it:
+# only those roles need a model (and are preflight-checked) when the stage runs. "annotate" is
+# the independent annotation inside the csconv flow; the RoleCS and evaluation roles get their
+# stage when those stages land.
+ROLES: dict[Role, RoleSpec] = {spec.role: spec for spec in (
+    RoleSpec(Role.PREFILTER_JUDGE, PrefilterVerdict, ("csconv",)),
+    RoleSpec(Role.REWRITER, RewrittenDialogue, ("csconv",), temperature=None),
+    RoleSpec(Role.POSTFILTER_JUDGE, PostfilterVerdict, ("csconv",),
+             variants=(("strict", StrictPostfilterVerdict),)),
+    RoleSpec(Role.ANNOTATOR, Annotation, ("csconv", "annotate")),
+    RoleSpec(Role.PERSONA_DESCRIBER, PersonaDescription, temperature=0.8),
+    RoleSpec(Role.PLANNER, Plan, temperature=0.8),
+    RoleSpec(Role.SUPPORTER_ASSISTANT, StrategyChoice, temperature=0.8),
+    RoleSpec(Role.SUPPORTER, SupporterReply, temperature=0.8),
+    RoleSpec(Role.CUSTOMER_ASSISTANT, CustomerDirection, temperature=0.8),
+    RoleSpec(Role.CUSTOMER, CustomerReply, temperature=0.8),
+    RoleSpec(Role.DIALOGUE_JUDGE, DialogueJudgement),
+    RoleSpec(Role.CANDIDATE, CandidatePrediction),
+)}
+
+# Views of the table above, for the code that asks one question of it.
+OUTPUT_OF: dict[Role, type[BaseModel]] = {r: spec.answer for r, spec in ROLES.items()}
+STAGE_ROLES: dict[str, tuple[Role, ...]] = {}
+for _spec in ROLES.values():
+    for _stage in _spec.stages:
+        STAGE_ROLES.setdefault(_stage, ())
+        STAGE_ROLES[_stage] += (_spec.role,)
 
 
 def output_of(role: Role, variant: str | None = None) -> type[BaseModel]:
     """The answer type of `role` under a prompt variant (None: the default prompt)."""
-    return VARIANT_OUTPUT_OF.get((role, variant or ""), OUTPUT_OF[role])
+    return ROLES[role].answer_type(variant)
 
 
 INPUT_OF: dict[Role, type[BaseModel]] = {
@@ -286,5 +309,5 @@ INPUT_OF: dict[Role, type[BaseModel]] = {
     Role.CUSTOMER_ASSISTANT: RolePlayInput,
     Role.CUSTOMER: RolePlayInput,
     Role.DIALOGUE_JUDGE: DialogueInput,
-    Role.TARGET: TargetInput,
+    Role.CANDIDATE: CandidateInput,
 }

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import GOOD_ZH, dialogue, ingest, write_jsonl
 
-from csc.csconv.annotate import NOT_LABELLED, Target, _request, annotate, label_rows
+from csc.csconv.annotate import NOT_LABELLED, AnnotationStage, Target, _request, label_rows
 from csc.llm.gateway import LLMGateway, cache_key
 from csc.llm.journal import Cached, CallRow, Journal
 from csc.llm.settings import LLMSettings, RoleSettings
@@ -142,12 +142,15 @@ def cache_answer(journal: Journal, settings: LLMSettings, target: Target,
 
 def run_annotate(settings: LLMSettings, journal: Journal,
                  targets: list[Target]) -> tuple[list[dict], LLMGateway]:
+    """The annotation stage's process() over `targets`, as its runner would call it."""
+    stage = AnnotationStage(settings, "raw")
+
     async def go():
         gw = LLMGateway(settings, journal, run_id="r2", stage="annotate")
         try:
-            rows, dead, deferred = await annotate(gw, targets, "r2")
-            assert (dead, deferred) == (0, 0)
-            return rows, gw
+            outcomes = await asyncio.gather(*(stage.process(gw, t) for t in targets))
+            assert {o.status for o in outcomes} == {"kept"}
+            return stage.rows(outcomes, VERSION, "r2")["csconv.annotations"], gw
         finally:
             await gw.aclose()
     return asyncio.run(go())

@@ -3,7 +3,7 @@ import pytest
 from csc.framework import (
     BY_ID,
     STRATEGIES,
-    Stage,
+    Phase,
     _build_lookup,
     label_zh,
     normalise_label,
@@ -15,10 +15,10 @@ from csc.framework import (
 
 def test_twelve_strategies_five_stages():
     assert [s.id for s in STRATEGIES] == list(range(1, 13))
-    assert len(Stage) == 5
-    assert {s.stage for s in STRATEGIES if s.id != 12} == set(Stage)
+    assert len(Phase) == 5
+    assert {s.stage for s in STRATEGIES if s.id != 12} == set(Phase)
     assert usual_stage(12) is None
-    assert usual_stage(1) is Stage.CONNECTING and usual_stage(11) is Stage.MAINTAINING
+    assert usual_stage(1) is Phase.CONNECTING and usual_stage(11) is Phase.MAINTAINING
     assert all(s.definition and s.zh and s.abbr for s in STRATEGIES)
 
 

@@ -25,7 +25,7 @@ SECRET = "sk-test-SECRET-0123456789"
 
 def settings_for(url: str, **over) -> LLMSettings:
     roles = {r: RoleSettings(model=f"sim-{r.value}", temperature=0.0, max_tokens=None,
-                             timeout=over.pop("timeout", 5.0) if r is Role.TARGET else 5.0)
+                             timeout=over.pop("timeout", 5.0) if r is Role.CANDIDATE else 5.0)
              for r in Role}
     base = LLMSettings(base_url=url, api_key=SECRET, roles=roles, concurrency=8,
                        backoff_base=0.01, backoff_cap=0.05)

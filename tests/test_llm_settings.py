@@ -148,7 +148,7 @@ def test_the_simulator_by_name_gives_every_role_its_sim_model(monkeypatch):
     configure(monkeypatch, CSC_LLM_BASE_URL="simulator")
     s = load_settings(stages=("csconv",))
     assert s.role(Role.REWRITER).model == "sim-rewriter"
-    assert s.role(Role.TARGET).model == "sim-target"
+    assert s.role(Role.CANDIDATE).model == "sim-candidate"
     assert s.uses_simulator
 
 
@@ -334,10 +334,10 @@ def test_good_prices_files_and_inline_text_load(monkeypatch, tmp_path):
 
 # -- preflight: which models the endpoint serves ------------------------------------------------
 
-SIM_MODELS = ("sim-annotator, sim-customer, sim-customer_assistant, sim-default, "
-              "sim-dialogue_judge, sim-persona_describer, sim-planner, sim-postfilter_judge, "
-              "sim-prefilter_judge, sim-rewriter, sim-supporter, sim-supporter_assistant, "
-              "sim-target")
+SIM_MODELS = ("sim-annotator, sim-candidate, sim-customer, sim-customer_assistant, "
+              "sim-default, sim-dialogue_judge, sim-persona_describer, sim-planner, "
+              "sim-postfilter_judge, sim-prefilter_judge, sim-rewriter, sim-supporter, "
+              "sim-supporter_assistant")
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from csc.csconv.postfilter import PostfilterConfig
 from csc.csconv.stage import SourceDialogue, process_dialogue
 from csc.errors import ConfigError
+from csc.llm.asking import ask
 from csc.llm.gateway import LLMResult
 from csc.prompts import PROMPTS_DIR, load_prompt, prompt_variant
 from csc.simulator import faults as fx
@@ -136,7 +137,10 @@ class _SimGateway:
         self.requests = []
         self.settings = SimpleNamespace(role=lambda role: SimpleNamespace(model="sim-x"))
 
-    async def one(self, req):
+    async def ask(self, *args, **kwargs):  # the real asking code, over `one` below
+        return await ask(self, *args, **kwargs)
+
+    async def one(self, req, refresh=None):
         self.requests.append(req)
         data = json.loads(req.messages[-1]["content"].split("```json\n")[1].split("\n```")[0])
         inp = INPUT_OF[req.role].model_validate(data)

@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from csc.csconv import plan, postfilter
+from csc.csconv import postfilter
+from csc.csconv import stage as csconv_stage
 from csc.csconv.plan import pipeline_version
 from csc.csconv.postfilter import PostfilterConfig
 from csc.llm.settings import load_settings
@@ -33,7 +34,7 @@ def test_the_faithfulness_floor_versions_its_own_language_only(settings):
 
 def test_a_new_rules_version_is_a_new_pipeline_version(settings, monkeypatch):
     before = {lang: pipeline_version(settings, lang, PostfilterConfig()) for lang in ("zh", "en")}
-    monkeypatch.setattr(plan, "RULES_VERSION", postfilter.RULES_VERSION + "-next")
+    monkeypatch.setattr(csconv_stage, "RULES_VERSION", postfilter.RULES_VERSION + "-next")
     after = {lang: pipeline_version(settings, lang, PostfilterConfig()) for lang in ("zh", "en")}
     assert all(before[lang] != after[lang] for lang in before)
     assert all(v.startswith(f"csconv-{lang}-") for lang, v in after.items())

@@ -391,21 +391,17 @@ def test_a_writer_waiting_for_duckdbs_own_lock_names_the_holder(tmp_path, monkey
 # -- log lines --------------------------------------------------------------------------------------
 
 def test_log_lines_round_figures_and_print_no_dicts():
-    from tasks.annotate import agreement_line, annotation_line
-    from tasks.csconv import batch_line
+    from tasks.annotate import agreement_line
+    from tasks.stage import shard_line
 
     llm = {"calls": 120, "cache_hits": 80, "cache_misses": 40, "dead": 0,
            "cost_usd": 0.01234567}
-    assert batch_line({"kept": 80, "rejected": 15, "dead": 5, "llm": llm}) == \
-        "kept 80, rejected 15, dead 5; llm 120 calls (80 cached), $0.0123"
+    assert shard_line({"kept": 80, "rejected": 15, "dead": 5, "deferred": 2, "llm": llm}) == \
+        "kept 80, rejected 15, dead 5, deferred 2; llm 120 calls (80 cached), $0.0123"
     assert agreement_line({"n": 500, "accuracy": 0.98123456, "kappa": 0.97891234}) == \
         "label agreement over 500 turns: accuracy 0.981, kappa 0.979"
     assert agreement_line({"n": 0, "accuracy": None, "kappa": None}).endswith(
         "accuracy n/a, kappa n/a")
-    line = annotation_line({"kind": "raw", "language": "en", "dialogues": 10, "labels": 42,
-                            "dead": 1, "deferred": 0, "llm": llm})
-    assert line == ("annotate raw en: 10 dialogues, 42 labels, dead 1; "
-                    "llm 120 calls (80 cached), $0.0123")
     assert llm_summary(3, 0, 12.3456) == "3 calls (0 cached), $12.35"
 
 

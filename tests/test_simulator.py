@@ -57,7 +57,7 @@ def turns(lang: str, n: int | None = None, labelled: bool = False) -> list[dict]
 
 def payload(role: Role, lang: str) -> dict:
     """A realistic input for `role`, shaped as schemas.llm.INPUT_OF says."""
-    if role is Role.TARGET:
+    if role is Role.CANDIDATE:
         return {"language": lang, "history": turns(lang, 2, labelled=True)}
     if role in ROLEPLAY:
         return {"language": lang, "persona": "35岁的中学老师，性格急躁" if lang == "zh"
@@ -121,7 +121,7 @@ def test_every_role_answers_valid_and_deterministic_json(client, role, lang):
     if role is Role.ANNOTATOR:  # a label per supporter turn, by input position
         assert [lab.index for lab in value.labels] == [0, 2, 4, 6]
         assert all(normalise_label(lab.strategy).ok for lab in value.labels)
-    if role in (Role.TARGET, Role.SUPPORTER_ASSISTANT):
+    if role in (Role.CANDIDATE, Role.SUPPORTER_ASSISTANT):
         assert normalise_label(value.strategy).id == 2  # verify right after the greeting
         assert value.strategy.startswith("策略") == (lang == "zh")
 
@@ -212,7 +212,7 @@ def test_hangs_time_the_client_out(sim, client):
 
 def test_malformed_answers_do_not_parse_and_fenced_ones_do(sim, client):
     sim.configure(rate_malformed=1.0)
-    for role in (Role.PREFILTER_JUDGE, Role.ANNOTATOR, Role.REWRITER, Role.TARGET):
+    for role in (Role.PREFILTER_JUDGE, Role.ANNOTATOR, Role.REWRITER, Role.CANDIDATE):
         content = ask(client, role, payload(role, "zh")).choices[0].message.content
         with pytest.raises(ParseError):
             parse_as(content, OUTPUT_OF[role])

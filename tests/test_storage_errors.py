@@ -359,10 +359,10 @@ def test_runtime_failures_exit_1_and_usage_mistakes_2_in_one_line(exc, code, cap
 def test_only_failures_that_may_pass_are_retried(exc, retried):
     from prefect.states import Failed
 
-    from tasks.csconv import run_batch
+    from tasks.stage import run_shard
 
     assert transient(exc) is retried
-    assert retry_if_transient(run_batch, None, Failed(data=exc)) is retried
+    assert retry_if_transient(run_shard, None, Failed(data=exc)) is retried
 
 
 def test_every_retried_task_asks_first():
@@ -387,22 +387,25 @@ def test_every_retried_task_asks_first():
 def test_a_storage_error_in_a_batch_is_not_retried(prefect_server, monkeypatch):
     from prefect import flow
 
-    import tasks.csconv
-    from csc.csconv.plan import Batch
+    import csc.kit.runner
+    import csc.stages
+    import tasks.stage
+    from csc.kit.runner import Shard
 
     calls: list[str] = []
     failure: list[BaseException] = []
 
-    def failing(batch, run_id, refresh=False, progress=None):
+    def failing(stage, shard, run_id, **options):
         calls.append(run_id)
         raise failure[0]
 
-    monkeypatch.setattr(tasks.csconv.service, "run_batch", failing)
-    quick = tasks.csconv.run_batch.with_options(retry_delay_seconds=0)
+    monkeypatch.setattr(csc.stages, "build_stage", lambda key: key)
+    monkeypatch.setattr(csc.kit.runner, "run_shard", failing)
+    quick = tasks.stage.run_shard.with_options(retry_delay_seconds=0)
 
     @flow
     def one_batch() -> None:
-        quick(Batch("zh", "v1", ["d1"]), "run-1")
+        quick(Shard("csconv", "zh", "v1", ["d1"]), "run-1")
 
     failure[:] = [StorageError("the LLM cache /x is corrupt")]
     with pytest.raises(StorageError):

@@ -12,13 +12,14 @@ import polars as pl
 import pytest
 from helpers import point_llm_at
 
-from csc.csconv import plan as planning
 from csc.csconv import service
 from csc.csconv.report import render
-from csc.framework import BY_ID, STRATEGIES, Stage
+from csc.framework import BY_ID, STRATEGIES, Phase
 from csc.ingest.service import ingest_path
+from csc.kit import runner
 from csc.paths import PROJECT_ROOT, SAMPLES
 from csc.simulator import SimConfig, run_in_thread
+from csc.stages import build_stage
 from warehouse.csconv_store import funnel_numbers
 from warehouse.db import connect, query
 
@@ -39,10 +40,10 @@ def pipeline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ingest_path(SAMPLES, "ingest-run", db=db)
         with run_in_thread(SimConfig(seed=3)) as sim:
             point_llm_at(mp, sim.base_url, folder / "llm.sqlite")
-            for batch in planning.plan(batch_size=50):
-                service.run_batch(batch, "csconv-run")
-            for kind, language, ids in planning.plan_annotation(("csconv", "raw"), 100):
-                service.annotate_batch(kind, language, ids, "csconv-run")
+            for key in ("csconv", "annotate-csconv", "annotate-raw"):
+                stage = build_stage(key)
+                for shard in runner.plan(stage):
+                    runner.run_shard(stage, shard, "csconv-run", batch_size=50)
             service.measure_agreement("csconv-run")
     return db
 
@@ -122,7 +123,7 @@ def test_stages_view_is_csc_framework(warehouse):
     with connect(warehouse) as con:
         rows = query(con, "SELECT stage_id, stage_name, stage_name_zh FROM marts.stages "
                           "ORDER BY stage_id")
-    assert rows == [(s.value, s.title, s.zh) for s in Stage]
+    assert rows == [(s.value, s.title, s.zh) for s in Phase]
 
 
 # -- names in the distribution and agreement views ----------------------------------------------

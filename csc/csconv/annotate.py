@@ -7,15 +7,22 @@ which strategies their real agents use.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
-from csc.framework import STRATEGIES, normalise_label, strategy_catalogue
-from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest, LLMResult
+import duckdb
+
+from csc.framework import STRATEGIES, normalise_label
+from csc.kit.stage import LLMStage
+from csc.llm.asking import Answer, request_for
+from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest
+from csc.llm.settings import LLMSettings
 from csc.metrics.agreement import agreement, per_label
-from csc.progress import BatchProgress
 from csc.prompts import load_prompt
+from schemas.csconv import CsconvAnnotation
 from schemas.llm import Annotation, DialogueInput, InputTurn, Role
+from warehouse.csconv_store import annotation_pending, target_turns, write_annotations
 
 # The label_error of a supporter turn the annotator's answer left out. Such an annotation is
 # incomplete: the target stays pending (warehouse.csconv_store.ANNOTATION_PENDING spells the
@@ -31,13 +38,14 @@ class Target:
     turns: list[tuple[str, str]]  # (speaker, text)
 
 
+def _payload(t: Target) -> DialogueInput:
+    return DialogueInput(language=t.language,  # type: ignore[arg-type]
+                         dialogue=[InputTurn(speaker=s, text=x) for s, x in t.turns])
+
+
 def _request(t: Target) -> LLMRequest:
-    prompt = load_prompt(Role.ANNOTATOR, t.language)
-    payload = DialogueInput(language=t.language,  # type: ignore[arg-type]
-                            dialogue=[InputTurn(speaker=s, text=x) for s, x in t.turns])
-    return LLMRequest(Role.ANNOTATOR, prompt.render(payload, strategies=strategy_catalogue(
-        t.language)), item_key=f"{t.kind}:{t.target_id}", prompt_version=prompt.version,
-        response_type=Annotation)
+    """The request `label` sends for `t` (tests seed the cache with its key)."""
+    return request_for(Role.ANNOTATOR, _payload(t), t.language, t.target_id)
 
 
 def label_rows(t: Target, ann: Annotation, model: str, version: str, run_id: str) -> list[dict]:
@@ -65,53 +73,83 @@ def incomplete(rows: list[dict]) -> bool:
     return any(r["label_error"] == NOT_LABELLED for r in rows)
 
 
-async def _past_the_cache(gw: LLMGateway, requests: list[LLMRequest]) -> list:
-    """Ask again without reading the cache (the fresh answer replaces the cached one)."""
-    before, gw.refresh = gw.refresh, True
-    try:
-        return list(await asyncio.gather(*(gw.one(req) for req in requests)))
-    finally:
-        gw.refresh = before
+@dataclass
+class Labelled:
+    """One target's outcome: kept (its answer), dead or deferred (no answer)."""
+
+    target: Target
+    status: str  # kept | dead | deferred
+    answer: Answer | None = None
+    error: str | None = None
 
 
-async def annotate(gw: LLMGateway, targets: list[Target], run_id: str,
-                   progress: BatchProgress | None = None) -> tuple[list[dict], int, int]:
-    """(rows, dialogues dead-lettered, dialogues deferred); `progress` is advanced as each
-    dialogue's answer (or failure) arrives.
+async def label(gw: LLMGateway, t: Target) -> Labelled:
+    """Ask the annotator about `t`.
 
     A target is here again when its stored annotation left a turn unlabelled. Its request is
     the same as last time, so the cache would hand back the same incomplete answer: such a
     cached answer is asked again past the cache, once. What comes back is written either way;
     if it is still incomplete, the target stays pending for the next run."""
-    model = gw.settings.role(Role.ANNOTATOR).model
+    got = await gw.ask(Role.ANNOTATOR, _payload(t), t.language, t.target_id)
+    if isinstance(got, Answer) and got.cached and incomplete(
+            label_rows(t, got.value, got.model, got.prompt_version, "")):
+        fresh = await gw.ask(Role.ANNOTATOR, _payload(t), t.language, t.target_id,
+                             refresh=True)
+        if isinstance(fresh, Answer):  # a failed re-ask keeps the cached answer's rows
+            got = fresh
+    if isinstance(got, LLMFailure):
+        return Labelled(t, got.kind, error=got.error)
+    return Labelled(t, "kept", got)
 
-    async def one(t: Target) -> LLMResult | LLMFailure:
-        result = await gw.one(_request(t))
-        if progress is not None:
-            progress.advance()
-        return result
 
-    def rows_of(t: Target, r: LLMResult) -> list[dict]:
-        return label_rows(t, r.value, model, load_prompt(Role.ANNOTATOR, t.language).version,
-                          run_id)
+class AnnotationStage(LLMStage[Target, Labelled]):
+    """Independent labels for the supporter turns of one kind of dialogue (csconv or raw)."""
 
-    results: list[LLMResult | LLMFailure] = list(await asyncio.gather(*(one(t) for t in targets)))
-    stale = [i for i, (t, r) in enumerate(zip(targets, results, strict=True))
-             if isinstance(r, LLMResult) and r.cached and incomplete(rows_of(t, r))]
-    if stale:
-        fresh = await _past_the_cache(gw, [_request(targets[i]) for i in stale])
-        for i, r in zip(stale, fresh, strict=True):
-            if isinstance(r, LLMResult):  # a failed re-ask keeps the cached answer's rows
-                results[i] = r
-    rows: list[dict] = []
-    dead = deferred = 0
-    for t, r in zip(targets, results, strict=True):
-        if isinstance(r, LLMFailure):
-            dead += r.kind == "dead"
-            deferred += r.kind == "deferred"
-            continue
-        rows += rows_of(t, r)
-    return rows, dead, deferred
+    name = "annotate"
+    roles = (Role.ANNOTATOR,)
+    tables = ("csconv.annotations",)
+    contracts: ClassVar[dict] = {"csconv.annotations": CsconvAnnotation}
+
+    def __init__(self, settings: LLMSettings, kind: str) -> None:
+        super().__init__(settings)
+        if kind not in ("csconv", "raw"):
+            raise ValueError(f"unknown annotation target kind {kind!r}")
+        self.kind = kind
+
+    @property
+    def key(self) -> str:
+        return f"annotate-{self.kind}"
+
+    def version(self, language: str) -> str:
+        """The annotator's prompt version: stored with each label, and, with the model, what
+        makes an annotation current."""
+        return load_prompt(Role.ANNOTATOR, language).version
+
+    def pending(self, con: duckdb.DuckDBPyConnection, language: str, version: str,
+                limit: int | None) -> list[str]:
+        model = self.settings.role(Role.ANNOTATOR).model
+        return annotation_pending(con, self.kind, language, version, model, limit)
+
+    def load(self, con: duckdb.DuckDBPyConnection, language: str,
+             ids: Sequence[str]) -> list[Target]:
+        turns = target_turns(con, self.kind, list(ids))
+        return [Target(self.kind, i, language, turns[i]) for i in ids if i in turns]
+
+    async def process(self, gw: LLMGateway, item: Target) -> Labelled:
+        return await label(gw, item)
+
+    def rows(self, outcomes: list[Labelled], version: str, run_id: str
+             ) -> dict[str, list[dict]]:
+        rows: list[dict] = []
+        for o in outcomes:
+            if o.answer is not None:
+                rows += label_rows(o.target, o.answer.value, o.answer.model,
+                                   o.answer.prompt_version, run_id)
+        return {"csconv.annotations": rows}
+
+    def write(self, con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict]]
+              ) -> dict[str, int]:
+        return {"csconv.annotations": write_annotations(con, tables["csconv.annotations"])}
 
 
 def agreement_rows(pairs: list[tuple[int, int]]) -> list[dict]:

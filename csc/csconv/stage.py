@@ -1,5 +1,5 @@
-"""CSConv construction for a batch of dialogues: LLM pre-filter -> rewrite -> rule post-filter
--> LLM judge. Pure of Prefect and of the warehouse: dialogues in, outcomes out.
+"""CSConv construction, one dialogue at a time: LLM pre-filter -> rewrite -> rule post-filter
+-> LLM judge. The stage's domain code on the stage kit (csc.kit): no Prefect, no SQL.
 
 Every dialogue of a batch ends as exactly one of: kept, rejected (with the step and reason),
 or dead-lettered (an LLM call failed for good; retried on the next run), or deferred (the
@@ -8,28 +8,23 @@ run's budget ran out before it started; also retried on the next run).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
+import duckdb
 import polars as pl
 
-from csc.csconv.postfilter import PostfilterConfig, RuleOutcome, apply_rules
-from csc.framework import strategy_catalogue
-from csc.llm.gateway import LLMFailure, LLMGateway, LLMRequest
+from csc.csconv.postfilter import RULES_VERSION, PostfilterConfig, RuleOutcome, apply_rules
+from csc.kit.stage import LLMStage
+from csc.llm.gateway import LLMFailure, LLMGateway
+from csc.llm.settings import LLMSettings
 from csc.pii import mask_frame
-from csc.progress import BatchProgress
-from csc.prompts import load_prompt, prompt_variant
 from csc.speakers import UNKNOWN_SPEAKER
-from schemas.llm import (
-    DialogueInput,
-    InputTurn,
-    PrefilterVerdict,
-    RewrittenDialogue,
-    RewrittenTurn,
-    Role,
-    output_of,
-)
+from schemas.csconv import CsconvDialogue, CsconvUtterance
+from schemas.llm import DialogueInput, InputTurn, RewrittenTurn, Role
+from warehouse.csconv_store import batch_areas, pending, target_turns
 
 
 @dataclass(frozen=True)
@@ -56,30 +51,9 @@ class Outcome:
     error: str | None = None
 
 
-@dataclass
-class BatchResult:
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(o.status == status for o in self.outcomes)
-
-
 def _input(d: SourceDialogue) -> DialogueInput:
     return DialogueInput(language=d.language,  # type: ignore[arg-type]
                          dialogue=[InputTurn(speaker=s, text=t) for s, t in d.turns])
-
-
-def _request(role: Role, d: SourceDialogue, payload: DialogueInput, response_type) -> LLMRequest:
-    prompt = load_prompt(role, d.language)
-    messages = prompt.render(payload, strategies=strategy_catalogue(d.language))
-    return LLMRequest(role, messages, item_key=d.dialogue_id, prompt_version=prompt.version,
-                      response_type=response_type)
-
-
-def _lineage(gw: LLMGateway, role: Role, language: str) -> dict:
-    """Which model and prompt produced a step's verdict, stored with it."""
-    return {"model": gw.settings.role(role).model,
-            "prompt_version": load_prompt(role, language).version}
 
 
 def _failed(o: Outcome, failure: LLMFailure) -> Outcome:
@@ -114,16 +88,16 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
     o = Outcome(d.dialogue_id, d.language, "kept")
     payload = _input(d)
 
-    pre = await gw.one(_request(Role.PREFILTER_JUDGE, d, payload, PrefilterVerdict))
+    pre = await gw.ask(Role.PREFILTER_JUDGE, payload, d.language, d.dialogue_id)
     if isinstance(pre, LLMFailure):
         return _failed(o, pre)
     o.prefilter = {"low_quality": pre.value.low_quality, "reason": pre.value.reason,
-                   "reasoning": pre.reasoning, **_lineage(gw, Role.PREFILTER_JUDGE, d.language)}
+                   "reasoning": pre.reasoning, **pre.lineage}
     if pre.value.low_quality:
         o.status, o.step, o.reason = "rejected", "llm_prefilter", pre.value.reason or "low quality"
         return o
 
-    rew = await gw.one(_request(Role.REWRITER, d, payload, RewrittenDialogue))
+    rew = await gw.ask(Role.REWRITER, payload, d.language, d.dialogue_id)
     if isinstance(rew, LLMFailure):
         if _speaker_refused(rew):
             o.status, o.step = "rejected", "speaker"
@@ -136,7 +110,7 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
     o.rewrite = {"turns": [t.model_dump() for t in turns], "reasoning": reasoning,
                  "trimmed": o.rules.trimmed, "pii_masked": pii_turns,
                  "pii_masked_reasoning": pii_reasoning, "faithfulness": o.rules.faithfulness,
-                 **_lineage(gw, Role.REWRITER, d.language)}
+                 **rew.lineage}
     if not o.rules.passed:
         o.status, o.step, o.reason = "rejected", o.rules.step, o.rules.reason
         return o
@@ -145,34 +119,58 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
         InputTurn(speaker=t.speaker, text=t.text, strategy=t.strategy_label)  # type: ignore
         for t in o.rules.turns])
     # the default judge is binary (§3.5 b); a named variant may answer with more tiers
-    judge_type = output_of(Role.POSTFILTER_JUDGE, prompt_variant(Role.POSTFILTER_JUDGE))
-    verdict = await gw.one(_request(Role.POSTFILTER_JUDGE, d, judged, judge_type))
+    verdict = await gw.ask(Role.POSTFILTER_JUDGE, judged, d.language, d.dialogue_id)
     if isinstance(verdict, LLMFailure):
         return _failed(o, verdict)
     o.judgement = {"quality": verdict.value.quality, "reason": verdict.value.reason,
-                   "reasoning": verdict.reasoning,
-                   **_lineage(gw, Role.POSTFILTER_JUDGE, d.language)}
+                   "reasoning": verdict.reasoning, **verdict.lineage}
     if verdict.value.quality != "high":
         o.status, o.step = "rejected", "judge"
         o.reason = f"judged {verdict.value.quality}: {verdict.value.reason}"
     return o
 
 
-async def process_batch(gw: LLMGateway, dialogues: list[SourceDialogue],
-                        cfg: PostfilterConfig = PostfilterConfig(),
-                        progress: BatchProgress | None = None) -> BatchResult:
-    """Run every dialogue's chain concurrently; the gateway bounds the requests in flight.
-    `progress` is advanced as each dialogue's chain ends."""
-    async def one(d: SourceDialogue) -> Outcome:
-        outcome = await process_dialogue(gw, d, cfg)
-        if progress is not None:
-            progress.advance()
-        return outcome
-
-    outcomes = await asyncio.gather(*(one(d) for d in dialogues))
-    return BatchResult(list(outcomes))
-
-
 def csconv_id(dialogue_id: str, version: str) -> str:
     return hashlib.blake2b(f"{dialogue_id}|{version}".encode(), digest_size=16).hexdigest()
 
+
+
+class CsconvStage(LLMStage[SourceDialogue, Outcome]):
+    """CSConv on the kit: rule-passed raw dialogues in, csconv.* rows out."""
+
+    name = "csconv"
+    roles = (Role.PREFILTER_JUDGE, Role.REWRITER, Role.POSTFILTER_JUDGE)
+    tables = ("csconv.llm_prefilter", "csconv.rewrites", "csconv.judgements",
+              "csconv.dialogues", "csconv.utterances", "csconv.rejects")
+    unstamped = ("csconv.utterances",)
+    contracts: ClassVar[dict] = {"csconv.dialogues": CsconvDialogue,
+                                 "csconv.utterances": CsconvUtterance}
+
+    def __init__(self, settings: LLMSettings, cfg: PostfilterConfig | None = None) -> None:
+        super().__init__(settings)
+        self.cfg = cfg or PostfilterConfig.from_env()
+        self.areas: dict[str, str | None] = {}
+
+    def settings_parts(self, language: str) -> list[str]:
+        return [f"{self.cfg.min_utterances}-{self.cfg.max_utterances}",
+                f"faithful>={self.cfg.faithful_threshold(language)}|rules={RULES_VERSION}"]
+
+    def pending(self, con: duckdb.DuckDBPyConnection, language: str, version: str,
+                limit: int | None) -> list[str]:
+        return pending(con, language, version, limit)
+
+    def load(self, con: duckdb.DuckDBPyConnection, language: str,
+             ids: Sequence[str]) -> list[SourceDialogue]:
+        turns = target_turns(con, "raw", list(ids))
+        areas = batch_areas(con, list(ids))
+        self.areas.update(areas)
+        return [SourceDialogue(i, language, areas.get(i), turns[i]) for i in ids if i in turns]
+
+    async def process(self, gw: LLMGateway, item: SourceDialogue) -> Outcome:
+        return await process_dialogue(gw, item, self.cfg)
+
+    def rows(self, outcomes: list[Outcome], version: str, run_id: str) -> dict[str, list[dict]]:
+        from csc.csconv.rows import outcome_rows
+
+        return outcome_rows(outcomes, {o.language: version for o in outcomes}, self.areas,
+                            run_id)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import openai
 from pydantic import BaseModel
 
+from csc.llm.asking import Answer, ask
 from csc.llm.journal import Cached, CallRow, DeadLetterRow, Journal
 from csc.llm.limits import AdaptiveLimiter, RateLimiter
 from csc.llm.parsing import ParseError, parse_as, split_reasoning
@@ -155,11 +156,11 @@ class LLMGateway:
         return text.replace(key, "***") if key and len(key) >= 4 else text
 
     # -- one call ------------------------------------------------------------------------------
-    async def call(self, req: LLMRequest) -> LLMResult:
+    async def call(self, req: LLMRequest, *, refresh: bool | None = None) -> LLMResult:
         """Answer one request, or raise DeadLetter / BudgetExceeded / EndpointError."""
         role = self.settings.role(req.role)
         key = cache_key(self.settings, req)
-        if self.use_cache and not self.refresh:
+        if self.use_cache and not (self.refresh if refresh is None else refresh):
             hit = self.journal.get(key)
             if hit is not None:
                 result = self._from_cache(req, key, hit)
@@ -349,10 +350,11 @@ class LLMGateway:
         await asyncio.gather(*(worker() for _ in range(workers)))
         return [o for o in out if o is not None]
 
-    async def one(self, req: LLMRequest) -> LLMResult | LLMFailure:
+    async def one(self, req: LLMRequest, *,
+                  refresh: bool | None = None) -> LLMResult | LLMFailure:
         """Like `call`, but failures of this item come back as an LLMFailure."""
         try:
-            return await self.call(req)
+            return await self.call(req, refresh=refresh)
         except DeadLetter as exc:
             return LLMFailure(req.item_key, str(exc), "dead")
         except BudgetExceeded as exc:
@@ -361,6 +363,13 @@ class LLMGateway:
                 self._budget_logged = True
                 log.warning("%s: stage '%s' stops taking new work", exc, self.stage)
             return LLMFailure(req.item_key, str(exc), "deferred")
+
+    async def ask(self, role: Role, payload: Any, language: str, item_key: str, *,
+                  refresh: bool | None = None,
+                  values: dict[str, str] | None = None) -> Answer | LLMFailure:
+        """A role's answer with its lineage, or why there is none (csc.llm.asking)."""
+        return await ask(self, role, payload, language, item_key, refresh=refresh,
+                         values=values)
 
     async def aclose(self) -> None:
         watchdog, self._watchdog = self._watchdog, None

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from csc.llm.parsing import ParseError, parse_as
 from csc.simulator.labeller import detect_language, label_id, multi_label
-from schemas.llm import Annotation, RewrittenDialogue, TargetPrediction
+from schemas.llm import Annotation, CandidatePrediction, RewrittenDialogue
 
-MULTI_ROLES = ("rewriter", "annotator", "target")
+MULTI_ROLES = ("rewriter", "annotator", "candidate")
 
 
 def to_json(value: BaseModel) -> str:
@@ -29,8 +29,8 @@ def _multi(label: str) -> str | None:
 
 
 def inject_multi_strategy(value: BaseModel, rng: random.Random) -> BaseModel:
-    """A copy of a rewriter/annotator/target answer with one label made multi-strategy."""
-    if isinstance(value, TargetPrediction):
+    """A copy of a rewriter/annotator/candidate answer with one label made multi-strategy."""
+    if isinstance(value, CandidatePrediction):
         multi = _multi(value.strategy)
         return value.model_copy(update={"strategy": multi}) if multi else value
     if isinstance(value, Annotation):

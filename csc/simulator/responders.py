@@ -24,6 +24,8 @@ from csc.simulator.rewrite import customer_words, rewrite
 from csc.simulator.templates import CUSTOMER, SUPPORTER, TONES, TOPICS, UNREASONABLE_NOTE
 from schemas.llm import (
     Annotation,
+    CandidateInput,
+    CandidatePrediction,
     CustomerDirection,
     CustomerReply,
     DialogueInput,
@@ -37,8 +39,6 @@ from schemas.llm import (
     RolePlayInput,
     StrategyChoice,
     SupporterReply,
-    TargetInput,
-    TargetPrediction,
     TurnLabel,
 )
 
@@ -206,11 +206,11 @@ def supporter(inp: RolePlayInput, rng: random.Random) -> SupporterReply:
     return SupporterReply(text=_reply(sid, last, inp.topic, inp.language, rng))
 
 
-def target(inp: TargetInput, rng: random.Random) -> TargetPrediction:
+def candidate(inp: CandidateInput, rng: random.Random) -> CandidatePrediction:
     """A trivial baseline: the RoleCS strategy rules plus a template reply."""
     sid = next_strategy(inp.history, inp.language, rng)
     last = _last_text(inp.history, "customer")
-    return TargetPrediction(strategy=label_for(sid, inp.language),
+    return CandidatePrediction(strategy=label_for(sid, inp.language),
                             reply=_reply(sid, last, "", inp.language, rng))
 
 
@@ -336,7 +336,7 @@ _PLAIN: dict[Role, Callable[[BaseModel, random.Random], BaseModel]] = {
     Role.ANNOTATOR: annotator, Role.DIALOGUE_JUDGE: dialogue_judge,
     Role.PERSONA_DESCRIBER: persona_describer, Role.PLANNER: planner,
     Role.SUPPORTER_ASSISTANT: supporter_assistant, Role.SUPPORTER: supporter,
-    Role.CUSTOMER_ASSISTANT: customer_assistant, Role.TARGET: target,
+    Role.CUSTOMER_ASSISTANT: customer_assistant, Role.CANDIDATE: candidate,
 }
 
 

@@ -1,5 +1,6 @@
-"""CSConv tasks: plan the pending work, then one task per batch of dialogues
-(see csc.csconv.service for what a batch does and why it survives a crash)."""
+"""The two generic Prefect tasks every LLM stage runs on (plan, run a shard) and the flow
+helper that chains them. The stage's logic is csc.kit and the stage's own module; this file
+only adds Prefect: retries of transient failures, progress artifacts, log lines."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from uuid import UUID
 from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-from csc.csconv import plan as planning
-from csc.csconv import service
-from csc.csconv.plan import Batch
+from csc.kit.outcome import Counts
+from csc.kit.runner import Shard
 from csc.progress import Snapshot, llm_counts
 from tasks.retries import retry_if_transient
 
@@ -60,29 +60,44 @@ class ArtifactProgress:
             self._pool = None
 
 
-def batch_line(counts: dict) -> str:
-    """'kept 80, rejected 15, dead 5; llm 120 calls (80 cached), $0.0123'."""
-    return (f"kept {counts['kept']}, rejected {counts['rejected']}, dead {counts['dead']}; "
-            f"llm {llm_counts(counts.get('llm'))}")
+def shard_line(counts: dict) -> str:
+    """'kept 80, rejected 15, dead 5, deferred 0; llm 120 calls (80 cached), $0.0123'."""
+    return (f"kept {counts['kept']}, rejected {counts['rejected']}, dead {counts['dead']}, "
+            f"deferred {counts['deferred']}; llm {llm_counts(counts.get('llm'))}")
 
 
-@task(name="csconv-plan")
-def plan_batches(batch_size: int = 100, limit: int | None = None) -> list[Batch]:
-    return planning.plan(batch_size, limit)
+@task(name="plan-stage", task_run_name="plan-{key}")
+def plan_stage(key: str, shard_size: int = 1000, limit: int | None = None) -> list[Shard]:
+    from csc.kit.runner import plan
+    from csc.stages import build_stage
+
+    return plan(build_stage(key), shard_size, limit)
 
 
-@task(name="csconv-batch", retries=1, retry_delay_seconds=10,
-      retry_condition_fn=retry_if_transient)
-def run_batch(batch: Batch, run_id: str, refresh: bool = False) -> dict:
-    progress = ArtifactProgress(f"csconv-{batch.language}-progress",
-                                f"CSConv {batch.language}: {len(batch.ids)} dialogues")
+@task(name="run-shard", task_run_name="{shard.stage}-{shard.language}", retries=1,
+      retry_delay_seconds=10, retry_condition_fn=retry_if_transient)
+def run_shard(shard: Shard, run_id: str, refresh: bool = False, batch_size: int = 100) -> dict:
+    from csc.kit import runner
+    from csc.stages import build_stage
+
+    progress = ArtifactProgress(f"{shard.stage}-{shard.language}-progress",
+                                f"{shard.stage} {shard.language}: {len(shard.ids)} items")
     try:
-        counts = service.run_batch(batch, run_id, refresh, progress=progress)
+        counts = runner.run_shard(build_stage(shard.stage), shard, run_id, refresh=refresh,
+                                  batch_size=batch_size, progress=progress).as_dict()
     finally:
         progress.close()
     logger = get_run_logger()
-    logger.info("csconv %s batch of %d: %s", batch.language, counts["input"], batch_line(counts))
+    logger.info("%s %s: %d items: %s", shard.stage, shard.language, counts["input"],
+                shard_line(counts))
     if counts["deferred"]:
-        logger.warning("%d dialogues deferred: the run's LLM budget is spent; they are "
-                       "processed on the next run", counts["deferred"])
+        logger.warning("%d items deferred: the run's LLM budget is spent; they are processed "
+                       "on the next run", counts["deferred"])
     return counts
+
+
+def run_stage(key: str, run_id: str, *, batch_size: int = 100, limit: int | None = None,
+              refresh: bool = False, shard_size: int = 1000) -> Counts:
+    """Plan the stage's pending items and run every shard; the summed counts."""
+    shards = plan_stage(key, shard_size, limit)
+    return Counts.total(key, [run_shard(s, run_id, refresh, batch_size) for s in shards])

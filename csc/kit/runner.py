@@ -1,0 +1,171 @@
+"""The one runner of every LLM stage: plan the pending items, then run a shard of them.
+
+A shard runs on one event loop with one gateway (one SDK client). Its items are read once and
+kept in flight in a sliding window, so the endpoint's slots stay busy across batch boundaries:
+no batch waits for its slowest item. Finished outcomes are committed every
+`batch_size` items or `commit_every_s` seconds, in a short transaction on a worker thread, off
+the path of the LLM calls. Crash safety: every answer is durable in the journal the moment it
+arrives, so a crash loses only rows not yet committed, and the rerun finds their answers cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from csc.kit.outcome import LLM_FIGURES, Counts
+from csc.kit.stage import LLMStage
+from csc.llm.endpoint import gateway, open_journal
+from csc.llm.gateway import LLMGateway
+from csc.llm.run import run_with_gateway
+from csc.progress import BatchProgress, ProgressHook, TerminalProgress
+from warehouse.db import connect
+from warehouse.llm_store import sync_journal
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Pending items of one stage and language under one version: one Prefect task's work."""
+
+    stage: str
+    language: str
+    version: str
+    ids: list[str]
+
+
+def plan(stage: LLMStage, shard_size: int = 1000, limit: int | None = None) -> list[Shard]:
+    """The items with no outcome under the current version, per language, in shards."""
+    shards: list[Shard] = []
+    with connect() as con:
+        for lang in stage.languages:
+            version = stage.version(lang)
+            ids = stage.pending(con, lang, version, limit)
+            shards += [Shard(stage.key, lang, version, ids[i:i + shard_size])
+                       for i in range(0, len(ids), shard_size)]
+    return shards
+
+
+def _progress(label: str, total: int, hook: ProgressHook | None) -> BatchProgress:
+    """Progress on the terminal, and through the caller's hook (tasks/ adds a Prefect
+    progress artifact)."""
+    hooks: list[ProgressHook] = [TerminalProgress()]
+    if hook is not None:
+        hooks.append(hook)
+    return BatchProgress(label, total, unit="items", hooks=hooks)
+
+
+class _Committer:
+    """Collects finished outcomes and commits them in short transactions, one at a time."""
+
+    def __init__(self, stage: LLMStage, shard: Shard, run_id: str, counts: Counts,
+                 batch_size: int, every_s: float) -> None:
+        self.stage, self.shard, self.run_id, self.counts = stage, shard, run_id, counts
+        self.batch_size, self.every_s = batch_size, every_s
+        self.buffer: list = []
+        self.lock = asyncio.Lock()
+        self.last = time.monotonic()
+        self.flushing: set[asyncio.Task] = set()
+
+    def add(self, outcome: object) -> None:
+        self.buffer.append(outcome)
+        due = time.monotonic() - self.last >= self.every_s
+        if len(self.buffer) >= self.batch_size or due:
+            task = asyncio.get_running_loop().create_task(self.flush())
+            self.flushing.add(task)
+            task.add_done_callback(self.flushing.discard)
+
+    async def flush(self) -> None:
+        async with self.lock:
+            taken, self.buffer = self.buffer, []
+            self.last = time.monotonic()
+            if not taken:
+                return
+            tables = self.stage.rows(taken, self.shard.version, self.run_id)
+            self.stage.check(tables)
+            written = await asyncio.to_thread(self._write, tables)
+            self.counts.add(taken)
+            self.counts.add_written(written)
+
+    def _write(self, tables: dict[str, list[dict]]) -> dict[str, int]:
+        with connect() as con:
+            return self.stage.write(con, tables)
+
+    async def drain(self) -> None:
+        """Wait for the commits under way, then commit what is left."""
+        while self.flushing:
+            await asyncio.gather(*list(self.flushing))
+        await self.flush()
+
+
+async def _run(stage: LLMStage, shard: Shard, gw: LLMGateway, committer: _Committer,
+               tracker: BatchProgress, window: int) -> None:
+    slots = asyncio.Semaphore(window)
+    running: set[asyncio.Task] = set()
+    failure: list[BaseException] = []
+
+    async def one(item: object) -> None:
+        try:
+            outcome = await stage.process(gw, item)
+            committer.add(outcome)
+            tracker.advance()
+        except BaseException as exc:  # an endpoint refusing us stops the shard
+            failure.append(exc)
+        finally:
+            slots.release()
+
+    loop = asyncio.get_running_loop()
+    # One read for the shard (its size bounds the memory): a read per batch would open the
+    # warehouse again and again on the path of the calls.
+    items = await asyncio.to_thread(_load, stage, shard.language, shard.ids)
+    committer.counts.input += len(items)
+    for item in items:
+        await slots.acquire()
+        if failure:
+            slots.release()
+            break
+        task = loop.create_task(one(item))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    while running:
+        await asyncio.gather(*list(running))
+    await committer.drain()  # what finished is kept, even when the shard fails
+    if failure:
+        raise failure[0]
+
+
+def _load(stage: LLMStage, language: str, ids: list[str]) -> list:
+    with connect() as con:
+        return stage.load(con, language, ids)
+
+
+def run_shard(stage: LLMStage, shard: Shard, run_id: str, *, refresh: bool = False,
+              batch_size: int = 100, commit_every_s: float = 5.0,
+              progress: ProgressHook | None = None,
+              make_gateway: Callable[..., LLMGateway] = gateway) -> Counts:
+    """Process one shard end to end; its counts (they reconcile when it ends normally)."""
+    counts = Counts(stage.key)
+    settings = stage.settings
+    window = max(2 * settings.concurrency, 1)
+    with open_journal(settings) as journal:
+        committer = _Committer(stage, shard, run_id, counts, max(1, batch_size),
+                               commit_every_s)
+        with _progress(f"{stage.key} {shard.language}", len(shard.ids), progress) as tracker:
+            async def work(gw: LLMGateway) -> None:
+                tracker.bind(gw.stats)
+                try:
+                    await _run(stage, shard, gw, committer, tracker, window)
+                finally:
+                    s = gw.stats
+                    counts.llm = {k: getattr(s, k) for k in LLM_FIGURES}
+                    counts.llm["cost_usd"] = round(s.cost_usd, 6)
+
+            try:
+                run_with_gateway(
+                    lambda: make_gateway(settings, journal, run_id=run_id, stage=stage.name,
+                                         refresh=refresh), work)
+            finally:
+                with connect() as con:
+                    sync_journal(con, journal)
+    return counts
