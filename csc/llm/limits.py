@@ -9,10 +9,21 @@ requests-per-minute and tokens-per-minute budgets with token buckets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections import deque
 
 
 class AdaptiveLimiter:
+    """At most `limit` holders at once; waiters are served first come, first served.
+
+    A freed slot is handed to the longest-waiting coroutine directly: its future is resolved
+    and the slot counted as taken before it runs again, so exactly one waiter wakes per freed
+    slot (no thundering herd) and a newcomer cannot take the slot ahead of the queue. A waiter
+    cancelled before its grant leaves the queue; one cancelled after its grant (resolved, not
+    yet resumed) passes the slot on, so cancellation never leaks a slot or grants one twice.
+    """
+
     def __init__(self, maximum: int, recover_after: int = 1) -> None:
         self.maximum = maximum
         self.limit = maximum
@@ -23,29 +34,57 @@ class AdaptiveLimiter:
         self.lowest = maximum
         self._successes = 0
         self._recover_after = recover_after
-        self._cond = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self) -> None:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.in_flight < self.limit)
-            self.in_flight += 1
-            self.max_seen = max(self.max_seen, self.in_flight)
+        if self.in_flight < self.limit and not self._waiters:
+            self._take()
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut  # resolved by _grant, which has already counted the slot as ours
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self._release()  # granted, then cancelled before running: pass the slot on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(fut)
+            raise
 
     async def release(self) -> None:
-        async with self._cond:
-            self.in_flight -= 1
-            self._cond.notify_all()
+        self._release()
 
     async def __aenter__(self) -> AdaptiveLimiter:
         await self.acquire()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.release()
+        self._release()
+
+    def _take(self) -> None:
+        self.in_flight += 1
+        if self.in_flight > self.max_seen:
+            self.max_seen = self.in_flight
+
+    def _release(self) -> None:
+        self.in_flight -= 1
+        if self._waiters:
+            self._grant()
+
+    def _grant(self) -> None:
+        """Hand free slots to the oldest waiters, one waiter woken per slot."""
+        waiters = self._waiters
+        while waiters and self.in_flight < self.limit:
+            fut = waiters.popleft()
+            if not fut.done():  # a cancelled waiter has left the queue already; be safe
+                self._take()
+                fut.set_result(None)
 
     def on_rate_limited(self, started_epoch: int) -> None:
         """Halve the bound (not below 1), once per round: a 429 of a request sent before the
-        last reduction says nothing about the new bound. Requests in flight finish normally."""
+        last reduction says nothing about the new bound. Requests in flight finish normally;
+        no waiter is granted a slot until fewer than the new bound are in flight."""
         if started_epoch != self.epoch:
             return
         new = max(1, self.limit // 2)
@@ -57,15 +96,16 @@ class AdaptiveLimiter:
         self._successes = 0
 
     async def on_success(self) -> None:
-        """Grow back one slot per `recover_after` x limit successes (one per round trip)."""
+        """Grow back one slot per `recover_after` x limit successes (one per round trip),
+        and hand the new slot to the oldest waiter."""
         if self.limit >= self.maximum:
             return
         self._successes += 1
         if self._successes >= self._recover_after * self.limit:
             self._successes = 0
-            async with self._cond:
-                self.limit += 1
-                self._cond.notify_all()
+            self.limit += 1
+            if self._waiters:
+                self._grant()
 
 
 class _Bucket:
