@@ -9,17 +9,7 @@ import duckdb
 import polars as pl
 
 from warehouse.db import query, registered, transaction
-
-EXCERPT = 40  # characters of an id a reason quotes (as csc.ingest.readers.EXCERPT)
-_DIALOGUE_COLS = (
-    "dialogue_id, source, source_dialogue_id, source_file, file_sha256, record_no, line_no, "
-    "language, business_area, n_utterances, n_lines_in, n_empty_dropped, n_skipped, pii_masked, "
-    "run_id, ingested_at"
-)
-_PREFILTER_COLS = (
-    "dialogue_id, rules_version, passed, failed_rules, n_lines, n_turns, n_customer, "
-    "n_supporter, max_utterance_chars, customer_long_share, run_id, evaluated_at"
-)
+from warehouse.queries import sql
 
 
 @dataclass
@@ -73,14 +63,8 @@ def write_quarantine(con: duckdb.DuckDBPyConnection, q: pl.DataFrame, ref: FileR
     if q.height == 0:
         return 0
     with registered(con, q_batch=_quarantine_frame(q, ref, run_id)):
-        con.execute(
-            # A file-level row (record 0) is about the file at its path: two empty files are
-            # two rows. Other rows are about content, wherever the same bytes turn up.
-            "INSERT INTO raw.quarantine SELECT md5(concat_ws('|', coalesce(file_sha256, "
-            "source_file), CASE WHEN record_no = 0 THEN source_file END, record_no, "
-            "\"check\")), source, source_file, file_sha256, record_no, "
-            "line_no, source_dialogue_id, \"check\", reason, payload, run_id, now() "
-            "FROM q_batch ON CONFLICT DO NOTHING")
+        # a file-level row (record 0) is about the file at its path, others about content
+        con.execute(sql("raw/insert_quarantine"))
     return q.height
 
 
@@ -99,47 +83,6 @@ def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterable, ref: FileRe
     return summary
 
 
-# A batch row whose source id is already stored (in the same language: a translation shares
-# its original's id) with other content. Such a row is a conflict, never an update.
-_CLASH = """EXISTS (SELECT 1 FROM raw.dialogues r WHERE r.source = b.source
-    AND r.language = b.language AND r.source_dialogue_id = b.source_dialogue_id
-    AND r.dialogue_id <> b.dialogue_id)"""
-
-_CLASHES = f"""
-SELECT b.record_no, b.line_no, b.source_dialogue_id,
-       'duplicate_id' AS "check",
-       format('id ''{{}}'' is already stored with different content',
-              CASE WHEN length(b.source_dialogue_id) > {EXCERPT}
-                   THEN left(b.source_dialogue_id, {EXCERPT - 1}) || '…'
-                   ELSE b.source_dialogue_id END) AS reason,
-       (SELECT to_json(list({{'speaker': u.speaker, 'text': u.text}} ORDER BY u.utt_index))
-        FROM u_batch u WHERE u.dialogue_id = b.dialogue_id)::VARCHAR AS payload
-FROM d_batch b WHERE {_CLASH}"""
-
-_NEW_IDS = f"""
-CREATE OR REPLACE TEMP TABLE new_ids AS
-SELECT b.dialogue_id FROM d_batch b
-WHERE b.dialogue_id NOT IN (SELECT dialogue_id FROM raw.dialogues) AND NOT {_CLASH}"""
-
-_PRESENT = f"""
-SELECT count(*) FROM d_batch b
-WHERE b.dialogue_id IN (SELECT dialogue_id FROM raw.dialogues) AND NOT {_CLASH}"""
-
-_INSERTS = (
-    f"INSERT INTO raw.dialogues SELECT {_DIALOGUE_COLS.replace('ingested_at', 'now()')} "
-    "FROM d_batch WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)",
-    "INSERT INTO raw.utterances BY NAME SELECT dialogue_id, utt_index, speaker, text, n_chars, "
-    "strategy_label, source_line_chars FROM u_batch "
-    "WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)",
-    f"INSERT INTO staging.prefilter SELECT {_PREFILTER_COLS.replace('evaluated_at', 'now()')} "
-    "FROM p_batch WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids) ON CONFLICT DO NOTHING",
-)
-
-_NEW_COUNTS = """
-SELECT count(*), count(*) FILTER (WHERE passed), coalesce(sum(n_lines), 0) FROM p_batch
-WHERE dialogue_id IN (SELECT dialogue_id FROM new_ids)"""
-
-
 def _write_one(con: duckdb.DuckDBPyConnection, batch, ref: FileRef, run_id: str,
                summary: FileSummary) -> None:
     with registered(
@@ -149,12 +92,15 @@ def _write_one(con: duckdb.DuckDBPyConnection, batch, ref: FileRef, run_id: str,
         u_batch=batch.utterances,
         p_batch=batch.prefilter.with_columns(pl.lit(run_id).alias("run_id")),
     ):
-        clashes = con.sql(_CLASHES).pl()
-        present = query(con, _PRESENT)[0][0]
-        con.execute(_NEW_IDS)
-        for statement in _INSERTS:
-            con.execute(statement)
-        new, passed, utts = query(con, _NEW_COUNTS)[0]
+        # a row whose source id is stored (same language) with other content is a clash:
+        # quarantined, never an update
+        clashes = con.sql(sql("raw/clashes")).pl()
+        present = query(con, sql("raw/present"))[0][0]
+        con.execute(sql("raw/new_ids"))
+        con.execute(sql("raw/insert_dialogues"))
+        con.execute(sql("raw/insert_utterances"))
+        con.execute(sql("raw/insert_prefilter"))
+        new, passed, utts = query(con, sql("raw/new_counts"))[0]
     quarantine = pl.concat([batch.quarantine, clashes], how="vertical_relaxed")
     write_quarantine(con, quarantine, ref, run_id)
     cut = quarantine.filter(pl.col("check") == "truncated_file")
