@@ -20,12 +20,19 @@ STEPS = (
 )
 
 
+def _count(rows: list[dict], outcome: str, step: str | None = None) -> int:
+    """Dialogues of the funnel rows (marts.csconv_funnel, by column name) with `outcome`
+    and, for rejects, `step`."""
+    return sum(r["dialogues"] for r in rows
+               if r["outcome"] == outcome and (step is None or r["step"] == step))
+
+
 def funnel(numbers: dict) -> dict:
     """Counts per step and the reconciliation: input = kept + rejected + dead + pending."""
-    outcomes = dict(numbers["outcomes"])
-    rejected = {step: outcomes.get(step, 0) for step, _ in STEPS}
-    kept = outcomes.get("kept", 0)
-    dead = numbers["dead_lettered"][0][0]
+    rows = numbers["funnel"]
+    rejected = {step: _count(rows, "rejected", step) for step, _ in STEPS}
+    kept = _count(rows, "kept")
+    dead = _count(rows, "dead_lettered")
     total_in = numbers["rule_passed"][0][0]
     pending = total_in - kept - sum(rejected.values()) - dead
     return {"input": total_in, "rejected": rejected, "kept": kept, "dead_lettered": dead,
