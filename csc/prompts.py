@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from csc.errors import ConfigError
+from csc.errors import ConfigError, UserError
 from csc.paths import PROJECT_ROOT
 from schemas.llm import Role
 
@@ -32,7 +32,7 @@ _SECTION = re.compile(r"^##\s*(system|user)\s*$", re.M | re.I)
 _TOKEN = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
-class PromptError(ValueError):
+class PromptError(UserError, ValueError):
     """A template is missing or malformed."""
 
 

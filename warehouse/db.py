@@ -25,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from csc.errors import ConfigError, StorageError
+from csc.errors import ConfigError, StorageError, UserError
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 DEFAULT_PATH = Path(__file__).resolve().parent / "csc.duckdb"
@@ -36,7 +36,7 @@ _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _NO_ROOM_TEXT = ("no space left on device", "disk quota exceeded", "file too large")
 
 
-class WarehouseError(RuntimeError):
+class WarehouseError(UserError, RuntimeError):
     """The warehouse file cannot be used (a bad path, no permission, a foreign lock)."""
 
 

@@ -17,13 +17,14 @@ from pydantic import (
     model_validator,
 )
 
+from csc.errors import UserError
 from csc.speakers import SpeakerTable, shared_table
 
 BUILTIN_DIR = Path(__file__).parent / "sources"
 FORMATS = ("json", "jsonl", "csv", "lines")
 
 
-class SourceError(ValueError):
+class SourceError(UserError, ValueError):
     """A source name or config file the user gave cannot be used."""
 
 

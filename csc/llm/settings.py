@@ -30,12 +30,13 @@ from typing import Any
 
 import yaml
 
+from csc.errors import RuntimeFailure
 from schemas.llm import STAGE_ROLES, Role
 
 SIMULATOR = "simulator"
 
 
-class LLMNotConfigured(RuntimeError):
+class LLMNotConfigured(RuntimeFailure):
     """The endpoint settings are missing or wrong; `problems` holds one line per problem."""
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:

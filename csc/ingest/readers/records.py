@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from csc.errors import UserError
 from csc.ingest.sources import SourceConfig
 
 PAYLOAD_LIMIT = 100_000  # characters of a rejected record kept in quarantine
@@ -51,7 +52,7 @@ class Rejected:
     payload: str
 
 
-class FileUnreadable(Exception):
+class FileUnreadable(UserError):
     """The file as a whole cannot be opened or decoded; nothing in it can be ingested.
 
     `check` names the failure class in raw.quarantine (`file_unreadable`, `empty_file`, ...).
