@@ -1,9 +1,9 @@
 """One line on the terminal for a failure a flow reports in one line.
 
 Prefect logs a failed task or flow with its traceback at every level of the DAG. For a
-configuration mistake or a runtime failure (tasks.runs.USER_ERRORS) the terminal - of `csc`,
-or of `flows.serve` running a deployment - shows the one line; the run log on the Prefect
-server keeps the traceback (its handler formats the record on its own).
+csc.errors.CscError (a user mistake or a runtime failure; tasks.runs.USER_ERRORS) the
+terminal - of `csc`, or of `flows.serve` running a deployment - shows the one line; the run
+log on the Prefect server keeps the traceback (its handler formats the record on its own).
 """
 
 from __future__ import annotations

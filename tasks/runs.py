@@ -1,5 +1,6 @@
 """Run bookkeeping shared by every flow: one ops.runs row per flow run, and one clear line
-(never a traceback, never a retry) when a run is refused for the user's configuration."""
+(never a traceback, never a retry) when a run is refused for a csc.errors.CscError: the user's
+configuration, or a runtime failure a retry cannot fix."""
 
 from __future__ import annotations
 
@@ -14,20 +15,37 @@ from prefect.exceptions import FailedRun
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
-from csc.errors import ConfigError, RunInProgress, RuntimeFailure
+from csc.errors import CscError, RunInProgress
 from csc.ingest.service import IngestError
-from csc.ingest.sources import SourceError
 from csc.llm.gateway import EndpointError
-from csc.llm.settings import LLMNotConfigured
 from tasks.console import quiet_user_error_tracebacks
-from warehouse.db import WarehouseError, connect, warehouse_path
+from warehouse.db import connect, warehouse_path
 from warehouse.runs import finish_run, new_run_id, start_run
 
-# Mistakes in what the user configured, and runtime failures a retry cannot fix (a full disk,
-# a corrupt cache, another run holding the lock): a traceback does not help.
-# FailedRun: a sub-flow was refused for one of these; its message is already the one line.
-USER_ERRORS = (ConfigError, IngestError, SourceError, WarehouseError, LLMNotConfigured,
-               EndpointError, RuntimeFailure, FailedRun)
+
+class RunRefused(CscError, FailedRun):
+    """What calling a flow refused for a CscError raises: that error's one line and exit code.
+
+    Also a FailedRun, as Prefect raises for any failed run, so a caller that expects one (a
+    parent flow, a test) still gets one. A parent flow refusing for a refused sub-flow passes
+    the sub-flow's exit code on."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple:  # a persisted result pickles it
+        return type(self), (str(self), self.exit_code)
+
+
+# Not a CscError yet: their modules take the base in a change of their own (IngestError in
+# csc/ingest/service.py, EndpointError in csc/llm/gateway.py). Listed as they were until then;
+# delete this once tests/test_error_root.py's PENDING is empty.
+_NOT_YET_ROOTED: tuple[type[BaseException], ...] = (IngestError, EndpointError)
+
+# The failures a flow reports in one line and never retries. FailedRun: a sub-flow that failed
+# with no exception attached (Prefect's own wrapper); its message is the one line.
+USER_ERRORS: tuple[type[BaseException], ...] = (CscError, FailedRun, *_NOT_YET_ROOTED)
 
 
 def current_run_id() -> str:
@@ -58,9 +76,10 @@ def run_ledger(flow: str, params: dict) -> Iterator[dict]:
 
 
 def refuses_bad_config(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Put under @flow: a configuration mistake ends the run as Failed with its one-line
-    message (recorded in ops.runs when the warehouse is usable) instead of an exception that
-    Prefect would print with its traceback at every level of the DAG."""
+    """Put under @flow: a CscError (a configuration mistake, a runtime failure) ends the run
+    as Failed with its one-line message (recorded in ops.runs when the warehouse is usable)
+    instead of an exception that Prefect would print with its traceback at every level of the
+    DAG. Calling the flow then raises a RunRefused with the error's message and exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -68,7 +87,8 @@ def refuses_bad_config(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as exc:
-            message = str(exc)
+            refusal = RunRefused(str(exc), getattr(exc, "exit_code", 1))
+            message = str(refusal)
             get_run_logger().error("%s refused: %s", fn.__name__, message)
             params = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
             try:
@@ -81,6 +101,7 @@ def refuses_bad_config(fn: Callable[..., Any]) -> Callable[..., Any]:
             except Exception as why:  # recording the refusal is best effort
                 # (the warehouse itself may be what is wrong: busy, full; the message says so)
                 get_run_logger().warning("could not record the refused run: %s", why)
-            return Failed(message=message)
+            # the caller of the flow gets the RunRefused (its exit code), not a bare FailedRun
+            return Failed(message=message, data=refusal)
 
     return wrapper
