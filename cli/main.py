@@ -49,8 +49,10 @@ def _prepare_run(stages: tuple[str, ...] = ()) -> None:
     if stages:
         from csc.csconv.postfilter import PostfilterConfig
         from csc.llm.settings import load_settings
+        from csc.prompts import check_templates, stage_roles
 
         load_settings(stages=stages)
+        check_templates(stage_roles(stages))  # every prompt file, zh and en: all missing ones
         PostfilterConfig.from_env()
     _note(f"warehouse {path.resolve()}")
     _quiet_prefect()

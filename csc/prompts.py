@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,9 +26,10 @@ from pydantic import BaseModel
 
 from csc.errors import ConfigError, UserError
 from csc.paths import PROJECT_ROOT
-from schemas.llm import Role
+from schemas.llm import STAGE_ROLES, Role
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
+LANGUAGES = ("zh", "en")  # every role's template exists in each
 _SECTION = re.compile(r"^##\s*(system|user)\s*$", re.M | re.I)
 _TOKEN = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
@@ -111,3 +113,28 @@ def _load(path: Path, _stamp: int, role: Role, language: str, stem: str) -> Prom
         raise PromptError(f"{path} needs a '## system' and a '## user' section")
     version = f"{stem}.{language}@" + hashlib.sha256(text.encode()).hexdigest()[:12]
     return Prompt(role, language, sections["system"], sections["user"], version)
+
+
+def stage_roles(stages: Iterable[str]) -> list[Role]:
+    """The roles `stages` ask (schemas.llm.STAGE_ROLES), each once, in order."""
+    return list(dict.fromkeys(r for stage in stages for r in STAGE_ROLES.get(stage, ())))
+
+
+def check_templates(roles: Iterable[Role | str], languages: Iterable[str] = LANGUAGES) -> None:
+    """Every template `roles` will load (the chosen variant, in `prompts_dir()`) exists and
+    has its sections, in every language: checked before a run, so a missing file is one line
+    naming it, not a failure halfway through. Every problem is reported at once, one line
+    each; a single one keeps its own class (PromptError, or ConfigError for a variant)."""
+    problems: dict[str, UserError] = {}
+    for role in dict.fromkeys(Role(r) for r in roles):
+        for language in languages:
+            try:
+                load_prompt(role, language)
+            except (PromptError, ConfigError) as exc:  # a bad variant name: one line, once
+                problems.setdefault(str(exc), exc)
+    if len(problems) == 1:
+        raise next(iter(problems.values()))
+    if problems:
+        lines = "\n".join(f"  {p}" for p in problems)
+        raise PromptError(f"{len(problems)} problems with the prompt templates in "
+                          f"{prompts_dir()}:\n{lines}")

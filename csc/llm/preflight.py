@@ -9,7 +9,8 @@ import openai
 from csc.llm.endpoint import resolve
 from csc.llm.gateway import EndpointError
 from csc.llm.settings import LLMSettings, load_settings
-from schemas.llm import Role
+from csc.prompts import check_templates, stage_roles
+from schemas.llm import STAGE_ROLES, Role
 
 SHOW_SERVED = 20  # an endpoint may serve hundreds of models: name this many, count the rest
 
@@ -28,8 +29,9 @@ def preflight(settings: LLMSettings | None = None,
               roles: Iterable[Role | str] | None = None) -> dict:
     """What an LLM flow prints before its stages; raises with a clear message.
 
-    Checks the models of `roles`; by default of the roles the settings were loaded to require
-    (load_settings(stages=...)), or of every configured role if none were.
+    Checks the models and prompt templates of `roles`; by default of the roles the settings
+    were loaded to require (load_settings(stages=...)), or of every configured role if none
+    were.
     """
     roles = None if roles is None else [Role(r) for r in roles]
     settings = settings or load_settings(roles=roles)
@@ -38,6 +40,9 @@ def preflight(settings: LLMSettings | None = None,
     by_model: dict[str, list[str]] = {}
     for role in roles:  # LLMNotConfigured, naming the setting, for a role without a model
         by_model.setdefault(settings.role(role).model, []).append(role.value)
+    # every template the stages' roles load (a PromptError listing the missing files), before
+    # the endpoint is asked anything; roles of no stage (RoleCS) have no template in prompts/
+    check_templates(r for r in roles if r in stage_roles(STAGE_ROLES))
     live = resolve(settings)
     client = openai.OpenAI(base_url=live.base_url, api_key=live.api_key, max_retries=2,
                            timeout=30)
