@@ -139,9 +139,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 def _nothing_pending(limit: int | None) -> bool:
     """Whether a csconv run would find no work: checked before any Prefect server starts."""
-    from csc.csconv.plan import plan, plan_annotation
+    from csc.csconv.plan import anything_pending
 
-    return not plan(limit=limit) and not plan_annotation(limit=limit)
+    return not anything_pending(limit)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from csc.errors import RuntimeFailure
-from schemas.llm import STAGE_ROLES, Role
+from schemas.llm import ROLES, STAGE_ROLES, Role
 
 SIMULATOR = "simulator"
 
@@ -57,16 +57,6 @@ HOW_TO_CONFIGURE = (
     "or set CSC_LLM_BASE_URL=simulator to run against the offline simulator (its output is "
     "not a model's). See README, 'Configuring a real LLM endpoint'."
 )
-
-# Defaults that follow the paper where it says something: all RoleCS roles at 0.8, the
-# rewriter (a reasoning model) without a temperature.
-_ROLE_TEMPERATURE: dict[Role, float | None] = {
-    Role.REWRITER: None, Role.PREFILTER_JUDGE: 0.0, Role.POSTFILTER_JUDGE: 0.0,
-    Role.ANNOTATOR: 0.0, Role.DIALOGUE_JUDGE: 0.0, Role.TARGET: 0.0,
-    Role.PERSONA_DESCRIBER: 0.8, Role.PLANNER: 0.8, Role.SUPPORTER_ASSISTANT: 0.8,
-    Role.SUPPORTER: 0.8, Role.CUSTOMER_ASSISTANT: 0.8, Role.CUSTOMER: 0.8,
-}
-
 
 def model_setting(role: Role) -> str:
     return f"CSC_LLM_{role.value.upper()}_MODEL"
@@ -290,9 +280,9 @@ def _role_settings(role: Role, default_model: str | None, default_timeout: float
                                                         else None)
     temp_raw = _env(prefix + "TEMPERATURE")
     temperature = (None if temp_raw is not None and temp_raw.lower() in ("none", "null") else
-                   _number(prefix + "TEMPERATURE", TEMPERATURE, _ROLE_TEMPERATURE[role],
+                   _number(prefix + "TEMPERATURE", TEMPERATURE, ROLES[role].temperature,
                            problems))
-    max_tokens = _number(prefix + "MAX_TOKENS", WHOLE_GE_1, None, problems)
+    max_tokens = _number(prefix + "MAX_TOKENS", WHOLE_GE_1, ROLES[role].max_tokens, problems)
     timeout = _number(prefix + "TIMEOUT", POSITIVE, default_timeout, problems)
     if model is None or problems:
         return None, model is None, problems
