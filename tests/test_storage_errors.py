@@ -378,7 +378,7 @@ def test_every_retried_task_asks_first():
     for info in pkgutil.iter_modules(package.__path__):
         module = importlib.import_module(f"tasks.{info.name}")
         found += [t for t in vars(module).values() if isinstance(t, Task)]
-    assert {"annotate-batch", "csconv-batch", "ingest-file"} <= {t.name for t in found}
+    assert {"run-shard", "plan-stage", "ingest-file"} <= {t.name for t in found}
     for task in found:
         assert task.retries == 0 or task.retry_condition_fn is retry_if_transient, task.name
 

@@ -25,8 +25,8 @@ from schemas.llm import Annotation, DialogueInput, InputTurn, Role
 from warehouse.csconv_store import annotation_pending, target_turns, write_annotations
 
 # The label_error of a supporter turn the annotator's answer left out. Such an annotation is
-# incomplete: the target stays pending (warehouse.csconv_store.ANNOTATION_PENDING spells the
-# same words) and its next answer replaces it whole.
+# incomplete: the target stays pending (sql/queries/annotate/pending_*.sql spell the same
+# words) and its next answer replaces it whole.
 NOT_LABELLED = "not labelled"
 
 
