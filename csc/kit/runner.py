@@ -82,13 +82,15 @@ class _Committer:
             self.last = time.monotonic()
             if not taken:
                 return
-            tables = self.stage.rows(taken, self.shard.version, self.run_id)
-            self.stage.check(tables)
-            written = await asyncio.to_thread(self._write, tables)
+            written = await asyncio.to_thread(self._commit, taken)
             self.counts.add(taken)
             self.counts.add_written(written)
 
-    def _write(self, tables: dict[str, list[dict]]) -> dict[str, int]:
+    def _commit(self, outcomes: list) -> dict[str, int]:
+        """Rows, contracts and the write, on a worker thread: none of it holds up the loop
+        that keeps the calls going."""
+        tables = self.stage.rows(outcomes, self.shard.version, self.run_id)
+        self.stage.check(tables)
         with connect() as con:
             return self.stage.write(con, tables)
 
