@@ -204,16 +204,13 @@ def _cmd_init(_: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from csc.csconv.export import released_shape, shape_lineage, write_export
     from csc.csconv.postfilter import PostfilterConfig
-    from csc.csconv.source_map import SourceMapError, resolve_source_map
+    from csc.csconv.source_map import resolve_source_map
     from csc.quality.checkpoint import CheckResult
     from csc.quality.verdict import fingerprint
     from warehouse import csconv_store as store
     from warehouse.db import connect, output_dir
 
-    try:  # a bad map is the user's mistake: one line, before the warehouse is opened
-        source_map = resolve_source_map(args.source_map)
-    except SourceMapError as exc:
-        return _fail(str(exc))
+    source_map = resolve_source_map(args.source_map)  # before the warehouse is opened
     out = Path(args.out) if args.out else output_dir() / "exports" / f"csconv.{args.format}"
     cfg = PostfilterConfig.from_env()
     with connect(read_only=True) as con:
@@ -433,12 +430,9 @@ def _explain(exc: Exception) -> int:
     if isinstance(exc, CscError):
         print(f"csc: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    # Not CscErrors yet, each for want of a change in a module of its own: IngestError
-    # (csc/ingest/service.py) and the missing warehouse of a read-only command (a
-    # FileNotFoundError from warehouse.db.connect). Both are usage mistakes.
-    from csc.ingest.service import IngestError
-
-    if isinstance(exc, IngestError | FileNotFoundError):
+    # Not a CscError yet: the missing warehouse of a read-only command (a FileNotFoundError
+    # from warehouse.db.connect), a usage mistake.
+    if isinstance(exc, FileNotFoundError):
         return _fail(str(exc))
     if isinstance(exc, RuntimeError) and "ephemeral Prefect API server" in str(exc):
         print("csc: error: the temporary Prefect server did not start in time (a loaded "

@@ -16,8 +16,6 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 
 from csc.errors import CscError, RunInProgress
-from csc.ingest.service import IngestError
-from csc.llm.gateway import EndpointError
 from tasks.console import quiet_user_error_tracebacks
 from warehouse.db import connect, warehouse_path
 from warehouse.runs import finish_run, new_run_id, start_run
@@ -38,14 +36,9 @@ class RunRefused(CscError, FailedRun):
         return type(self), (str(self), self.exit_code)
 
 
-# Not a CscError yet: their modules take the base in a change of their own (IngestError in
-# csc/ingest/service.py, EndpointError in csc/llm/gateway.py). Listed as they were until then;
-# delete this once tests/test_error_root.py's PENDING is empty.
-_NOT_YET_ROOTED: tuple[type[BaseException], ...] = (IngestError, EndpointError)
-
 # The failures a flow reports in one line and never retries. FailedRun: a sub-flow that failed
 # with no exception attached (Prefect's own wrapper); its message is the one line.
-USER_ERRORS: tuple[type[BaseException], ...] = (CscError, FailedRun, *_NOT_YET_ROOTED)
+USER_ERRORS: tuple[type[BaseException], ...] = (CscError, FailedRun)
 
 
 def current_run_id() -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from csc.errors import UserError
+
 # The 8 business-area classes of the released data, (zh, en) spellings; the last is the
 # catch-all that unmapped areas fall into.
 SOURCE_CLASSES: tuple[tuple[str, str], ...] = (
@@ -37,7 +39,7 @@ def _fold(text: str) -> str:
 _CLASS_BY_NAME = {_fold(name): i for i, pair in enumerate(SOURCE_CLASSES) for name in pair}
 
 
-class SourceMapError(ValueError):
+class SourceMapError(UserError, ValueError):
     """A source map that cannot be used; the message is one line, for the CLI to print."""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from csc.errors import UserError
 from csc.ingest.pipeline import (
     QUARANTINE_SCHEMA,
     file_sha256,
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 SUPPORTED = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".txt")
 
 
-class IngestError(ValueError):
+class IngestError(UserError, ValueError):
     """A user mistake in what to ingest (a missing path, say); reported without a traceback."""
 
 

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import openai
 from pydantic import BaseModel
 
+from csc.errors import RuntimeFailure
 from csc.llm.asking import Answer, ask
 from csc.llm.journal import Cached, CallRow, DeadLetterRow, Journal
 from csc.llm.limits import AdaptiveLimiter, RateLimiter
@@ -38,15 +39,15 @@ REASK = ("Your previous answer could not be used: {error}. Reply again with only
          "the instructions ask for, nothing else.")
 
 
-class BudgetExceeded(RuntimeError):
+class BudgetExceeded(RuntimeFailure):
     """The run's cost cap is reached; the stage stops taking new work."""
 
 
-class EndpointError(RuntimeError):
+class EndpointError(RuntimeFailure):
     """The endpoint refuses us as configured (bad key, unknown model): no item can succeed."""
 
 
-class DeadLetter(RuntimeError):
+class DeadLetter(RuntimeFailure):
     """This item failed for good; it is in the dead-letter table with the reason."""
 
 
