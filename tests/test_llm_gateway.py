@@ -313,3 +313,87 @@ def test_secrets_never_reach_logs_tables_or_errors(sim, journal, warehouse, capl
                            query(con, "SELECT * FROM ops.llm_dead_letter")], default=str)
     assert SECRET not in dump and SECRET not in caplog.text and SECRET not in str(info.value)
     assert SECRET not in Path(journal.path).read_bytes().decode("utf-8", "ignore")
+
+
+KILLED_AS_CALL_RETURNS = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from csc.llm.gateway import LLMGateway, LLMRequest
+from csc.llm.journal import Journal
+from csc.llm.settings import LLMSettings, RoleSettings
+from schemas.llm import PrefilterVerdict, Role
+
+url, path, content = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+roles = {r: RoleSettings(model=f"sim-{r.value}", temperature=0.0, max_tokens=None, timeout=10.0)
+         for r in Role}
+gw = LLMGateway(LLMSettings(base_url=url, api_key="sim-key", roles=roles), Journal(path),
+                run_id="k", stage="t")
+req = LLMRequest(Role.PREFILTER_JUDGE, [{"role": "user", "content": content}], item_key="d1",
+                 prompt_version="t1", response_type=PrefilterVerdict)
+
+async def go():
+    await gw.call(req)
+    os.kill(os.getpid(), signal.SIGKILL)  # the moment `call` returns: no close, no exit hook
+
+asyncio.run(go())
+"""
+
+
+def test_an_answer_is_committed_before_call_returns(sim, tmp_path):
+    """kill -9 right after `call` returns loses nothing: the answer and its call-log row are
+    in the journal (WAL with synchronous=NORMAL is durable across a crash of the process)."""
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "killed.sqlite"
+    content = judge_request(1).messages[0]["content"]
+    proc = subprocess.run([sys.executable, "-c", KILLED_AS_CALL_RETURNS, sim.base_url,
+                           str(path), content], cwd=Path(__file__).resolve().parent.parent,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    j = Journal(path)
+    try:
+        assert j.count("responses") == 1
+        assert j.count("calls", "status = 'ok' AND item_key = 'd1'") == 1
+    finally:
+        j.close()
+
+
+def test_checkpoints_run_on_a_thread_of_their_own_not_in_a_commit(tmp_path):
+    """A checkpoint fsyncs (5-90 ms on a busy disk); run inside a commit, it would stall the
+    event loop and every request in flight. The caller's commits only write the WAL."""
+    import threading
+    import time
+
+    from csc.llm.journal import (
+        CHECKPOINT_EVERY,
+        FALLBACK_CHECKPOINT_PAGES,
+        Cached,
+        CallRow,
+    )
+
+    path = tmp_path / "cache.sqlite"
+    j = Journal(path)
+    assert j._con.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == FALLBACK_CHECKPOINT_PAGES
+    empty = path.stat().st_size
+    n = 2 * CHECKPOINT_EVERY  # far below the fallback: no commit checkpoints by itself
+    for i in range(n):
+        j.record(CallRow(call_id=f"c{i}", run_id="r", stage="s", role="x", model="m",
+                         item_key=f"i{i}", prompt_hash=f"k{i}", prompt_version="v"),
+                 f"k{i}", Cached("m", "{}", None, 1, 1, 0))
+    deadline = time.monotonic() + 10
+    while path.stat().st_size == empty and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert path.stat().st_size > empty  # the WAL was copied back into the database file
+    thread = j._checkpointer._thread
+    assert thread is not None and thread is not threading.current_thread()
+    assert thread.is_alive()
+    j.close()
+    assert not thread.is_alive()  # close stops it
+    assert not path.with_name(path.name + "-wal").exists()  # and the last close checkpoints
+    again = Journal(path)
+    try:
+        assert again.count("responses") == n and again.count("calls") == n
+    finally:
+        again.close()

@@ -21,7 +21,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 from csc.errors import StorageError
@@ -92,7 +93,18 @@ class DeadLetterRow:
 
 CALL_COLUMNS = tuple(CallRow.__dataclass_fields__)
 DEAD_COLUMNS = tuple(DeadLetterRow.__dataclass_fields__)
+# A row's values in column order, read straight off the dataclass: `asdict` deep-copies every
+# field and cost as much CPU as the SQLite commit itself (all the fields are scalars).
+_call_values = attrgetter(*CALL_COLUMNS)
+_dead_values = attrgetter(*DEAD_COLUMNS)
+_INSERT_CALL = (f"INSERT OR REPLACE INTO calls ({', '.join(CALL_COLUMNS)}) VALUES "
+                f"({', '.join('?' * len(CALL_COLUMNS))})")
+_INSERT_DEAD = (f"INSERT OR REPLACE INTO dead_letters ({', '.join(DEAD_COLUMNS)}) VALUES "
+                f"({', '.join('?' * len(DEAD_COLUMNS))})")
+_INSERT_RESPONSE = "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 BUSY_TIMEOUT_S = 60
+CHECKPOINT_EVERY = 64  # commits between two checkpoints by the checkpoint thread
+FALLBACK_CHECKPOINT_PAGES = 2000  # SQLite's own, inline (8 MB of WAL), if that thread lags
 _SETTING = "set CSC_LLM_CACHE to use another file"
 _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})  # no room to write
 
@@ -118,8 +130,59 @@ def storage_error(path: Path, exc: sqlite3.Error | OSError) -> StorageError:
         f"{_SETTING}, then run again")
 
 
+class _Checkpointer:
+    """Copies the WAL back into the database file on a thread of its own.
+
+    With synchronous=NORMAL a commit writes to the WAL and does not fsync: the commit is
+    durable against a crash of this process (the operating system has the bytes) the moment
+    it returns. The fsyncs happen at a checkpoint, which on a busy disk took 5-90 ms. SQLite's
+    automatic checkpoint runs inside the commit that crosses its threshold, on the caller's
+    thread: for the gateway that is the event loop, so every request in flight stalled with
+    it. Here a commit only wakes this thread, which checkpoints on its own connection
+    (PASSIVE: it never waits for, nor blocks, a writer or a reader). A checkpoint that fails
+    is left to the next one; the answers are already committed, only the WAL grows, and
+    SQLite's own checkpoint takes over at FALLBACK_CHECKPOINT_PAGES."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def poke(self) -> None:
+        if self._thread is None:  # started on the first checkpoint, not for every journal
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"checkpoint {self._path.name}")
+            self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        try:
+            con = sqlite3.connect(str(self._path), isolation_level=None,
+                                  check_same_thread=False)
+        except sqlite3.Error:
+            return
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping:
+                    return
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            con.close()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
 class Journal:
-    """Thread-safe; one connection per process, serialised by a lock."""
+    """Thread-safe; one connection per process, serialised by a lock (and a thread of its own
+    for checkpoints, see _Checkpointer)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -138,6 +201,9 @@ class Journal:
             self._con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
             self._retry(lambda: self._con.execute("PRAGMA journal_mode=WAL"))
             self._con.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
+            self._con.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_CHECKPOINT_PAGES}")
+            self._checkpointer = _Checkpointer(path)
+            self._commits = 0
             with self._lock:
                 self._retry(lambda: self._con.executescript(_SCHEMA))
 
@@ -189,8 +255,9 @@ class Journal:
                 time.sleep(0.05)
 
     def close(self) -> None:
+        self._checkpointer.stop()
         with self._lock, self._storage():
-            self._con.close()
+            self._con.close()  # the last connection to close checkpoints what is left
 
     def _write(self, work: Callable[[sqlite3.Connection], object]) -> None:
         """Run `work` in one transaction, under the lock.
@@ -209,6 +276,9 @@ class Journal:
                     with contextlib.suppress(sqlite3.Error):
                         self._con.execute("ROLLBACK")
                 raise
+            self._commits += 1
+            if self._commits % CHECKPOINT_EVERY == 0:
+                self._checkpointer.poke()
 
     def get(self, key: str) -> Cached | None:
         with self._lock, self._storage():
@@ -218,30 +288,29 @@ class Journal:
         return Cached(*row) if row else None
 
     def record(self, call: CallRow, key: str | None = None, answer: Cached | None = None) -> None:
-        """Log a call, and cache its answer in the same commit."""
+        """Log a call, and cache its answer in the same commit.
+
+        The commit is done when this returns: an answer is in the WAL file the moment it is
+        recorded, so a process killed at any point after loses none (synchronous=NORMAL skips
+        only the fsync, which matters for a power cut, not for a crash of this process)."""
         call.created_at = call.created_at or time.time()
-        values = asdict(call)
-        values["cache_hit"] = int(call.cache_hit)
+        values = _call_values(call)  # cache_hit, a bool, is stored as the integer 0 or 1
 
         def work(con: sqlite3.Connection) -> None:
             if key is not None and answer is not None:
-                con.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                con.execute(_INSERT_RESPONSE,
                             (key, answer.model, answer.content, answer.reasoning,
                              answer.input_tokens, answer.output_tokens, answer.reasoning_tokens,
                              time.time()))
-            con.execute(f"INSERT OR REPLACE INTO calls ({', '.join(CALL_COLUMNS)}) VALUES "
-                        f"({', '.join('?' * len(CALL_COLUMNS))})",
-                        [values[c] for c in CALL_COLUMNS])
+            con.execute(_INSERT_CALL, values)
 
         self._write(work)
 
     def dead_letter(self, row: DeadLetterRow) -> None:
         row.created_at = row.created_at or time.time()
-        values = asdict(row)
+        values = _dead_values(row)
         with self._lock, self._storage():
-            self._con.execute(
-                f"INSERT OR REPLACE INTO dead_letters ({', '.join(DEAD_COLUMNS)}) VALUES "
-                f"({', '.join('?' * len(DEAD_COLUMNS))})", [values[c] for c in DEAD_COLUMNS])
+            self._con.execute(_INSERT_DEAD, values)
 
     def pending(self, table: str) -> tuple[list[str], list[tuple]]:
         """Rows not yet copied to the warehouse: (column names, rows)."""
