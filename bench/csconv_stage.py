@@ -194,7 +194,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     import csc.kit.runner  # noqa: F401
     from csc.ingest.service import ingest_path
     from csc.paths import SAMPLES
-    from csc.simulator import SimConfig, SimulatorProcess
+    from simulator import SimConfig, SimulatorProcess
 
     source, path = ("stc3", CORPUS) if CORPUS.is_file() else (None, SAMPLES)
     start = time.perf_counter()

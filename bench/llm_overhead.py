@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from csc.llm.gateway import LLMGateway, LLMRequest, LLMResult
 from csc.llm.journal import Journal
 from csc.llm.settings import LLMSettings, RoleSettings
-from csc.simulator import SimConfig, SimulatorProcess
 from schemas.llm import ROLE_HEADER, PrefilterVerdict, Role
+from simulator import SimConfig, SimulatorProcess
 
 
 def requests(n: int) -> list[LLMRequest]:

@@ -405,7 +405,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 def _main(argv: list[str]) -> int:
     if argv[:1] == ["simulator"]:
-        from csc.simulator.__main__ import main as simulator_main
+        from simulator.__main__ import main as simulator_main
 
         return simulator_main(argv[1:])
     args = _parse(build_parser(), argv)

@@ -17,7 +17,7 @@ from test_csconv_stage import reconcile, snapshot, unfaithful
 
 from csc.ingest.service import ingest_path
 from csc.paths import SAMPLES
-from csc.simulator import SimConfig, run_in_thread
+from simulator import SimConfig, run_in_thread
 from warehouse.db import connect, query
 
 pytestmark = pytest.mark.prefect

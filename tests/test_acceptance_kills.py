@@ -24,7 +24,7 @@ from test_acceptance_faults import assert_same_tables, tables
 
 from csc.ingest.service import ingest_path
 from csc.paths import PROJECT_ROOT, SAMPLES
-from csc.simulator import REQUEST_LOG_ENV, read_request_log
+from simulator import REQUEST_LOG_ENV, read_request_log
 from warehouse.db import connect, query
 
 pytestmark = pytest.mark.prefect

@@ -19,8 +19,8 @@ from csc.csconv.annotate import NOT_LABELLED, AnnotationStage, Target, _request,
 from csc.llm.gateway import LLMGateway, cache_key
 from csc.llm.journal import Cached, CallRow, Journal
 from csc.llm.settings import LLMSettings, RoleSettings
-from csc.simulator import SimConfig, run_in_thread
 from schemas.llm import Annotation, Role, TurnLabel
+from simulator import SimConfig, run_in_thread
 from warehouse.csconv_store import annotation_pending, target_turns, write_annotations
 from warehouse.db import connect, query
 

@@ -58,7 +58,7 @@ def test_the_description_is_whole_and_every_option_has_help_with_its_default():
 
 
 def test_the_simulator_options_have_help():
-    from csc.simulator.__main__ import build_parser as sim_parser
+    from simulator.__main__ import build_parser as sim_parser
 
     for action in sim_parser()._actions:
         assert action.help, action.dest

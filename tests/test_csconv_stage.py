@@ -18,7 +18,7 @@ from csc.ingest.service import ingest_path
 from csc.language import detect
 from csc.metrics.overlap import containment
 from csc.paths import PROJECT_ROOT, SAMPLES
-from csc.simulator import SimConfig, run_in_thread
+from simulator import SimConfig, run_in_thread
 from warehouse.db import connect, query
 
 pytestmark = pytest.mark.prefect
@@ -85,7 +85,7 @@ def reconcile(db: Path) -> dict[str, int]:
 
 # How much of the source's customer text a kept rewrite must contain, as character trigrams
 # (csc.metrics.overlap; n-grams within a turn, never across turns). The simulated rewriter
-# (csc/simulator/rewrite.py) copies every customer segment of the source verbatim into a
+# (simulator/rewrite.py) copies every customer segment of the source verbatim into a
 # customer turn of the rewrite, merging neighbours when there are more than 9 (no trigram
 # lost), so a faithful rewrite scores 1.0. The one exception: a source with a lone customer
 # turn of 4+ clauses is cut in two and re-punctuated, which can lose the <= 3 trigrams that

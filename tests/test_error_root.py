@@ -16,7 +16,7 @@ from cli.main import _explain, main
 from csc.errors import ConfigError, CscError, RunInProgress, RuntimeFailure, StorageError, UserError
 from csc.prompts import PROMPTS_DIR, PromptError, check_templates, stage_roles
 
-PACKAGES = ("csc", "cli", "tasks", "flows", "warehouse", "schemas")
+PACKAGES = ("csc", "cli", "tasks", "flows", "warehouse", "schemas", "simulator")
 
 # Exceptions that never reach a user, so they need no root. Each says why; a new class joins
 # this list only with a reason as good.
@@ -26,7 +26,7 @@ INTERNAL = {
     "csc.llm.parsing.ParseError": "an unreadable answer: the gateway re-asks, then "
                                   "dead-letters the item; it never leaves the gateway",
     "simulator.inputs.Unreadable": "the simulator's refusal of a prompt, sent as an HTTP "
-                                       "error to the client, never raised in csc",
+                                   "error to the client, never raised in csc",
     "warehouse.queries.UnknownQuery": "a bug (a misspelt query name in our code): it keeps "
                                       "its traceback",
 }

@@ -15,8 +15,8 @@ import csc.llm.gateway as gateway_module
 from csc.llm.gateway import EndpointError, LLMFailure, LLMGateway, LLMRequest, LLMResult
 from csc.llm.journal import Journal
 from csc.llm.settings import LLMNotConfigured, LLMSettings, Price, RoleSettings, load_settings
-from csc.simulator import SimConfig, run_in_thread
 from schemas.llm import PostfilterVerdict, PrefilterVerdict, Role
+from simulator import SimConfig, run_in_thread
 from warehouse.db import connect, query
 from warehouse.llm_store import sync_journal
 
@@ -192,7 +192,7 @@ DEAD_REASON = re.compile(r"^(gave up after 4 attempts: |unusable answer after 1 
 
 
 # The post-filter judge's reasons when a dialogue fails a criterion it checks without a draw:
-# no closure in the last two turns, or a bracketed note left in (csc/simulator/responders.py).
+# no closure in the last two turns, or a bracketed note left in (simulator/responders.py).
 UNFINISHED = {"zh": "对话没有以感谢与告别收尾，还没有结束。", "en": "The conversation is not finished."}
 NOTE = {"zh": "对话中含有括号里的系统提示或旁白。", "en": "A bracketed system note remains."}
 CLOSE = {"zh": "策略11 感谢与告别", "en": "Strategy 11 Appreciation & Closure"}

@@ -16,8 +16,8 @@ from csc.llm.gateway import EndpointError, LLMGateway, LLMRequest
 from csc.llm.journal import Journal
 from csc.llm.preflight import preflight, served_list
 from csc.llm.settings import LLMNotConfigured, Price, load_settings
-from csc.simulator import SimConfig, run_in_thread
 from schemas.llm import STAGE_ROLES, PrefilterVerdict, Role
+from simulator import SimConfig, run_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = "https://llm.example/v1"

@@ -20,8 +20,6 @@ from csc.errors import ConfigError
 from csc.llm.asking import ask
 from csc.llm.gateway import LLMResult
 from csc.prompts import PROMPTS_DIR, load_prompt, prompt_variant
-from csc.simulator import faults as fx
-from csc.simulator.responders import postfilter_judge, prefilter_judge, respond
 from schemas.llm import (
     INPUT_OF,
     DialogueInput,
@@ -31,6 +29,8 @@ from schemas.llm import (
     StrictPostfilterVerdict,
     output_of,
 )
+from simulator import faults as fx
+from simulator.responders import postfilter_judge, prefilter_judge, respond
 
 VARIANT = "CSC_POSTFILTER_JUDGE_VARIANT"
 

@@ -17,8 +17,8 @@ import pytest
 
 from csc.csconv.postfilter import apply_rules
 from csc.prompts import load_prompt
-from csc.simulator.rewrite import rewrite
 from schemas.llm import DialogueInput, Role
+from simulator.rewrite import rewrite
 
 RAW = Path(__file__).resolve().parents[1] / "samples" / "raw"
 SUPPORTERS = {"客服", "agent", "supporter"}

@@ -30,8 +30,8 @@ from csc.progress import (
     TerminalProgress,
     llm_summary,
 )
-from csc.simulator import SimConfig, run_in_thread
 from schemas.llm import PrefilterVerdict, Role
+from simulator import SimConfig, run_in_thread
 from warehouse.db import WarehouseBusy, _open, _writer_lock
 
 SECRET = "sk-test-SECRET-0123456789"

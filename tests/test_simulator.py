@@ -17,10 +17,10 @@ from csc.language import detect
 from csc.llm.gateway import REASK
 from csc.llm.parsing import ParseError, parse_as
 from csc.metrics.overlap import containment
-from csc.simulator import SimConfig, SimulatorProcess, run_in_thread
-from csc.simulator.__main__ import main as simulator_main
-from csc.simulator.labeller import guess_strategy
 from schemas.llm import OUTPUT_OF, ROLE_HEADER, Annotation, RewrittenDialogue, Role
+from simulator import SimConfig, SimulatorProcess, run_in_thread
+from simulator.__main__ import main as simulator_main
+from simulator.labeller import guess_strategy
 
 DIALOGUE = {
     "zh": [("supporter", "您好，安和银行客服，请问有什么可以帮您？"),
@@ -186,7 +186,7 @@ def test_rewrites_exercise_every_postfilter_step(client):
             counts[kind] = counts.get(kind, 0) + 1
     assert set(counts) == {"clean", "system_note", "multi_strategy", "missing_required",
                            "broken_alternation", "too_short"}
-    # 65% draw no flaw and 7% of those end without a closure (csc.simulator.rewrite): ~60%
+    # 65% draw no flaw and 7% of those end without a closure (simulator.rewrite): ~60%
     assert counts["clean"] > 110
 
 

@@ -25,9 +25,9 @@ from csc.llm.gateway import REASK, LLMFailure, LLMGateway, LLMRequest
 from csc.llm.journal import Journal
 from csc.llm.settings import LLMSettings, RoleSettings
 from csc.prompts import load_prompt
-from csc.simulator import SimConfig, run_in_thread
-from csc.simulator.inputs import Unreadable, extract_payload, input_text, read_input
 from schemas.llm import ROLE_HEADER, Annotation, DialogueInput, RewrittenDialogue, Role
+from simulator import SimConfig, run_in_thread
+from simulator.inputs import Unreadable, extract_payload, input_text, read_input
 
 T = TypeVar("T", bound=BaseModel)
 

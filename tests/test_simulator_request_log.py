@@ -17,10 +17,10 @@ import openai
 import pytest
 
 import csc.llm.endpoint as endpoint
-from csc.simulator import SimConfig, SimulatorProcess, run_in_thread
-from csc.simulator.__main__ import main as simulator_main
-from csc.simulator.requestlog import REQUEST_LOG_ENV, read_request_log
 from schemas.llm import ROLE_HEADER, Role
+from simulator import SimConfig, SimulatorProcess, run_in_thread
+from simulator.__main__ import main as simulator_main
+from simulator.requestlog import REQUEST_LOG_ENV, read_request_log
 
 
 def messages(i: int) -> list[dict]:

@@ -18,8 +18,8 @@ from csc.framework import BY_ID, STRATEGIES, Phase
 from csc.ingest.service import ingest_path
 from csc.kit import runner
 from csc.paths import PROJECT_ROOT, SAMPLES
-from csc.simulator import SimConfig, run_in_thread
 from csc.stages import build_stage
+from simulator import SimConfig, run_in_thread
 from warehouse.csconv_store import funnel_numbers
 from warehouse.db import connect, query
 

@@ -29,7 +29,7 @@ def simulator_url() -> str:
     global _simulator
     with _lock:
         if _simulator is None:
-            from csc.simulator import SimConfig, SimulatorProcess
+            from simulator import SimConfig, SimulatorProcess
 
             proc = SimulatorProcess(SimConfig.from_env())
             proc.__enter__()

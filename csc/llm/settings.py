@@ -123,7 +123,7 @@ class LLMSettings:
         if self.identity:
             return self.identity
         if self.is_simulator:
-            from csc.simulator.config import SimConfig
+            from simulator.config import SimConfig
 
             return SimConfig.from_env().identity()
         return self.base_url.rstrip("/")

@@ -5,10 +5,10 @@ model's results. See `server` for the HTTP API, `config.SimConfig` for the fault
 `requestlog` for the log of every request received (CSC_SIMULATOR_REQUEST_LOG).
 """
 
-from csc.simulator.config import SimConfig
-from csc.simulator.requestlog import REQUEST_LOG_ENV, read_request_log
-from csc.simulator.runner import RunningSimulator, SimulatorProcess, run_in_thread
-from csc.simulator.server import create_app
+from simulator.config import SimConfig
+from simulator.requestlog import REQUEST_LOG_ENV, read_request_log
+from simulator.runner import RunningSimulator, SimulatorProcess, run_in_thread
+from simulator.server import create_app
 
 __all__ = ["REQUEST_LOG_ENV", "RunningSimulator", "SimConfig", "SimulatorProcess", "create_app",
            "read_request_log", "run_in_thread"]

@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 import uvicorn
 
-from csc.simulator.config import SimConfig
-from csc.simulator.requestlog import REQUEST_LOG_ENV
-from csc.simulator.server import create_app
+from simulator.config import SimConfig
+from simulator.requestlog import REQUEST_LOG_ENV
+from simulator.server import create_app
 
 HOST = "127.0.0.1"
 LISTENING = "SIMULATOR LISTENING"
@@ -146,7 +146,7 @@ def run_in_thread(config: SimConfig | None = None, port: int = 0,
 
 
 class SimulatorProcess(_Control):
-    """`python -m csc.simulator` as a child process; its port is read from its first line.
+    """`python -m simulator` as a child process; its port is read from its first line.
 
     The child inherits this process's environment, CSC_SIMULATOR_REQUEST_LOG included;
     `request_log` sets that variable for the child alone."""
@@ -166,7 +166,7 @@ class SimulatorProcess(_Control):
             env[REQUEST_LOG_ENV] = str(Path(self.request_log).resolve())
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
-        cmd = [sys.executable, "-m", "csc.simulator", "--port", str(self.port),
+        cmd = [sys.executable, "-m", "simulator", "--port", str(self.port),
                "--config-json", json.dumps(self.config.model_dump())]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                      text=True, env=env, cwd=str(PROJECT_ROOT))

@@ -16,9 +16,9 @@ import random
 import re
 from dataclasses import dataclass
 
-from csc.simulator import labeller as lb
-from csc.simulator.templates import CUSTOMER, ISSUE_FALLBACK, SUPPORTER, SYSTEM_NOTES
 from schemas.llm import DialogueInput, RewrittenDialogue, RewrittenTurn
+from simulator import labeller as lb
+from simulator.templates import CUSTOMER, ISSUE_FALLBACK, SUPPORTER, SYSTEM_NOTES
 
 # (flaw, cumulative share): the rest (65%) has no flaw. High enough that the ~30 dialogues of the
 # bundled samples exercise every post-filter step.

@@ -24,9 +24,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from csc.simulator import faults as fx
-from csc.simulator.config import SimConfig
-from csc.simulator.inputs import (
+from schemas.llm import OUTPUT_OF, ROLE_HEADER, Role
+from simulator import faults as fx
+from simulator.config import SimConfig
+from simulator.inputs import (
     Unreadable,
     extract_payload,
     input_text,
@@ -34,9 +35,8 @@ from csc.simulator.inputs import (
     original_messages,
     read_input,
 )
-from csc.simulator.requestlog import RequestLog, messages_digest, open_request_log
-from csc.simulator.responders import respond
-from schemas.llm import OUTPUT_OF, ROLE_HEADER, Role
+from simulator.requestlog import RequestLog, messages_digest, open_request_log
+from simulator.responders import respond
 
 MODEL_PREFIX = "sim-"
 MODELS = [f"{MODEL_PREFIX}{r.value}" for r in Role] + [f"{MODEL_PREFIX}default"]

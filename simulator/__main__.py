@@ -1,4 +1,4 @@
-"""`python -m csc.simulator`: serve the offline OpenAI-compatible simulator on loopback.
+"""`python -m simulator`: serve the offline OpenAI-compatible simulator on loopback.
 
 Prints a banner on stderr, then `SIMULATOR LISTENING <base_url>` on stdout (what
 SimulatorProcess waits for), and serves until SIGTERM or SIGINT.
@@ -12,9 +12,9 @@ import os
 import signal
 import sys
 
-from csc.simulator.config import SimConfig
-from csc.simulator.requestlog import REQUEST_LOG_ENV
-from csc.simulator.runner import LISTENING, SimServer, base_url_of, bind, uvicorn_config
+from simulator.config import SimConfig
+from simulator.requestlog import REQUEST_LOG_ENV
+from simulator.runner import LISTENING, SimServer, base_url_of, bind, uvicorn_config
 
 BANNER = ("csc simulator: offline stand-in for an OpenAI-compatible endpoint; its answers are "
           "not a model's results")

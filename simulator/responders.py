@@ -17,11 +17,6 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from csc.csconv.postfilter import has_system_note
-from csc.simulator import labeller as lb
-from csc.simulator.inputs import Unreadable
-from csc.simulator.labeller import guess_strategy, label_for
-from csc.simulator.rewrite import customer_words, rewrite
-from csc.simulator.templates import CUSTOMER, SUPPORTER, TONES, TOPICS, UNREASONABLE_NOTE
 from schemas.llm import (
     Annotation,
     CandidateInput,
@@ -41,6 +36,11 @@ from schemas.llm import (
     SupporterReply,
     TurnLabel,
 )
+from simulator import labeller as lb
+from simulator.inputs import Unreadable
+from simulator.labeller import guess_strategy, label_for
+from simulator.rewrite import customer_words, rewrite
+from simulator.templates import CUSTOMER, SUPPORTER, TONES, TOPICS, UNREASONABLE_NOTE
 
 __all__ = ["Answer", "guess_strategy", "respond"]
 

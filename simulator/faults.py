@@ -9,8 +9,8 @@ import random
 from pydantic import BaseModel
 
 from csc.llm.parsing import ParseError, parse_as
-from csc.simulator.labeller import detect_language, label_id, multi_label
 from schemas.llm import Annotation, CandidatePrediction, RewrittenDialogue
+from simulator.labeller import detect_language, label_id, multi_label
 
 MULTI_ROLES = ("rewriter", "annotator", "candidate")
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from csc.simulator.labeller import detect_language
 from schemas.llm import INPUT_OF, DialogueInput, Role
+from simulator.labeller import detect_language
 
 _FENCE = "```"
 _HEADER = re.compile(r"```[ \t]*(?:[A-Za-z]+)?[ \t]*\r?\n?")  # ``` , ```json , ```JSON\n
