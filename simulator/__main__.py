@@ -1,7 +1,7 @@
 """`python -m simulator`: serve the offline OpenAI-compatible simulator on loopback.
 
 Prints a banner on stderr, then `SIMULATOR LISTENING <base_url>` on stdout (what
-SimulatorProcess waits for), and serves until SIGTERM or SIGINT.
+csc.llm.sim_contract.launch waits for), and serves until SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import os
 import signal
 import sys
 
+from csc.llm.sim_contract import LISTENING, PARENT_PID_ENV
 from simulator.config import SimConfig
 from simulator.requestlog import REQUEST_LOG_ENV
-from simulator.runner import LISTENING, SimServer, base_url_of, bind, uvicorn_config
+from simulator.runner import SimServer, base_url_of, bind, uvicorn_config
 
 BANNER = ("csc simulator: offline stand-in for an OpenAI-compatible endpoint; its answers are "
           "not a model's results")
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(BANNER, file=sys.stderr, flush=True)
     print(f"{LISTENING} {base_url_of(sock)}", flush=True)
-    parent = os.environ.get("CSC_SIM_PARENT_PID", "")  # set by SimulatorProcess
+    parent = os.environ.get(PARENT_PID_ENV, "")  # set by csc.llm.sim_contract.launch
     server = SimServer(served, parent_pid=int(parent) if parent.isdigit() else None)
     for sig in (signal.SIGTERM, signal.SIGINT):  # uvicorn re-raises them after a clean stop
         try:

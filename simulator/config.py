@@ -6,15 +6,14 @@ request never sees half an update.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ENV_PREFIX = "CSC_SIM_"
+from csc.llm import sim_contract
+from csc.llm.sim_contract import ENV_PREFIX
+
 # Faults that `with_fault_rate` sets together; hangs have their own knob because a hang costs
 # the client a whole timeout, which a "20% faults" run should not pay by default.
 FAULT_RATES = ("rate_429", "rate_500", "rate_malformed", "rate_fenced", "rate_reasoning",
@@ -48,10 +47,9 @@ class SimConfig(BaseModel):
         return self.merged({name: rate for name in FAULT_RATES})
 
     def identity(self) -> str:
-        """What shapes the simulator's answers, for the LLM cache key: its code and its seed.
-        Not its port (random per process) nor its fault rates (a faulty answer is never
-        cached, and a good one is the same with or without faults)."""
-        return f"simulator@{code_version()}:seed={self.seed}"
+        """For the LLM cache key: csc.llm.sim_contract.identity, which csc computes from the
+        environment without importing the simulator."""
+        return sim_contract.identity(self.seed)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> SimConfig:
@@ -68,12 +66,3 @@ class SimConfig(BaseModel):
             if raw:
                 fields[name] = raw
         return config.merged(fields) if fields else config
-
-
-@functools.cache
-def code_version() -> str:
-    """A digest of the simulator's source: a change to how it answers is a new identity."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]

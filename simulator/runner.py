@@ -7,13 +7,10 @@ known before the first request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import queue
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,13 +19,12 @@ from typing import Any
 import httpx
 import uvicorn
 
+from csc.llm.sim_contract import Launched, launch
 from simulator.config import SimConfig
 from simulator.requestlog import REQUEST_LOG_ENV
 from simulator.server import create_app
 
 HOST = "127.0.0.1"
-LISTENING = "SIMULATOR LISTENING"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def bind(host: str = HOST, port: int = 0) -> socket.socket:
@@ -146,7 +142,8 @@ def run_in_thread(config: SimConfig | None = None, port: int = 0,
 
 
 class SimulatorProcess(_Control):
-    """`python -m simulator` as a child process; its port is read from its first line.
+    """`python -m simulator` as a child process, started as csc starts one
+    (csc.llm.sim_contract.launch): its port is read from its first line.
 
     The child inherits this process's environment, CSC_SIMULATOR_REQUEST_LOG included;
     `request_log` sets that variable for the child alone."""
@@ -159,59 +156,21 @@ class SimulatorProcess(_Control):
         self.request_log = request_log
         self.base_url = ""
         self.proc: subprocess.Popen | None = None
+        self._launched: Launched | None = None
 
     def start(self) -> SimulatorProcess:
-        env = dict(os.environ, CSC_SIM_PARENT_PID=str(os.getpid()))
+        env = None
         if self.request_log is not None:
-            env[REQUEST_LOG_ENV] = str(Path(self.request_log).resolve())
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
-        cmd = [sys.executable, "-m", "simulator", "--port", str(self.port),
-               "--config-json", json.dumps(self.config.model_dump())]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                     text=True, env=env, cwd=str(PROJECT_ROOT))
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._drain, args=(self.proc.stdout, lines), daemon=True).start()
-        try:
-            line = lines.get(timeout=self.startup_timeout)
-        except queue.Empty:
-            line = ""
-        if not line.startswith(LISTENING):
-            self.stop()
-            raise RuntimeError(f"the simulator process did not start (said: {line!r})")
-        self.base_url = line.split()[-1]
-        self._wait_healthy()
+            env = dict(os.environ, **{REQUEST_LOG_ENV: str(Path(self.request_log).resolve())})
+        self._launched = launch(["--port", str(self.port),
+                                 "--config-json", json.dumps(self.config.model_dump())],
+                                env=env, startup_timeout=self.startup_timeout)
+        self.proc, self.base_url = self._launched.proc, self._launched.base_url
         return self
 
-    @staticmethod
-    def _drain(stream, lines: queue.Queue) -> None:
-        """Hand over the first line, then keep the pipe empty so the child never blocks."""
-        for n, line in enumerate(stream):
-            if n == 0:
-                lines.put(line.strip())
-        lines.put("")
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.root}/health", timeout=2).status_code == 200:
-                    return
-            if self.proc is not None and self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("the simulator process never answered /health")
-
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        if self._launched is not None:
+            self._launched.stop()
 
     def __enter__(self) -> SimulatorProcess:
         return self.start()

@@ -1,5 +1,6 @@
 """Turn settings into a live endpoint: a real URL as given, or the offline simulator started in
-the background when (and only when) CSC_LLM_BASE_URL=simulator."""
+the background when (and only when) CSC_LLM_BASE_URL=simulator: a `python -m simulator`
+process (csc.llm.sim_contract), never an import of the simulator's code."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from csc.llm.gateway import LLMGateway
 from csc.llm.journal import Journal
 from csc.llm.settings import LLMSettings, load_settings
+from csc.llm.sim_contract import Launched, launch
 from schemas.llm import STAGE_ROLES
 from warehouse.db import warehouse_path
 
@@ -20,21 +22,19 @@ BANNER = ("*** SIMULATOR: LLM answers in this run come from the offline csc simu
           "from a model. Never report them as a model's results. ***")
 
 _lock = threading.Lock()
-_simulator = None  # one background simulator per process
+_simulator: Launched | None = None  # one background simulator per process
 _bannered: set[str] = set()  # runs already told that the simulator answers them
 
 
 def simulator_url() -> str:
-    """Start the simulator subprocess once per process; stopped when the process exits."""
+    """Start the simulator subprocess once per process; stopped when the process exits. It
+    reads its settings (CSC_SIM_*) from the environment it inherits, as the cache key's
+    identity does (LLMSettings.endpoint_identity)."""
     global _simulator
     with _lock:
         if _simulator is None:
-            from simulator import SimConfig, SimulatorProcess
-
-            proc = SimulatorProcess(SimConfig.from_env())
-            proc.__enter__()
-            atexit.register(proc.__exit__, None, None, None)
-            _simulator = proc
+            _simulator = launch()
+            atexit.register(_simulator.stop)
         return _simulator.base_url
 
 

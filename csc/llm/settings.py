@@ -119,13 +119,14 @@ class LLMSettings:
     @property
     def endpoint_identity(self) -> str:
         """Part of every cache key: the simulator's port changes from process to process, its
-        answers do not, so it is known by its code and seed; a real endpoint by its URL."""
+        answers do not, so it is known by its code and seed (csc.llm.sim_contract, which
+        reads them without importing the simulator); a real endpoint by its URL."""
         if self.identity:
             return self.identity
         if self.is_simulator:
-            from simulator.config import SimConfig
+            from csc.llm.sim_contract import identity_from_env
 
-            return SimConfig.from_env().identity()
+            return identity_from_env()
         return self.base_url.rstrip("/")
 
     def role(self, role: Role) -> RoleSettings:
