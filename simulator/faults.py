@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from csc.llm.parsing import ParseError, parse_as
 from schemas.llm import Annotation, CandidatePrediction, RewrittenDialogue
-from simulator.labeller import detect_language, label_id, multi_label
+from simulator.labeller import label_id, multi_label
 
 MULTI_ROLES = ("rewriter", "annotator", "candidate")
 
@@ -20,34 +20,36 @@ def to_json(value: BaseModel) -> str:
     return json.dumps(value.model_dump(mode="json", exclude_unset=True), ensure_ascii=False)
 
 
-def _multi(label: str) -> str | None:
-    """The multi-strategy form of a single label, in the label's own language."""
+def _multi(label: str, language: str) -> str | None:
+    """The multi-strategy form of a single label, in the dialogue's language (the language
+    every label of a simulated answer is written in)."""
     sid = label_id(label)
     if sid is None:
         return None
-    return multi_label(sid, "zh" if detect_language(label) == "zh" else "en")
+    return multi_label(sid, language)
 
 
-def inject_multi_strategy(value: BaseModel, rng: random.Random) -> BaseModel:
+def inject_multi_strategy(value: BaseModel, rng: random.Random, language: str) -> BaseModel:
     """A copy of a rewriter/annotator/candidate answer with one label made multi-strategy."""
     if isinstance(value, CandidatePrediction):
-        multi = _multi(value.strategy)
+        multi = _multi(value.strategy, language)
         return value.model_copy(update={"strategy": multi}) if multi else value
     if isinstance(value, Annotation):
-        spots = [i for i, lab in enumerate(value.labels) if _multi(lab.strategy)]
+        spots = [i for i, lab in enumerate(value.labels) if _multi(lab.strategy, language)]
         if not spots:
             return value
         i = rng.choice(spots)
         labels = list(value.labels)
-        labels[i] = labels[i].model_copy(update={"strategy": _multi(labels[i].strategy)})
+        labels[i] = labels[i].model_copy(
+            update={"strategy": _multi(labels[i].strategy, language)})
         return Annotation(labels=labels)
     if isinstance(value, RewrittenDialogue):
         turns = list(value.root)
-        spots = [i for i, t in enumerate(turns) if t.strategy and _multi(t.strategy)]
+        spots = [i for i, t in enumerate(turns) if t.strategy and _multi(t.strategy, language)]
         if not spots:
             return value
         i = rng.choice(spots)
-        turns[i] = turns[i].model_copy(update={"strategy": _multi(turns[i].strategy)})
+        turns[i] = turns[i].model_copy(update={"strategy": _multi(turns[i].strategy, language)})
         return RewrittenDialogue(turns)
     return value
 

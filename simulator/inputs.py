@@ -15,16 +15,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from csc.language import detect
+from csc.speakers import role_of
 from schemas.llm import INPUT_OF, DialogueInput, Role
-from simulator.labeller import detect_language
 
 _FENCE = "```"
 _HEADER = re.compile(r"```[ \t]*(?:[A-Za-z]+)?[ \t]*\r?\n?")  # ``` , ```json , ```JSON\n
 _SPACE = re.compile(r"\s*")
 _CLOSE = re.compile(r"\s*```")
 _DECODER = json.JSONDecoder()
-_CUSTOMER = {"customer", "客户", "user", "client", "顾客", "用户"}
-_SUPPORTER = {"supporter", "客服", "agent", "assistant", "helpdesk", "staff", "坐席"}
 
 
 class Unreadable(ValueError):
@@ -102,17 +101,14 @@ def extract_payload(text: str) -> Any:
 
 
 def _turns(raw: Any) -> list[dict]:
-    """Keep the turns that can be read; map speaker spellings onto customer/supporter."""
+    """Keep the turns that can be read; map speaker spellings onto customer/supporter by the
+    shared speaker table (csc.speakers), as every other reader of speakers does."""
     out = []
     for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             continue
-        speaker = str(item.get("speaker", "")).strip().lower()
-        if speaker in _CUSTOMER:
-            speaker = "customer"
-        elif speaker in _SUPPORTER:
-            speaker = "supporter"
-        else:
+        speaker = role_of(str(item.get("speaker", "")))
+        if speaker is None:
             continue
         strategy = item.get("strategy")
         out.append({"speaker": speaker, "text": item["text"],
@@ -131,7 +127,7 @@ def _lenient(model: type[BaseModel], data: dict) -> BaseModel:
             fixed[key] = _turns(data.get(key))
     said = " ".join(t["text"] for key in ("dialogue", "history") for t in fixed.get(key, []))
     language = data.get("language")
-    fixed["language"] = language if language in ("zh", "en") else detect_language(said)
+    fixed["language"] = language if language in ("zh", "en") else detect(said)
     try:
         return model.model_validate(fixed)
     except ValidationError as exc:

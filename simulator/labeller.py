@@ -1,30 +1,18 @@
-"""Keyword heuristics shared by the simulated roles: a strategy labeller, label strings in each
-language's format, and small text helpers. Cheap on purpose: they run inside request handlers.
+"""Keyword heuristics shared by the simulated roles: a strategy labeller, multi-strategy labels,
+and small text helpers. Cheap on purpose: they run inside request handlers. Strategy names and
+label forms come from csc.framework, never restated here.
 """
 
 from __future__ import annotations
 
 import re
 
-from csc.framework import BY_ID, label_zh, normalise_label
+from csc.framework import BY_ID, normalise_label
 
-_HAN = re.compile(r"[\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 _CLAUSE = re.compile(r"[，。！？；,.!?;：:\n]+")
 
 # Multi-label partner of each strategy (used to fake a '策略6+策略7' turn).
 PARTNER = {1: 2, 2: 4, 3: 4, 4: 3, 5: 6, 6: 7, 7: 6, 8: 9, 9: 10, 10: 11, 11: 10, 12: 7}
-
-
-def detect_language(text: str) -> str:
-    """'zh' when Han characters are at least a fifth of the letters (as csc.language does)."""
-    han, latin = len(_HAN.findall(text)), len(_LATIN.findall(text))
-    return "zh" if han and han / max(1, han + latin) >= 0.2 else "en"
-
-
-def label_for(strategy_id: int, language: str) -> str:
-    """'策略N 名称' for Chinese dialogues, the English name otherwise."""
-    return label_zh(strategy_id) if language == "zh" else BY_ID[strategy_id].name
 
 
 def multi_label(strategy_id: int, language: str) -> str:

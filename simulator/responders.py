@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from csc.csconv.postfilter import has_system_note
+from csc.framework import CLOSURE, normalise_label, strategy_label
 from schemas.llm import (
     Annotation,
     CandidateInput,
@@ -38,7 +39,7 @@ from schemas.llm import (
 )
 from simulator import labeller as lb
 from simulator.inputs import Unreadable
-from simulator.labeller import guess_strategy, label_for
+from simulator.labeller import guess_strategy
 from simulator.rewrite import customer_words, rewrite
 from simulator.templates import CUSTOMER, SUPPORTER, TONES, TOPICS, UNREASONABLE_NOTE
 
@@ -77,7 +78,6 @@ def prefilter_judge(inp: DialogueInput, rng: random.Random) -> PrefilterVerdict:
     return PrefilterVerdict(low_quality=False)
 
 
-_CLOSING = re.compile(r"策略11|感谢与告别|Appreciation|Closure", re.I)
 _JUDGE_LOW = (  # one reason per §3.5(b) criterion, for the draws that fail one
     ("对话在结尾显得仓促，没有真正结束。", "The conversation stops before it is finished."),
     ("个别客服回复与所标注的策略不符。", "Some agent replies do not follow their strategy."),
@@ -91,7 +91,7 @@ def postfilter_judge(inp: DialogueInput, rng: random.Random) -> PostfilterVerdic
     bracketed note; otherwise 'high' ~85% of the time and 'low' on one drawn criterion."""
     lang = inp.language
     turns = inp.dialogue
-    if not any(_CLOSING.search(t.strategy or "") for t in turns[-2:]):
+    if not any(CLOSURE in normalise_label(t.strategy).ids for t in turns[-2:]):
         return PostfilterVerdict(quality="low", reason=_zh(
             lang, "对话没有以感谢与告别收尾，还没有结束。", "The conversation is not finished."))
     if any(t.speaker == "supporter" and not (t.strategy or "").strip() for t in turns) or \
@@ -114,7 +114,7 @@ def annotator(inp: DialogueInput, rng: random.Random) -> Annotation:
     """A keyword-guessed label for every supporter turn, indexed by its input position."""
     del rng
     positions = [i for i, t in enumerate(inp.dialogue) if t.speaker == "supporter"]
-    labels = [TurnLabel(index=i, strategy=label_for(
+    labels = [TurnLabel(index=i, strategy=strategy_label(
         guess_strategy(inp.dialogue[i].text, rank, len(positions), inp.language), inp.language))
         for rank, i in enumerate(positions)]
     return Annotation(labels=labels)
@@ -185,7 +185,8 @@ def supporter_assistant(inp: RolePlayInput, rng: random.Random) -> StrategyChoic
                     "The customer is done or the talk is long enough: thank and close.")}
     zh, en = reasons.get(sid, ("根据客户最新的发言推进问题解决。",
                                "Move the issue forward from the customer's last words."))
-    return StrategyChoice(strategy=label_for(sid, inp.language), reason=_zh(inp.language, zh, en))
+    return StrategyChoice(strategy=strategy_label(sid, inp.language),
+                          reason=_zh(inp.language, zh, en))
 
 
 def _reply(sid: int, customer_text: str, fallback: str, lang: str, rng: random.Random) -> str:
@@ -210,7 +211,7 @@ def candidate(inp: CandidateInput, rng: random.Random) -> CandidatePrediction:
     """A trivial baseline: the RoleCS strategy rules plus a template reply."""
     sid = next_strategy(inp.history, inp.language, rng)
     last = _last_text(inp.history, "customer")
-    return CandidatePrediction(strategy=label_for(sid, inp.language),
+    return CandidatePrediction(strategy=strategy_label(sid, inp.language),
                             reply=_reply(sid, last, "", inp.language, rng))
 
 

@@ -16,6 +16,9 @@ import random
 import re
 from dataclasses import dataclass
 
+from csc.framework import strategy_label
+from csc.speakers import CUSTOMER as CUSTOMER_ROLE
+from csc.speakers import SUPPORTER as SUPPORTER_ROLE
 from schemas.llm import DialogueInput, RewrittenDialogue, RewrittenTurn
 from simulator import labeller as lb
 from simulator.templates import CUSTOMER, ISSUE_FALLBACK, SUPPORTER, SYSTEM_NOTES
@@ -29,7 +32,7 @@ DEFECTS: tuple[tuple[str, float], ...] = (
     ("broken_alternation", 0.28), ("too_short", 0.35),
 )
 MAX_CUSTOMER_TURNS = 8  # keeps a rewrite within 31 utterances, the longest shape and flaws in
-SPEAKERS = {"zh": ("客户", "客服"), "en": ("customer", "supporter")}
+SPEAKERS = {"zh": ("客户", "客服"), "en": (CUSTOMER_ROLE, SUPPORTER_ROLE)}
 _LEAD = {
     "zh": {6: "建议您这样处理：", 7: "按照相关规定，情况是这样的：", 8: "已经为您处理，"},
     "en": {6: "Here is what I suggest: ", 7: "According to our rules, ", 8: "I have handled it: "},
@@ -303,6 +306,6 @@ def rewrite(inp: DialogueInput, rng: random.Random) -> tuple[RewrittenDialogue, 
             name = customer_name if speaker == "customer" else supporter_name
             turns.append(RewrittenTurn(speaker=name, strategy="", text=text))
         else:
-            label = lb.multi_label(-sid, lang) if sid < 0 else lb.label_for(sid, lang)
+            label = lb.multi_label(-sid, lang) if sid < 0 else strategy_label(sid, lang)
             turns.append(RewrittenTurn(speaker=supporter_name, strategy=label, text=text))
     return RewrittenDialogue(turns), _reasoning(lang, len(inp.dialogue), len(customers), b.rows)

@@ -152,7 +152,7 @@ def build_answer(state: SimState, role_name: str, messages: list[Any],
     value = answer.value
     if isinstance(value, BaseModel):
         if f.multi and role_name in fx.MULTI_ROLES:
-            value = fx.inject_multi_strategy(value, state.rng)
+            value = fx.inject_multi_strategy(value, state.rng, language)
         content = fx.fenced(value, language) if f.fenced else fx.to_json(value)
         if f.malformed and role is not None:
             content = fx.malformed(content, OUTPUT_OF[role], state.rng)
