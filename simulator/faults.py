@@ -1,5 +1,6 @@
 """How an answer is dressed up or damaged: JSON text, code fences with comments, truncation,
-<think> prefixes and multi-strategy labels. The fault *decisions* are made by the server."""
+<think> prefixes and multi-strategy labels. The fault *decisions* are made by the server; which
+roles can take which fault follows from their answer types in schemas.llm.ROLES."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import random
 from pydantic import BaseModel
 
 from csc.llm.parsing import ParseError, parse_as
-from schemas.llm import Annotation, CandidatePrediction, RewrittenDialogue
+from schemas.llm import ROLES, Annotation, CandidatePrediction, RewrittenDialogue
 from simulator.labeller import label_id, multi_label
 
-MULTI_ROLES = ("rewriter", "annotator", "candidate")
+# Answer types that carry per-turn strategy labels inject_multi_strategy can make multi; the
+# roles answering one of them are the roles the multi-strategy fault applies to.
+MULTI_TYPES = (RewrittenDialogue, Annotation, CandidatePrediction)
+MULTI_ROLES = frozenset(role.value for role, spec in ROLES.items()
+                        if issubclass(spec.answer, MULTI_TYPES))
 
 
 def to_json(value: BaseModel) -> str:

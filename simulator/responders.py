@@ -1,7 +1,10 @@
 """One pure function per role: (validated input, rng) -> a schema-valid answer.
 
 Answers are heuristics and templates, deterministic for a given rng state; nothing here is a
-model. `respond` is the single entry point the server uses.
+model. Each role of schemas.llm.ROLES has exactly one responder, registered with
+`@responds(Role.X)` in RESPONDERS (tests/test_simulator.py holds every role to that); a new
+role needs its responder function and nothing else here. `respond` is the single entry point
+the server uses.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -43,7 +47,7 @@ from simulator.labeller import guess_strategy
 from simulator.rewrite import customer_words, rewrite
 from simulator.templates import CUSTOMER, SUPPORTER, TONES, TOPICS, UNREASONABLE_NOTE
 
-__all__ = ["Answer", "guess_strategy", "respond"]
+__all__ = ["RESPONDERS", "Answer", "guess_strategy", "respond", "responds"]
 
 _ABUSE = re.compile(r"傻逼|傻B|妈的|他妈|滚蛋|去死|混蛋|白痴|废物|神经病|脑子有病|垃圾客服|蠢货|"
                     r"\b(?:idiot|stupid|moron|shut up|damn|fuck\w*|shit|bastard|dumb|crap|"
@@ -60,12 +64,41 @@ class Answer:
     reasoning: str | None = None
 
 
+@dataclass(frozen=True)
+class Responder:
+    """A role's responder: `fn(input, rng)`, or `fn(input, rng, seed)` when `seeded`, answering
+    the role's answer type (schemas.llm.ROLES) or an Answer that carries reasoning too."""
+
+    fn: Callable[..., Any]
+    seeded: bool = False
+
+    def __call__(self, inp: BaseModel, rng: random.Random, seed: int) -> Answer:
+        out = self.fn(inp, rng, seed) if self.seeded else self.fn(inp, rng)
+        return out if isinstance(out, Answer) else Answer(out)
+
+
+RESPONDERS: dict[Role, Responder] = {}
+
+
+def responds(role: Role, *, seeded: bool = False) -> Callable[[Callable], Callable]:
+    """Register the decorated function as `role`'s one responder (the function is unchanged)."""
+
+    def register(fn: Callable) -> Callable:
+        if role in RESPONDERS:
+            raise ValueError(f"two responders for the {role} role")
+        RESPONDERS[role] = Responder(fn, seeded)
+        return fn
+
+    return register
+
+
 def _zh(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
 
 # ---- CSConv roles ------------------------------------------------------------------------
 
+@responds(Role.PREFILTER_JUDGE)
 def prefilter_judge(inp: DialogueInput, rng: random.Random) -> PrefilterVerdict:
     """The two §3.3 criteria: abusive language from anyone, or a cold, disrespectful agent.
     Answers the prompt's shape, `{"low_quality": bool}`, and nothing more."""
@@ -85,6 +118,7 @@ _JUDGE_LOW = (  # one reason per §3.5(b) criterion, for the draws that fail one
 )
 
 
+@responds(Role.POSTFILTER_JUDGE)
 def postfilter_judge(inp: DialogueInput, rng: random.Random) -> PostfilterVerdict:
     """Binary, on the three §3.5(b) criteria: 'low' for an unfinished dialogue (no closure in
     the last two turns), a supporter turn without a strategy, broken alternation or a
@@ -110,6 +144,7 @@ def postfilter_judge(inp: DialogueInput, rng: random.Random) -> PostfilterVerdic
     return PostfilterVerdict(quality="low", reason=_zh(lang, zh, en))
 
 
+@responds(Role.ANNOTATOR)
 def annotator(inp: DialogueInput, rng: random.Random) -> Annotation:
     """A keyword-guessed label for every supporter turn, indexed by its input position."""
     del rng
@@ -120,6 +155,7 @@ def annotator(inp: DialogueInput, rng: random.Random) -> Annotation:
     return Annotation(labels=labels)
 
 
+@responds(Role.DIALOGUE_JUDGE)
 def dialogue_judge(inp: DialogueInput, rng: random.Random) -> DialogueJudgement:
     """All five criteria pass ~85% of the time; otherwise one or two fail, with a reason."""
     names = ("strategy_adherence", "unreasonable_requests", "natural", "varied",
@@ -177,6 +213,7 @@ def next_strategy(history: list[InputTurn], lang: str, rng: random.Random) -> in
     return choice
 
 
+@responds(Role.SUPPORTER_ASSISTANT)
 def supporter_assistant(inp: RolePlayInput, rng: random.Random) -> StrategyChoice:
     sid = next_strategy(inp.history, inp.language, rng)
     reasons = {1: ("对话刚开始，先礼貌问候。", "The conversation is starting: greet first."),
@@ -200,6 +237,7 @@ def _reply(sid: int, customer_text: str, fallback: str, lang: str, rng: random.R
     return text
 
 
+@responds(Role.SUPPORTER)
 def supporter(inp: RolePlayInput, rng: random.Random) -> SupporterReply:
     """1-2 sentences from the template of the assigned strategy (Others when unreadable)."""
     sid = lb.label_id(inp.strategy) or 12
@@ -207,6 +245,7 @@ def supporter(inp: RolePlayInput, rng: random.Random) -> SupporterReply:
     return SupporterReply(text=_reply(sid, last, inp.topic, inp.language, rng))
 
 
+@responds(Role.CANDIDATE)
 def candidate(inp: CandidateInput, rng: random.Random) -> CandidatePrediction:
     """A trivial baseline: the RoleCS strategy rules plus a template reply."""
     sid = next_strategy(inp.history, inp.language, rng)
@@ -231,6 +270,7 @@ def _persona_text(persona: str) -> str:
     return re.sub(r"^(?:我是|你是|I am|I'm|You are)\s*", "", persona, flags=re.I)
 
 
+@responds(Role.PERSONA_DESCRIBER)
 def persona_describer(inp: RolePlayInput, rng: random.Random) -> PersonaDescription:
     lang = inp.language
     tone = rng.choice(TONES[lang])
@@ -244,6 +284,7 @@ def persona_describer(inp: RolePlayInput, rng: random.Random) -> PersonaDescript
                                           "to get your problem understood and settled.")
 
 
+@responds(Role.PLANNER)
 def planner(inp: RolePlayInput, rng: random.Random) -> Plan:
     lang = inp.language
     topic = inp.topic.strip() or _zh(lang, "账户问题", "an account question")
@@ -262,6 +303,7 @@ def planner(inp: RolePlayInput, rng: random.Random) -> Plan:
     return Plan(scenario=scenario, goal=goal)
 
 
+@responds(Role.CUSTOMER_ASSISTANT)
 def customer_assistant(inp: RolePlayInput, rng: random.Random) -> CustomerDirection:
     """One sentence that steers the customer toward the goal, then toward a natural end."""
     lang = inp.language
@@ -296,6 +338,7 @@ _ENDING = re.compile(r"结束|道谢|再见|\b(?:end|thank|goodbye)\b", re.I)
 _IDENTITY = re.compile(r"姓名|手机号|身份|\b(?:name|phone|verify)\b", re.I)
 
 
+@responds(Role.CUSTOMER, seeded=True)
 def customer(inp: RolePlayInput, rng: random.Random, seed: int = 0) -> CustomerReply:
     """One colloquial sentence; finished after the closure or once the talk is long enough."""
     lang = inp.language
@@ -322,6 +365,18 @@ def customer(inp: RolePlayInput, rng: random.Random, seed: int = 0) -> CustomerR
     return CustomerReply(text=text, finished=finished)
 
 
+# ---- the rewriter (simulator/rewrite.py) ---------------------------------------------------
+
+@responds(Role.REWRITER)
+def rewriter(inp: DialogueInput, rng: random.Random) -> Answer:
+    """The rewrite and the reasoning a reasoning model would show. Unreadable when the input
+    has no customer words (the rewrite would have to invent them all)."""
+    if not customer_words(inp):
+        raise Unreadable("the dialogue has no customer turn with text to keep")
+    dialogue, reasoning = rewrite(inp, rng)
+    return Answer(dialogue, reasoning)
+
+
 # ---- dispatch ----------------------------------------------------------------------------
 
 def _help_text(role: str) -> str:
@@ -332,26 +387,10 @@ def _help_text(role: str) -> str:
             "block.")
 
 
-_PLAIN: dict[Role, Callable[[BaseModel, random.Random], BaseModel]] = {
-    Role.PREFILTER_JUDGE: prefilter_judge, Role.POSTFILTER_JUDGE: postfilter_judge,
-    Role.ANNOTATOR: annotator, Role.DIALOGUE_JUDGE: dialogue_judge,
-    Role.PERSONA_DESCRIBER: persona_describer, Role.PLANNER: planner,
-    Role.SUPPORTER_ASSISTANT: supporter_assistant, Role.SUPPORTER: supporter,
-    Role.CUSTOMER_ASSISTANT: customer_assistant, Role.CANDIDATE: candidate,
-}
-
-
 def respond(role: Role | None, inp: BaseModel | None, rng: random.Random, seed: int,
             role_name: str = "") -> Answer:
-    """The answer of `role` to `inp`; a plain help text for an unknown role. Unreadable when
-    the rewriter is given no customer words (it would have to invent them all)."""
+    """The answer of `role` to `inp` by its responder; a plain help text for an unknown role.
+    Unreadable when the responder cannot work on the input."""
     if role is None or inp is None:
         return Answer(_help_text(role_name))
-    if role is Role.REWRITER:
-        if not customer_words(inp):  # type: ignore[arg-type]
-            raise Unreadable("the dialogue has no customer turn with text to keep")
-        dialogue, reasoning = rewrite(inp, rng)  # type: ignore[arg-type]
-        return Answer(dialogue, reasoning)
-    if role is Role.CUSTOMER:
-        return Answer(customer(inp, rng, seed))  # type: ignore[arg-type]
-    return Answer(_PLAIN[role](inp, rng))
+    return RESPONDERS[role](inp, rng, seed)

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from schemas.llm import OUTPUT_OF, ROLE_HEADER, Role
+from schemas.llm import ROLE_HEADER, ROLES, Role
 from simulator import faults as fx
 from simulator.config import SimConfig
 from simulator.inputs import (
@@ -40,7 +40,7 @@ from simulator.responders import respond
 
 MODEL_PREFIX = "sim-"
 MODELS = [f"{MODEL_PREFIX}{r.value}" for r in Role] + [f"{MODEL_PREFIX}default"]
-_ROLES = {r.value: r for r in Role}
+_ROLES = {r.value: r for r in ROLES}  # the roles the simulator answers, by name
 UNREADABLE = "unreadable_input"  # the error code of a prompt whose input cannot be read
 _sleep = asyncio.sleep  # bound at import, immune to a test's patch of asyncio.sleep
 _REASONING = {
@@ -155,7 +155,7 @@ def build_answer(state: SimState, role_name: str, messages: list[Any],
             value = fx.inject_multi_strategy(value, state.rng, language)
         content = fx.fenced(value, language) if f.fenced else fx.to_json(value)
         if f.malformed and role is not None:
-            content = fx.malformed(content, OUTPUT_OF[role], state.rng)
+            content = fx.malformed(content, ROLES[role].answer, state.rng)
     else:
         content = value
     if f.reasoning == "think":  # the reasoning moves into the content, as such models send it

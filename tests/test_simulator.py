@@ -17,10 +17,13 @@ from csc.language import detect
 from csc.llm.gateway import REASK
 from csc.llm.parsing import ParseError, parse_as
 from csc.metrics.overlap import containment
-from schemas.llm import OUTPUT_OF, ROLE_HEADER, Annotation, RewrittenDialogue, Role
+from schemas.llm import OUTPUT_OF, ROLE_HEADER, ROLES, Annotation, RewrittenDialogue, Role
 from simulator import SimConfig, SimulatorProcess, run_in_thread
+from simulator import faults as fx
 from simulator.__main__ import main as simulator_main
+from simulator.inputs import read_input
 from simulator.labeller import guess_strategy
+from simulator.responders import RESPONDERS, respond, responds
 
 DIALOGUE = {
     "zh": [("supporter", "您好，安和银行客服，请问有什么可以帮您？"),
@@ -334,3 +337,32 @@ def test_simulator_process_starts_answers_and_stops():
         assert sim.stats()["requests"] == 1
         proc = sim.proc
     assert proc is not None and proc.poll() is not None
+
+
+# ---- the role table drives the responders -------------------------------------------------
+
+def test_every_role_of_the_role_table_has_one_responder():
+    # A role added to schemas.llm.ROLES fails here until simulator/responders.py has a
+    # function for it under @responds(Role.X); nothing else in the simulator needs to change.
+    missing = sorted(r.value for r in ROLES if r not in RESPONDERS)
+    assert missing == [], f"give these roles a responder (@responds(Role.X)): {missing}"
+    assert set(RESPONDERS) == set(ROLES)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("role", list(ROLES), ids=str)
+def test_each_responder_answers_its_roles_answer_type(role, lang):
+    answer = respond(role, read_input(role, payload(role, lang)), random.Random(0), 0)
+    assert isinstance(answer.value, ROLES[role].answer)
+
+
+def test_a_role_has_one_responder_only():
+    before = dict(RESPONDERS)
+    with pytest.raises(ValueError, match="two responders"):
+        responds(Role.ANNOTATOR)(lambda inp, rng: None)
+    assert before == RESPONDERS
+
+
+def test_the_multi_strategy_fault_goes_to_the_roles_whose_answers_carry_turn_labels():
+    # derived from the answer types in ROLES, not listed by name
+    assert {"rewriter", "annotator", "candidate"} == fx.MULTI_ROLES
