@@ -15,7 +15,8 @@
 
 Only the roles a run uses need a model: `load_settings(stages=("csconv",))` requires (and
 checks) the csconv roles alone; a role without a model fails when it is first asked for.
-Every problem found is reported at once, one per line, in one LLMNotConfigured.
+Every problem found is reported at once, one per line, in one LLMNotConfigured (a
+ConfigError: exit 2).
 Nothing falls back to the simulator: with no endpoint configured an LLM stage stops at once.
 """
 
@@ -30,14 +31,17 @@ from typing import Any
 
 import yaml
 
-from csc.errors import RuntimeFailure
+from csc.errors import ConfigError
 from schemas.llm import ROLES, STAGE_ROLES, Role
 
 SIMULATOR = "simulator"
 
 
-class LLMNotConfigured(RuntimeFailure):
-    """The endpoint settings are missing or wrong; `problems` holds one line per problem."""
+class LLMNotConfigured(ConfigError):
+    """The endpoint settings are missing or wrong; `problems` holds one line per problem.
+
+    A ConfigError (exit 2), as a bad value of any other setting is: no endpoint set, no key,
+    no model, a number out of range are all fixed by the user's settings, not by waiting."""
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
