@@ -4,8 +4,9 @@ gets one clear line and exit code 2, never a traceback.
 Exit codes: 0 ok; 1 the run finished but nothing could be ingested (or a stage failed), or
 a runtime failure (a corrupt or full file, a busy warehouse, another run in progress: one
 line naming the file and what to do; the traceback goes to the Prefect run log, not the
-terminal); 2 a usage or input mistake. Commands that only read (status, sources, export) open
-the warehouse directly and never start a Prefect server.
+terminal); 2 a usage or input mistake, a setting missing or malformed included (every CSC_*
+value is checked before any command runs, csc.settings). Commands that only read (status,
+sources, export) open the warehouse directly and never start a Prefect server.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ DESCRIPTION = ("Turn customer-support conversations into CSC evaluation and trai
                "ingest dialogue files into a DuckDB warehouse, build the CSConv set with an "
                "LLM, and export it.")
 EPILOG = ("Settings come from the environment (or .env): CSC_WAREHOUSE, CSC_DROP_FOLDER, "
-          "CSC_OUT, CSC_LLM_*. See README.md.")
+          "CSC_OUT, CSC_LLM_*; all are listed in csc/settings.py and csc/llm/settings.py, and "
+          "every value is checked before a command runs. See README.md.")
 STARTUP_TIMEOUT_S = "90"  # Prefect's default (20 s) is too short on a loaded 2-core machine
 
 
@@ -47,13 +49,11 @@ def _prepare_run(stages: tuple[str, ...] = ()) -> None:
 
     path = ensure_writable()
     if stages:
-        from csc.csconv.postfilter import PostfilterConfig
         from csc.llm.settings import load_settings
         from csc.prompts import check_templates, stage_roles
 
         load_settings(stages=stages)
         check_templates(stage_roles(stages))  # every prompt file, zh and en: all missing ones
-        PostfilterConfig.from_env()
     _note(f"warehouse {path.resolve()}")
     _quiet_prefect()
 
@@ -122,9 +122,6 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     files = discover(path)  # raises IngestError with a clear message
     for f in files:
         resolve_source(f, args.source)  # a bad --source fails here, before any work
-    from csc.ingest.settings import check_settings
-
-    check_settings()  # so does a bad CSC_RULES_* or CSC_PII_MASK_HANDLES value
     _prepare_run()
     from flows.ingest import ingest
 
@@ -412,6 +409,9 @@ def _main(argv: list[str]) -> int:
     if getattr(args, "warehouse", None):
         os.environ["CSC_WAREHOUSE"] = str(Path(args.warehouse).expanduser().resolve())
     try:
+        from csc.settings import load
+
+        load()  # every CSC_* setting, before anything runs: one line per bad value, exit 2
         return args.func(args)
     except KeyboardInterrupt:
         return _fail("interrupted; every file is either fully ingested or not at all")

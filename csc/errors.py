@@ -3,6 +3,8 @@
     CscError                      exit_code 1 (never raised itself)
     ├── UserError                 exit_code 2: a usage or input mistake the user fixes
     │   └── ConfigError           a setting (environment variable, flag) we cannot use
+    │       └── SettingsError     CSC_* values missing or malformed, one line each
+    │                             (csc.settings; csc.llm.settings.LLMNotConfigured)
     └── RuntimeFailure            exit_code 1: something the run needs failed or is taken
         ├── StorageError          a corrupt, full or unwritable file (warehouse, LLM cache)
         └── RunInProgress         another run holds the warehouse's run lock

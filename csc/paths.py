@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from csc.errors import ConfigError
 
@@ -17,17 +18,23 @@ NO_DROP = (f"no drop folder is configured: set {DROP_ENV}=/path/to/drop (or pass
            f"samples are in {SAMPLES}")
 
 
-def drop_folder(explicit: str | os.PathLike | None = None) -> Path:
-    """The folder a run ingests: the caller's, else CSC_DROP_FOLDER. There is no default, so
-    a scheduled run never quietly re-reads the samples instead of the user's data."""
+def drop_folder(explicit: str | os.PathLike | None = None, *, settings: Any = None) -> Path:
+    """The folder a run ingests: the caller's, else CSC_DROP_FOLDER (of `settings`, else of
+    the current csc.settings). There is no default, so a scheduled run never quietly re-reads
+    the samples instead of the user's data."""
     chosen = str(explicit).strip() if explicit is not None else ""
     origin = "the drop folder"
-    if not chosen:
-        chosen = os.environ.get(DROP_ENV, "").strip()
-        origin = f"{DROP_ENV}"
-    if not chosen:
-        raise ConfigError(NO_DROP)
-    path = Path(chosen).expanduser()
+    if chosen:
+        path = Path(chosen).expanduser()
+    else:
+        if settings is None:
+            from csc.settings import current  # csc.settings imports this module
+
+            settings = current()
+        configured = settings.drop_folder
+        if configured is None:
+            raise ConfigError(NO_DROP)
+        path, origin = configured, DROP_ENV
     if not path.exists():
         raise ConfigError(f"{origin} {path} does not exist: create it, or point "
                           f"{DROP_ENV} (or the drop_folder parameter) at the folder your "

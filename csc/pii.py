@@ -15,7 +15,6 @@ in the row's language at the end.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 import phonenumbers
 import polars as pl
 
-from csc.errors import ConfigError
+from csc.settings import current
 from csc.textclean import NEEDS_CLEANING, clean_expr
 
 
@@ -55,21 +54,13 @@ def _sentinel(name: str) -> str:
 
 # --- configuration -------------------------------------------------------------------------
 
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
-
-
 def handles_enabled() -> bool:
-    """Whether @handles are masked: CSC_PII_MASK_HANDLES (default on; 0/false/no/off = off).
+    """Whether @handles are masked: CSC_PII_MASK_HANDLES (default on; 0/false/no/off = off),
+    read and checked by csc.settings.
 
     Some teams need the handles to tell agents apart, and a handle is often a shop's name.
     """
-    raw = os.environ.get(HANDLES_ENV, "").strip().lower()
-    if raw == "" or raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ConfigError(f"{HANDLES_ENV}={os.environ[HANDLES_ENV]!r}: use 1 or 0 "
-                      "(also true/false, yes/no, on/off)")
+    return current().pii_mask_handles
 
 
 def default_kinds() -> tuple[str, ...]:

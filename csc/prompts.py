@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pydantic import BaseModel
 
 from csc.errors import ConfigError, UserError
 from csc.paths import PROJECT_ROOT
+from csc.settings import current
 from schemas.llm import STAGE_ROLES, Role
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
@@ -64,10 +64,7 @@ class Prompt:
 
 def prompts_dir() -> Path:
     """`CSC_PROMPTS_DIR` (a team's own prompt set), else the project's prompts/."""
-    return Path(os.environ.get("CSC_PROMPTS_DIR") or PROMPTS_DIR)
-
-
-_VARIANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    return current().prompts_dir
 
 
 def variant_setting(role: Role) -> str:
@@ -76,14 +73,8 @@ def variant_setting(role: Role) -> str:
 
 def prompt_variant(role: Role) -> str | None:
     """The variant chosen for `role` (None: the default prompt). A name that could leave
-    prompts/ or clash with a language is a ConfigError, never silently ignored."""
-    raw = (os.environ.get(variant_setting(role)) or "").strip().lower()
-    if not raw or raw == "default":
-        return None
-    if not _VARIANT_NAME.match(raw) or raw in ("zh", "en"):
-        raise ConfigError(f"{variant_setting(role)}={raw!r} is not a variant name "
-                          "(lower-case letters, digits, '-' or '_')")
-    return raw
+    prompts/ or clash with a language is refused by csc.settings, never silently ignored."""
+    return current().variant(role)
 
 
 def load_prompt(role: Role, language: str) -> Prompt:
@@ -125,12 +116,13 @@ def check_templates(roles: Iterable[Role | str], languages: Iterable[str] = LANG
     has its sections, in every language: checked before a run, so a missing file is one line
     naming it, not a failure halfway through. Every problem is reported at once, one line
     each; a single one keeps its own class (PromptError, or ConfigError for a variant)."""
+    current()  # a bad setting (a variant's name, CSC_PROMPTS_DIR) is its own error, once
     problems: dict[str, UserError] = {}
     for role in dict.fromkeys(Role(r) for r in roles):
         for language in languages:
             try:
                 load_prompt(role, language)
-            except (PromptError, ConfigError) as exc:  # a bad variant name: one line, once
+            except (PromptError, ConfigError) as exc:  # a variant with no template
                 problems.setdefault(str(exc), exc)
     if len(problems) == 1:
         raise next(iter(problems.values()))

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 
 import polars as pl
 
-from csc.errors import ConfigError
+from csc.settings import Settings, current
 
 LANGUAGES = ("zh", "en")
 
@@ -48,27 +47,12 @@ class RuleConfig:
         return "rules-" + hashlib.sha256(blob).hexdigest()[:10]
 
     @classmethod
-    def from_env(cls) -> RuleConfig:
-        """`CSC_RULES_<FIELD>` overrides a threshold (`CSC_RULES_MAX_UTTERANCE_CHARS_EN=2000`);
-        a value that is not a number, or is negative, is a configuration error."""
-        values: dict[str, int | float] = {}
-        for f in fields(cls):
-            name = f"CSC_RULES_{f.name.upper()}"
-            raw = os.environ.get(name, "").strip()
-            if not raw:
-                continue
-            try:
-                value = int(raw) if f.type in ("int", int) else float(raw)
-            except ValueError:
-                kind = "a whole number" if f.type in ("int", int) else "a number"
-                raise ConfigError(f"{name}={raw!r} must be {kind}") from None
-            if value < 0:
-                raise ConfigError(f"{name}={raw!r} must not be negative")
-            values[f.name] = value
-        cfg = cls(**values)  # type: ignore[arg-type]
-        if cfg.min_turns > cfg.max_turns:
-            raise ConfigError("CSC_RULES_MIN_TURNS is above CSC_RULES_MAX_TURNS")
-        return cfg
+    def from_env(cls, settings: Settings | None = None) -> RuleConfig:
+        """`CSC_RULES_<FIELD>` overrides a threshold (`CSC_RULES_MAX_UTTERANCE_CHARS_EN=2000`):
+        from `settings`, else the validated current ones (csc.settings, which refuses a value
+        that is not a number, a negative one, and a minimum above its maximum)."""
+        s = settings if settings is not None else current()
+        return cls(**{f.name: getattr(s, f"rules_{f.name}") for f in fields(cls)})
 
 
 RULES = ("too_few_turns", "too_many_turns", "utterance_too_long", "supporter_dominates",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from prefect import flow
 
 from csc.ingest.report import build_report
-from csc.ingest.settings import check_settings
 from csc.paths import drop_folder
 from tasks.ingest import (
     discover_files,
@@ -23,7 +22,6 @@ def ingest(path: str | None = None, source: str | None = None, force: bool = Fal
     """Ingest a file or a drop folder (`path`, else CSC_DROP_FOLDER); files already ingested
     unchanged are skipped, and an empty folder is a quiet night, not an error."""
     path = str(drop_folder(path))
-    check_settings()  # a bad CSC_RULES_* / CSC_PII_* value refuses the run before any write
     params = {"path": path, "source": source, "force": force, "mask_pii": mask_pii}
     with run_ledger("ingest", params) as run:
         files = discover_files(path)

@@ -16,33 +16,23 @@ import signal
 import sys
 import threading
 import time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prefect.schedules import Cron
 
 from csc.errors import ConfigError
 from csc.paths import DROP_ENV, drop_folder
+from csc.settings import SettingsError, current, load
 
-CRON_ENV, TZ_ENV = "CSC_NIGHTLY_CRON", "CSC_NIGHTLY_TZ"
 STOP_GRACE_S = 8.0  # after a stop signal, exit even if the server never answers
 SERVER_WAIT_S = 30.0  # a server started a moment ago gets this long to answer
 SERVED_STAGES = ("csconv",)  # the LLM stages the served deployments run
 
 
 def nightly_schedule() -> Cron:
-    """`CSC_NIGHTLY_CRON` (default 02:00) in `CSC_NIGHTLY_TZ` (default UTC)."""
-    cron = os.environ.get(CRON_ENV, "").strip() or "0 2 * * *"
-    tz = os.environ.get(TZ_ENV, "").strip() or "UTC"
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{TZ_ENV}={tz!r} is not a time zone name (e.g. UTC, "
-                          "Europe/Berlin, Asia/Shanghai)") from None
-    try:
-        return Cron(cron, timezone=tz)
-    except ValueError:
-        raise ConfigError(f"{CRON_ENV}={cron!r} is not a cron expression (e.g. '0 2 * * *', "
-                          "minute hour day month weekday)") from None
+    """`CSC_NIGHTLY_CRON` (default 02:00) in `CSC_NIGHTLY_TZ` (default UTC), both checked by
+    csc.settings."""
+    settings = current()
+    return Cron(settings.nightly_cron, timezone=settings.nightly_tz)
 
 
 def deployments() -> list:
@@ -82,22 +72,23 @@ def _server_problem(wait_s: float) -> str | None:
 
 def problems(server_wait_s: float = SERVER_WAIT_S) -> list[str]:
     """Everything a scheduled run would trip over, all at once."""
-    from csc.csconv.postfilter import PostfilterConfig
-    from csc.llm.settings import LLMNotConfigured, load_settings
+    from csc.llm.settings import load_settings
     from warehouse.db import WarehouseError, ensure_writable
 
-    found = []
-    from csc.pii import handles_enabled
-    from csc.rules import RuleConfig
+    def llm() -> None:
+        load_settings(stages=SERVED_STAGES)
 
-    checks = (drop_folder, lambda: load_settings(stages=SERVED_STAGES),
-              PostfilterConfig.from_env, RuleConfig.from_env, handles_enabled, ensure_writable,
-              nightly_schedule)
+    try:
+        settings, found = load(), []  # every CSC_* setting, the schedule's included
+    except SettingsError as exc:  # the other checks go on with the defaults in their place
+        settings, found = exc.settings, list(exc.problems)
+    checks = (lambda: drop_folder(settings=settings), llm,
+              lambda: ensure_writable(settings.warehouse))
     for check in checks:
         try:
             check()
-        except (ConfigError, LLMNotConfigured, WarehouseError) as exc:
-            found += str(exc).splitlines()
+        except (ConfigError, WarehouseError) as exc:
+            found += getattr(exc, "problems", None) or str(exc).splitlines()
     server = _server_problem(server_wait_s)
     return found + ([server] if server else [])
 

@@ -15,6 +15,7 @@ from prefect.exceptions import FailedRun
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
+from csc import settings
 from csc.errors import CscError, RunInProgress
 from tasks.console import quiet_user_error_tracebacks
 from warehouse.db import connect, warehouse_path
@@ -69,24 +70,29 @@ def run_ledger(flow: str, params: dict) -> Iterator[dict]:
 
 
 def refuses_bad_config(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Put under @flow: a CscError (a configuration mistake, a runtime failure) ends the run
-    as Failed with its one-line message (recorded in ops.runs when the warehouse is usable)
-    instead of an exception that Prefect would print with its traceback at every level of the
-    DAG. Calling the flow then raises a RunRefused with the error's message and exit code."""
+    """Put under @flow: the settings are checked first (csc.settings: every CSC_* value, so a
+    typo refuses the run before it does anything), then a CscError (a configuration mistake,
+    a runtime failure) ends the run as Failed with its one-line message (recorded in ops.runs
+    when the warehouse is usable) instead of an exception that Prefect would print with its
+    traceback at every level of the DAG. Calling the flow then raises a RunRefused with the
+    error's message and exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         quiet_user_error_tracebacks()  # a deployment run's process: the CLI did not do it
         try:
+            settings.current()  # validated once per process (and again if the env changes)
             return fn(*args, **kwargs)
         except USER_ERRORS as exc:
             refusal = RunRefused(str(exc), getattr(exc, "exit_code", 1))
             message = str(refusal)
             get_run_logger().error("%s refused: %s", fn.__name__, message)
             params = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
+            # refused for its settings: the warehouse is the one they name
+            fallback = getattr(exc, "settings", None)
             try:
                 # no second wait: when the warehouse is busy, that is what the message says
-                with connect(timeout=0) as con:
+                with connect(fallback.warehouse if fallback else None, timeout=0) as con:
                     run_id = current_run_id()
                     start_run(con, run_id, fn.__name__, params, exclusive=False)
                     status = "refused" if isinstance(exc, RunInProgress) else "failed"

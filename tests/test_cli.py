@@ -183,7 +183,7 @@ def test_a_bad_ingest_setting_is_refused_before_any_work(tmp_path, warehouse, mo
     path = write_jsonl(tmp_path / "d.jsonl", [{"id": "1", "turns": []}])
     assert main(["ingest", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"csc: error: {name}='{value}'")
+    assert len(err) == 1 and err[0].startswith(f"csc: error: {name}={value} must be ")
     assert not warehouse.exists()
 
 

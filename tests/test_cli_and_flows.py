@@ -28,7 +28,7 @@ def test_a_bad_length_bound_is_one_clear_line(capsys, warehouse, monkeypatch):
     monkeypatch.setenv("CSC_CSCONV_MAX_UTTERANCES", "lots")
     assert main(["run", "csconv"]) == 2
     err = capsys.readouterr().err
-    assert "CSC_CSCONV_MAX_UTTERANCES='lots' must be a whole number" in err
+    assert err == "csc: error: CSC_CSCONV_MAX_UTTERANCES=lots must be a whole number >= 0\n"
     assert "Traceback" not in err
 
 

@@ -166,7 +166,7 @@ def test_thresholds_default_and_come_from_the_environment(monkeypatch):
 @pytest.mark.parametrize("raw", ["1.01", "-0.1", "high", "nan", "20%"])
 def test_a_bad_threshold_is_a_config_error_naming_the_variable(monkeypatch, raw):
     monkeypatch.setenv(EN_ENV, raw)
-    with pytest.raises(ConfigError, match=rf"{EN_ENV}='{raw}' must be a number from 0 to 1"):
+    with pytest.raises(ConfigError, match=rf"^{EN_ENV}={raw} must be a number from 0 to 1$"):
         PostfilterConfig.from_env()
 
 

@@ -442,7 +442,8 @@ def test_one_record_cap_for_every_format_with_env_overrides(tmp_path, warehouse,
 
 
 def test_size_caps_are_source_config_fields(tmp_path):
-    from csc.ingest.sources import SourceError, load_source
+    from csc.errors import ConfigError
+    from csc.ingest.sources import load_source
 
     cfg = tmp_path / "small.yaml"
     cfg.write_text("format: jsonl\nmax_record_bytes: 1000\nmax_utterance_chars: 80\n"
@@ -453,8 +454,8 @@ def test_size_caps_are_source_config_fields(tmp_path):
         5_000_000, 100_000)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CSC_MAX_UTTERANCE_CHARS", "lots")
-        with pytest.raises(SourceError, match="CSC_MAX_UTTERANCE_CHARS must be a whole number "
-                                              "above 0, not 'lots'"):
+        with pytest.raises(ConfigError, match=r"^CSC_MAX_UTTERANCE_CHARS=lots must be a whole "
+                                              "number >= 1$"):
             load_source("csv")
 
 

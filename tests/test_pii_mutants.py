@@ -64,7 +64,7 @@ def test_handle_switch_values(monkeypatch, value, enabled):
 
 def test_a_bad_handle_switch_is_a_config_error_naming_the_variable(monkeypatch):
     monkeypatch.setenv("CSC_PII_MASK_HANDLES", "maybe")
-    with pytest.raises(ConfigError, match="CSC_PII_MASK_HANDLES='maybe'"):
+    with pytest.raises(ConfigError, match=r"^CSC_PII_MASK_HANDLES=maybe must be"):
         handles_enabled()
     with pytest.raises(ConfigError):
         mask_text("hi @sam", "en")
@@ -155,7 +155,7 @@ def test_a_bad_handle_switch_message_lists_the_accepted_values(monkeypatch):
     monkeypatch.setenv("CSC_PII_MASK_HANDLES", "maybe")
     with pytest.raises(ConfigError) as err:
         handles_enabled()
-    assert str(err.value) == ("CSC_PII_MASK_HANDLES='maybe': use 1 or 0 "
+    assert str(err.value) == ("CSC_PII_MASK_HANDLES=maybe must be 1 or 0 "
                               "(also true/false, yes/no, on/off)")
 
 

@@ -103,11 +103,12 @@ def test_from_env_min_above_max_is_refused_with_its_message(monkeypatch):
     monkeypatch.setenv(MAX_ENV, "20")
     with pytest.raises(ConfigError) as err:
         PostfilterConfig.from_env()
-    assert str(err.value) == "CSC_CSCONV_MIN_UTTERANCES is above CSC_CSCONV_MAX_UTTERANCES"
+    assert str(err.value) == ("CSC_CSCONV_MIN_UTTERANCES=21 must be <= "
+                              "CSC_CSCONV_MAX_UTTERANCES, which is 20")
 
 
 def test_from_env_refuses_a_non_number(monkeypatch):
     monkeypatch.setenv(MIN_ENV, "ten")
     with pytest.raises(ConfigError) as err:
         PostfilterConfig.from_env()
-    assert str(err.value) == "CSC_CSCONV_MIN_UTTERANCES='ten' must be a whole number"
+    assert str(err.value) == "CSC_CSCONV_MIN_UTTERANCES=ten must be a whole number >= 0"

@@ -147,14 +147,15 @@ def test_a_whole_number_threshold_at_the_bounds(monkeypatch):
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
-    ("CSC_RULES_MIN_TURNS", "three", "CSC_RULES_MIN_TURNS='three' must be a whole number"),
-    ("CSC_RULES_MIN_TURNS", "2.5", "CSC_RULES_MIN_TURNS='2.5' must be a whole number"),
+    ("CSC_RULES_MIN_TURNS", "three", "CSC_RULES_MIN_TURNS=three must be a whole number >= 0"),
+    ("CSC_RULES_MIN_TURNS", "2.5", "CSC_RULES_MIN_TURNS=2.5 must be a whole number >= 0"),
     ("CSC_RULES_MIN_CUSTOMER_LONG_SHARE", "-0.1",
-     "CSC_RULES_MIN_CUSTOMER_LONG_SHARE='-0.1' must not be negative"),
-    ("CSC_RULES_MIN_TURNS", "40", "CSC_RULES_MIN_TURNS is above CSC_RULES_MAX_TURNS"),
-    ("CSC_RULES_MIN_TURNS", "-1", "CSC_RULES_MIN_TURNS='-1' must not be negative"),
+     "CSC_RULES_MIN_CUSTOMER_LONG_SHARE=-0.1 must be a number >= 0"),
+    ("CSC_RULES_MIN_TURNS", "40",
+     "CSC_RULES_MIN_TURNS=40 must be <= CSC_RULES_MAX_TURNS, which is 30"),
+    ("CSC_RULES_MIN_TURNS", "-1", "CSC_RULES_MIN_TURNS=-1 must be a whole number >= 0"),
     ("CSC_RULES_SUPPORTER_TO_CUSTOMER_MAX", "x",
-     "CSC_RULES_SUPPORTER_TO_CUSTOMER_MAX='x' must be a number"),
+     "CSC_RULES_SUPPORTER_TO_CUSTOMER_MAX=x must be a number >= 0"),
 ])
 def test_a_bad_threshold_is_a_config_error(monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)

@@ -137,6 +137,6 @@ def test_serve_refuses_to_start_with_every_problem_on_its_own_line(tmp_path):
     assert all(line.startswith("flows.serve: cannot start: ") for line in lines), lines
     joined = "\n".join(lines)
     for expected in ("CSC_DROP_FOLDER", "CSC_LLM_BASE_URL", "CSC_WAREHOUSE",
-                     "CSC_NIGHTLY_TZ='Mars'", "PREFECT_API_URL is not set"):
+                     "CSC_NIGHTLY_TZ=Mars must be a time zone name", "PREFECT_API_URL is not set"):
         assert expected in joined, expected
     assert "Traceback" not in done.stderr

@@ -283,8 +283,8 @@ def test_a_wait_that_is_not_a_number_of_seconds_is_a_usage_mistake(value, wareho
         wait_s()
     assert main(["init"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"csc: error: CSC_WAREHOUSE_WAIT_S={value!r} is not a number of seconds to "
-                   "wait for a busy warehouse (e.g. 300; 0 = do not wait)"]
+    assert err == [f"csc: error: CSC_WAREHOUSE_WAIT_S={value} must be a number of seconds "
+                   ">= 0 (0: do not wait)"]
     assert not warehouse.exists()
 
 

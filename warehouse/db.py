@@ -13,7 +13,6 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import math
 import os
 import re
 import sys
@@ -25,7 +24,8 @@ from typing import Any
 
 import duckdb
 
-from csc.errors import ConfigError, StorageError, UserError
+from csc.errors import StorageError, UserError
+from csc.settings import current
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 DEFAULT_PATH = Path(__file__).resolve().parent / "csc.duckdb"
@@ -57,18 +57,9 @@ class WarehouseFull(StorageError, WarehouseError, OSError):
 
 def wait_s() -> float:
     """How long a writer waits for the warehouse: `CSC_WAREHOUSE_WAIT_S` seconds, default
-    300. Long enough for another stage to finish; a stuck holder is reported after it."""
-    text = os.environ.get(WAIT_ENV, "").strip()
-    if not text:
-        return DEFAULT_WAIT_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{WAIT_ENV}={text!r} is not a number of seconds to wait for a busy "
-                          f"warehouse (e.g. {DEFAULT_WAIT_S:.0f}; 0 = do not wait)")
-    return value
+    300 (csc.settings checks it). Long enough for another stage to finish; a stuck holder is
+    reported after it."""
+    return current().warehouse_wait_s
 
 
 def no_room(exc: BaseException) -> bool:
@@ -98,15 +89,13 @@ def _database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
 
 
 def ensure_writable(path: Path | None = None, *, create: bool = False) -> Path:
-    """Check, before any flow starts, that the warehouse can be written (and that the wait
-    for a busy one, CSC_WAREHOUSE_WAIT_S, is a usable number).
+    """Check, before any flow starts, that the warehouse can be written.
 
     A missing folder is a mistyped CSC_WAREHOUSE far more often than a wish for a new
     warehouse, so only `create` (`csc init`) makes one; silently starting an empty warehouse
     elsewhere would hide the user's data.
     """
     path = Path(path) if path else warehouse_path()
-    wait_s()
     if not path.parent.is_dir():
         if not create:
             raise WarehouseError(
@@ -125,15 +114,15 @@ def ensure_writable(path: Path | None = None, *, create: bool = False) -> Path:
 
 
 def warehouse_path() -> Path:
-    """`CSC_WAREHOUSE` if set, else warehouse/csc.duckdb in the project."""
-    return Path(os.environ.get("CSC_WAREHOUSE") or DEFAULT_PATH).expanduser()
+    """`CSC_WAREHOUSE` if set, else warehouse/csc.duckdb in the project (DEFAULT_PATH)."""
+    return current().warehouse
 
 
 def output_dir() -> Path:
     """Where reports and exports go: `CSC_OUT`, else `out/` beside the warehouse, so a run
     against another warehouse never overwrites the demo's reports."""
-    configured = os.environ.get("CSC_OUT", "").strip()
-    return Path(configured).expanduser() if configured else warehouse_path().parent / "out"
+    settings = current()
+    return settings.out or settings.warehouse.parent / "out"
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[tuple]:

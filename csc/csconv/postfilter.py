@@ -14,14 +14,13 @@ rules drop anyway.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
 from csc.csconv.faithfulness import faithfulness, language_of
-from csc.errors import ConfigError
 from csc.framework import BY_ID, REQUIRED_IN_CSCONV, LabelResult, normalise_label, usual_stage
+from csc.settings import Settings, current
 from csc.speakers import role_of
 from schemas.llm import RewrittenTurn
 
@@ -67,36 +66,13 @@ class PostfilterConfig:
         return self.faithful_zh if language == "zh" else self.faithful_en
 
     @classmethod
-    def from_env(cls) -> PostfilterConfig:
+    def from_env(cls, settings: Settings | None = None) -> PostfilterConfig:
         """CSC_CSCONV_MIN_UTTERANCES / CSC_CSCONV_MAX_UTTERANCES, else the paper's bounds;
-        CSC_CSCONV_FAITHFUL_ZH / CSC_CSCONV_FAITHFUL_EN, else the documented floors."""
-        def read(name: str, default: int) -> int:
-            raw = os.environ.get(name, "").strip()
-            if not raw:
-                return default
-            if not raw.isdigit():
-                raise ConfigError(f"{name}={raw!r} must be a whole number")
-            return int(raw)
-
-        def share(name: str, default: float) -> float:
-            raw = os.environ.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                value = -1.0
-            if not 0.0 <= value <= 1.0:  # also refuses nan
-                raise ConfigError(f"{name}={raw!r} must be a number from 0 to 1")
-            return value
-
-        cfg = cls(read("CSC_CSCONV_MIN_UTTERANCES", cls.min_utterances),
-                  read("CSC_CSCONV_MAX_UTTERANCES", cls.max_utterances),
-                  share("CSC_CSCONV_FAITHFUL_ZH", cls.faithful_zh),
-                  share("CSC_CSCONV_FAITHFUL_EN", cls.faithful_en))
-        if cfg.min_utterances > cfg.max_utterances:
-            raise ConfigError("CSC_CSCONV_MIN_UTTERANCES is above CSC_CSCONV_MAX_UTTERANCES")
-        return cfg
+        CSC_CSCONV_FAITHFUL_ZH / CSC_CSCONV_FAITHFUL_EN, else the documented floors: from
+        `settings`, else the validated current ones (csc.settings, which checks them)."""
+        s = settings if settings is not None else current()
+        return cls(s.csconv_min_utterances, s.csconv_max_utterances, s.csconv_faithful_zh,
+                   s.csconv_faithful_en)
 
 
 @dataclass

@@ -5,7 +5,6 @@ SourceMapError line, never a half-mapped export."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from csc.errors import UserError
+from csc.settings import current
 
 # The 8 business-area classes of the released data, (zh, en) spellings; the last is the
 # catch-all that unmapped areas fall into.
@@ -102,8 +102,8 @@ def resolve_source_map(option: str | None) -> SourceMap | None:
     """The map named by --source-map, else by $CSC_SOURCE_MAP, else none (raw areas)."""
     if option:
         return load_source_map(option)
-    env = os.environ.get(SOURCE_MAP_ENV, "").strip()
-    if not env:
+    env = current().source_map
+    if env is None:
         return None
     try:
         return load_source_map(env)

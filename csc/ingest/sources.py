@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +17,7 @@ from pydantic import (
 )
 
 from csc.errors import UserError
+from csc.settings import current
 from csc.speakers import SpeakerTable, shared_table
 
 BUILTIN_DIR = Path(__file__).parent / "sources"
@@ -174,16 +174,11 @@ SIZE_ENV = {"max_record_bytes": "CSC_MAX_RECORD_BYTES",
 
 
 def _size_overrides() -> dict[str, int]:
-    """Size caps set in the environment, which win over every source config's."""
-    found = {}
-    for field, env in SIZE_ENV.items():
-        raw = os.environ.get(env, "").strip().replace("_", "")
-        if not raw:
-            continue
-        if not raw.isdigit() or int(raw) <= 0:
-            raise SourceError(f"{env} must be a whole number above 0, not '{raw[:40]}'")
-        found[field] = int(raw)
-    return found
+    """Size caps set in the environment (csc.settings checks them), which win over every
+    source config's."""
+    settings = current()
+    return {field: getattr(settings, field) for field in SIZE_ENV
+            if getattr(settings, field) is not None}
 
 
 def load_source(spec: str) -> SourceConfig:

@@ -11,48 +11,47 @@
     CSC_LLM_BUDGET_USD   optional cost cap per run; CSC_LLM_PRICES a YAML/JSON price table
     CSC_LLM_CACHE        response cache file (default: beside the warehouse)
     CSC_<ROLE>_VARIANT   a named prompt variant, e.g. CSC_POSTFILTER_JUDGE_VARIANT=strict
-                         (read by csc.prompts; see prompts/README.md)
+                         (a csc.settings setting, read by csc.prompts; prompts/README.md)
 
 Only the roles a run uses need a model: `load_settings(stages=("csconv",))` requires (and
 checks) the csconv roles alone; a role without a model fails when it is first asked for.
 Every problem found is reported at once, one per line, in one LLMNotConfigured (a
-ConfigError: exit 2).
+ConfigError: exit 2). Numbers are read by csc.settings' rules, as every other CSC_* setting.
 Nothing falls back to the simulator: with no endpoint configured an LLM stage stops at once.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from csc.errors import ConfigError
+from csc.settings import (
+    POSITIVE,
+    WHOLE_GE_0,
+    WHOLE_GE_1,
+    Rule,
+    SettingsError,
+    env_value,
+    finite,
+    load_dotenv,
+    read_value,
+)
 from schemas.llm import ROLES, STAGE_ROLES, Role
 
 SIMULATOR = "simulator"
 
 
-class LLMNotConfigured(ConfigError):
+class LLMNotConfigured(SettingsError):
     """The endpoint settings are missing or wrong; `problems` holds one line per problem.
 
     A ConfigError (exit 2), as a bad value of any other setting is: no endpoint set, no key,
     no model, a number out of range are all fixed by the user's settings, not by waiting."""
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.problems = list(problems) if problems else [message]
-
-    @classmethod
-    def of(cls, problems: list[str]) -> LLMNotConfigured:
-        if len(problems) == 1:
-            return cls(problems[0], problems)
-        lines = "\n".join(f"  {p}" for p in problems)
-        return cls(f"{len(problems)} problems with the LLM settings:\n{lines}", problems)
+    what = "the LLM settings"
 
 
 HOW_TO_CONFIGURE = (
@@ -147,40 +146,8 @@ class LLMSettings:
         return replace(self, base_url=url, identity=identity or self.identity)
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value.strip() if value and value.strip() else None
-
-
-def _finite(raw: str) -> float:
-    value = float(raw)
-    if not math.isfinite(value):
-        raise ValueError(raw)
-    return value
-
-
-# (cast, valid, what a valid value is): the rule is said in the message when a value breaks it
-WHOLE_GE_1 = (int, lambda v: v >= 1, "a whole number >= 1")
-WHOLE_GE_0 = (int, lambda v: v >= 0, "a whole number >= 0")
-POSITIVE = (_finite, lambda v: v > 0, "a number > 0")
-TEMPERATURE = (_finite, lambda v: 0 <= v <= 2, "a number from 0 to 2 (or none)")
-Rule = tuple[Callable[[str], Any], Callable[[Any], bool], str]
-
-
-def _number(name: str, rule: Rule, default: Any, problems: list[str]) -> Any:
-    """The setting's value if set and valid; otherwise the default, with a problem noted."""
-    raw = _env(name)
-    if raw is None:
-        return default
-    cast, valid, text = rule
-    try:
-        value = cast(raw)
-    except ValueError:
-        value = None
-    if value is None or not valid(value):
-        problems.append(f"{name}={raw} must be {text}")
-        return default
-    return value
+# a role's temperature; `none` (no temperature sent) is read before this rule
+TEMPERATURE = Rule(finite, lambda v: 0 <= v <= 2, "a number from 0 to 2 (or none)")
 
 
 PRICES_SHAPE = "model -> {input_per_1m, output_per_1m}, in USD per million tokens"
@@ -254,18 +221,6 @@ def _load_prices(spec: str | None, problems: list[str]) -> dict[str, Price]:
     return prices
 
 
-def _load_dotenv() -> None:
-    """Read `.env` in the working directory without overriding the real environment."""
-    path = Path(".env")
-    if not path.is_file():
-        return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            os.environ.setdefault(key.strip(), value.strip().strip("'\""))
-
-
 def roles_of(stages: Iterable[str]) -> tuple[Role, ...]:
     """The roles the given stages call (see schemas.llm.STAGE_ROLES), in a stable order."""
     stages = (stages,) if isinstance(stages, str) else tuple(stages)
@@ -281,14 +236,14 @@ def _role_settings(role: Role, default_model: str | None, default_timeout: float
     """(settings, no model?, problems of its values): settings are None if it cannot be used."""
     prefix = f"CSC_LLM_{role.value.upper()}_"
     problems: list[str] = []
-    model = _env(prefix + "MODEL") or default_model or (f"sim-{role.value}" if simulator
+    model = env_value(prefix + "MODEL") or default_model or (f"sim-{role.value}" if simulator
                                                         else None)
-    temp_raw = _env(prefix + "TEMPERATURE")
+    temp_raw = env_value(prefix + "TEMPERATURE")
     temperature = (None if temp_raw is not None and temp_raw.lower() in ("none", "null") else
-                   _number(prefix + "TEMPERATURE", TEMPERATURE, ROLES[role].temperature,
+                   read_value(prefix + "TEMPERATURE", TEMPERATURE, ROLES[role].temperature,
                            problems))
-    max_tokens = _number(prefix + "MAX_TOKENS", WHOLE_GE_1, ROLES[role].max_tokens, problems)
-    timeout = _number(prefix + "TIMEOUT", POSITIVE, default_timeout, problems)
+    max_tokens = read_value(prefix + "MAX_TOKENS", WHOLE_GE_1, ROLES[role].max_tokens, problems)
+    timeout = read_value(prefix + "TIMEOUT", POSITIVE, default_timeout, problems)
     if model is None or problems:
         return None, model is None, problems
     return RoleSettings(model=model, temperature=temperature, max_tokens=max_tokens,
@@ -310,21 +265,22 @@ def load_settings(roles: Iterable[Role | str] | None = None, *,
     if roles is not None or stages is not None:
         wanted = tuple(dict.fromkeys(
             [Role(r) for r in (roles or ())] + list(roles_of(stages or ()))))
-    _load_dotenv()
+    load_dotenv()
     endpoint: list[str] = []  # problems, in the order they are reported
     models: list[str] = []
     values: list[str] = []
-    base_url = _env("CSC_LLM_BASE_URL")
+    base_url = env_value("CSC_LLM_BASE_URL")
     simulator = base_url == SIMULATOR
-    api_key = _env("CSC_LLM_API_KEY") or _env("OPENAI_API_KEY") or ("sim-key" if simulator else "")
+    api_key = (env_value("CSC_LLM_API_KEY") or env_value("OPENAI_API_KEY")
+               or ("sim-key" if simulator else ""))
     if base_url is None:
         endpoint.append(HOW_TO_CONFIGURE)  # it also says what to set for the key and model
     elif not api_key:
         endpoint.append(
             f"CSC_LLM_BASE_URL is {base_url} but no key is set: set CSC_LLM_API_KEY "
             "(or OPENAI_API_KEY); use any non-empty value for endpoints without keys")
-    default_model = _env("CSC_LLM_MODEL")
-    default_timeout = _number("CSC_LLM_TIMEOUT", POSITIVE, 120.0, values)
+    default_model = env_value("CSC_LLM_MODEL")
+    default_timeout = read_value("CSC_LLM_TIMEOUT", POSITIVE, 120.0, values)
     usable: dict[Role, RoleSettings] = {}
     unusable: dict[Role, str] = {}
     no_model: list[Role] = []
@@ -352,17 +308,17 @@ def load_settings(roles: Iterable[Role | str] | None = None, *,
         elif wanted is None and not some_model:
             models.append("no model is set: set CSC_LLM_MODEL (serves every role), or "
                           "CSC_LLM_<ROLE>_MODEL per role")
-    concurrency = _number("CSC_LLM_CONCURRENCY", WHOLE_GE_1, 16, values)
-    rpm = _number("CSC_LLM_RPM", WHOLE_GE_1, None, values)
-    tpm = _number("CSC_LLM_TPM", WHOLE_GE_1, None, values)
-    max_attempts = _number("CSC_LLM_MAX_ATTEMPTS", WHOLE_GE_1, 6, values)
-    max_reasks = _number("CSC_LLM_MAX_REASKS", WHOLE_GE_0, 2, values)
-    budget_usd = _number("CSC_LLM_BUDGET_USD", POSITIVE, None, values)
-    prices = _load_prices(_env("CSC_LLM_PRICES"), values)
+    concurrency = read_value("CSC_LLM_CONCURRENCY", WHOLE_GE_1, 16, values)
+    rpm = read_value("CSC_LLM_RPM", WHOLE_GE_1, None, values)
+    tpm = read_value("CSC_LLM_TPM", WHOLE_GE_1, None, values)
+    max_attempts = read_value("CSC_LLM_MAX_ATTEMPTS", WHOLE_GE_1, 6, values)
+    max_reasks = read_value("CSC_LLM_MAX_REASKS", WHOLE_GE_0, 2, values)
+    budget_usd = read_value("CSC_LLM_BUDGET_USD", POSITIVE, None, values)
+    prices = _load_prices(env_value("CSC_LLM_PRICES"), values)
     problems = endpoint + models + values
     if problems:
         raise LLMNotConfigured.of(problems)
-    cache = _env("CSC_LLM_CACHE")
+    cache = env_value("CSC_LLM_CACHE")
     return LLMSettings(
         base_url=base_url,
         api_key=api_key,
