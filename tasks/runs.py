@@ -56,7 +56,7 @@ def run_ledger(flow: str, params: dict) -> Iterator[dict]:
     run = {"run_id": current_run_id(), "summary": {}}
     get_run_logger().info("%s run writes to the warehouse %s", flow, warehouse_path().resolve())
     with connect() as con:
-        start_run(con, run["run_id"], flow, params)
+        start_run(con, run["run_id"], flow, params, settings=settings.record())
     status = "failed"
     try:
         yield run
@@ -88,13 +88,18 @@ def refuses_bad_config(fn: Callable[..., Any]) -> Callable[..., Any]:
             message = str(refusal)
             get_run_logger().error("%s refused: %s", fn.__name__, message)
             params = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
-            # refused for its settings: the warehouse is the one they name
+            # refused for its settings: the warehouse is the one they name, the rest unread
             fallback = getattr(exc, "settings", None)
+            try:
+                recorded = settings.record()
+            except settings.SettingsError:
+                recorded = None
             try:
                 # no second wait: when the warehouse is busy, that is what the message says
                 with connect(fallback.warehouse if fallback else None, timeout=0) as con:
                     run_id = current_run_id()
-                    start_run(con, run_id, fn.__name__, params, exclusive=False)
+                    start_run(con, run_id, fn.__name__, params, exclusive=False,
+                              settings=recorded)
                     status = "refused" if isinstance(exc, RunInProgress) else "failed"
                     finish_run(con, run_id, status, {"error": message})
             except Exception as why:  # recording the refusal is best effort

@@ -59,12 +59,13 @@ def _alive(pid: int, started: float | None) -> bool:
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow: str, params: dict, *,
-              exclusive: bool = True) -> None:
+              exclusive: bool = True, settings: dict | None = None) -> None:
     """Record a run as running in this process; first mark runs whose process is gone.
 
     `exclusive` takes the run lock: RunInProgress when another live process has a run
     'running' on this warehouse. Sub-flows of a run share its process and pass. Recording a
-    run that is refused anyway (exclusive=False) never waits for the lock.
+    run that is refused anyway (exclusive=False) never waits for the lock. `settings` are
+    the run's effective settings (csc.settings.record: secrets already redacted).
     """
     mark_abandoned(con)
     if exclusive:
@@ -73,9 +74,11 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow: str, params: di
             raise RunInProgress(_in_progress(*holder))
     con.execute(
         "INSERT INTO ops.runs (run_id, flow, started_at, status, params, pid, host, "
-        "proc_started) VALUES (?, ?, now(), 'running', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "proc_started, settings) VALUES (?, ?, now(), 'running', ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         [run_id, flow, json.dumps(params, default=str), os.getpid(), socket.gethostname(),
-         process_started(os.getpid())])
+         process_started(os.getpid()),
+         None if settings is None else json.dumps(settings, default=str)])
 
 
 def lock_holder(con: duckdb.DuckDBPyConnection) -> tuple[str, str, int, str, datetime] | None:
