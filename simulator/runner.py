@@ -162,8 +162,7 @@ class SimulatorProcess(_Control):
         env = None
         if self.request_log is not None:
             env = dict(os.environ, **{REQUEST_LOG_ENV: str(Path(self.request_log).resolve())})
-        self._launched = launch(["--port", str(self.port),
-                                 "--config-json", json.dumps(self.config.model_dump())],
+        self._launched = launch(self.port, ["--config-json", json.dumps(self.config.model_dump())],
                                 env=env, startup_timeout=self.startup_timeout)
         self.proc, self.base_url = self._launched.proc, self._launched.base_url
         return self

@@ -14,9 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
-from csc.llm.sim_contract import identity_from_env
+from csc.llm.sim_contract import identity_from_env, launch
 from csc.paths import PROJECT_ROOT
 
 PRODUCTION = ("csc", "warehouse", "tasks", "flows", "schemas")
@@ -125,6 +126,20 @@ def test_base_url_simulator_starts_a_process_and_keeps_the_identity():
     assert got["imported"] == []  # the simulator runs in its own process
     assert got["base_url"].startswith("http://127.0.0.1:")
     assert got["resolved_identity"] == got["identity"]  # the port is not part of the key
+
+
+def test_each_started_simulator_takes_a_free_port():
+    # one per csc process: two at once (two runs, a run beside `csc simulator`) must not clash
+    first = launch()
+    try:
+        second = launch()
+        try:
+            assert first.base_url != second.base_url
+            assert httpx.get(f"{second.root}/health", timeout=5).status_code == 200
+        finally:
+            second.stop()
+    finally:
+        first.stop()
 
 
 def test_the_simulator_knows_itself_by_the_identity_csc_computes():

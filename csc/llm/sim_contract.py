@@ -109,9 +109,10 @@ def _drain(stream: IO[str], lines: queue.Queue[str]) -> None:
     lines.put("")
 
 
-def launch(args: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
+def launch(port: int = 0, args: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
            startup_timeout: float = 30.0) -> Launched:
-    """Start `python -m simulator ARGS` on loopback and wait until it answers.
+    """Start `python -m simulator --port PORT ARGS` on loopback and wait until it answers;
+    port 0 (the default) lets it pick a free one, which its ready line names.
 
     The child gets `env` (default: this process's environment, so its CSC_SIM_* settings and
     CSC_SIMULATOR_REQUEST_LOG are the ones this process has), finds the simulator beside csc/
@@ -120,8 +121,9 @@ def launch(args: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
     child_env[PARENT_PID_ENV] = str(os.getpid())
     child_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(ROOT), child_env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.Popen([sys.executable, "-m", PACKAGE, *args], stdout=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True, env=child_env, cwd=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", PACKAGE, "--port", str(port), *args],
+                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                            env=child_env, cwd=str(ROOT))
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_drain, args=(proc.stdout, lines), daemon=True).start()
     try:
