@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -129,9 +130,13 @@ def test_retry_after_is_honoured_and_concurrency_adapts(sim, journal, monkeypatc
     sim.configure(rate_429=0.5, retry_after_s=0.05)
     waits: list[float] = []
     real_sleep = asyncio.sleep
+    here = threading.get_ident()
 
     async def spy(delay, *a, **k):
-        waits.append(delay)
+        # asyncio.sleep is patched for the whole process: count only this thread's (the
+        # gateway's) sleeps, not those of a loop another test left running (a 30 s poll)
+        if threading.get_ident() == here:
+            waits.append(delay)
         await real_sleep(delay)
 
     monkeypatch.setattr(gateway_module.asyncio, "sleep", spy)
