@@ -8,6 +8,7 @@ run's budget ran out before it started; also retried on the next run).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,6 +84,14 @@ def mask_rewrite(turns: list[RewrittenTurn], reasoning: str | None,
     return out, masked[-1] if reasoning is not None else None, sum(counts[:-1]), counts[-1]
 
 
+def _checked_rewrite(turns: list[RewrittenTurn], reasoning: str | None, d: SourceDialogue,
+                     cfg: PostfilterConfig) -> tuple:
+    """(rule outcome, masked turns, masked reasoning, PII spans in turns, in reasoning)."""
+    masked, reasoning, pii_turns, pii_reasoning = mask_rewrite(turns, reasoning, d.language)
+    return apply_rules(masked, cfg, d.turns, d.language), masked, reasoning, pii_turns, \
+        pii_reasoning
+
+
 async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
                            cfg: PostfilterConfig) -> Outcome:
     o = Outcome(d.dialogue_id, d.language, "kept")
@@ -104,9 +113,10 @@ async def process_dialogue(gw: LLMGateway, d: SourceDialogue,
             o.reason = rew.error[:300]
             return o
         return _failed(o, rew)
-    turns, reasoning, pii_turns, pii_reasoning = mask_rewrite(rew.value.root, rew.reasoning,
-                                                              d.language)
-    o.rules = apply_rules(turns, cfg, d.turns, d.language)
+    # Masking and the rules run polars and regexes: on a worker thread (polars releases the
+    # GIL), so the event loop keeps every other dialogue's calls going meanwhile.
+    o.rules, turns, reasoning, pii_turns, pii_reasoning = await asyncio.to_thread(
+        _checked_rewrite, rew.value.root, rew.reasoning, d, cfg)
     o.rewrite = {"turns": [t.model_dump() for t in turns], "reasoning": reasoning,
                  "trimmed": o.rules.trimmed, "pii_masked": pii_turns,
                  "pii_masked_reasoning": pii_reasoning, "faithfulness": o.rules.faithfulness,
