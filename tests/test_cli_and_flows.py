@@ -117,6 +117,11 @@ def test_nightly_on_the_bundled_samples(warehouse, prefect_server, monkeypatch, 
     assert {"llm_prefilter", "length", "multi_strategy", "required_strategies", "alternation",
             "judge"} <= steps
     assert count(warehouse, "SELECT count(*) FROM csconv.rewrites WHERE trimmed > 0") >= 1
+    # what `csc demo` runs: the same stage tables as before the stage kit (issue 12)
+    from test_demo_snapshot import BASELINE, snap
+    diff = snap.differences(snap.load(BASELINE), snap.snapshot(warehouse))
+    assert not diff, "the stage tables differ from tests/data/demo_snapshot.json:\n" + \
+        "\n".join(diff)
     again = nightly(drop_folder=str(SAMPLES))
     assert again["ingest"]["new"] == 0 and again["ingest"]["reconciles"]
     assert again["csconv"]["input"] == 0

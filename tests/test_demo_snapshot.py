@@ -7,7 +7,6 @@ tests/data/demo_snapshot.json (made from the demo at 6835ab1, before the stage k
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -145,17 +144,6 @@ def test_a_missing_or_wrong_file_is_one_line_without_a_traceback(tmp_path, case)
     assert "Traceback" not in done.stderr and done.stdout == ""
 
 
-@pytest.mark.prefect
-def test_the_demo_warehouse_matches_the_committed_snapshot(tmp_path):
-    """`csc demo` as a user runs it (its own temporary Prefect server, the offline simulator,
-    no CSC_* settings from this environment), then its stage tables against the snapshot."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CSC_", "PREFECT_API"))}
-    env.update({"CSC_WAREHOUSE": str(tmp_path / "wh.duckdb"), "CSC_OUT": str(tmp_path / "out"),
-                "PREFECT_HOME": str(tmp_path / "prefect-home")})
-    done = subprocess.run([sys.executable, "-m", "cli.main", "demo"], cwd=PROJECT_ROOT,
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    diff = snap.differences(snap.load(BASELINE), snap.snapshot(tmp_path / "wh.duckdb"))
-    assert not diff, "the demo's warehouse differs from tests/data/demo_snapshot.json:\n" + \
-        "\n".join(diff)
+# The demo's own stage tables against the snapshot: tests/test_cli_and_flows.py::
+# test_nightly_on_the_bundled_samples runs what `csc demo` runs (the nightly flow over the
+# samples against the simulator) and compares its warehouse, without a second demo run.
