@@ -232,7 +232,7 @@ def run_toy(stage: Toy, batch_size: int, tmp_path: Path, monkeypatch) -> Counts:
 
 def test_no_batch_waits_for_its_slowest_item(warehouse, tmp_path, monkeypatch):
     """Item 0 is slow; with batches of 2 every other item still starts and ends before it."""
-    stage = Toy(12)
+    stage = Toy(12, slow=1.0)  # a wide margin: the others take 10 ms each
     counts = run_toy(stage, 2, tmp_path, monkeypatch)
     assert all(stage.finished[i] < stage.finished[0] for i in range(1, 12))
     assert stage.max_in_flight <= 8  # the window: twice the endpoint's concurrency
@@ -243,7 +243,7 @@ def test_no_batch_waits_for_its_slowest_item(warehouse, tmp_path, monkeypatch):
 
 
 def test_outcomes_are_committed_in_batches(warehouse, tmp_path, monkeypatch):
-    stage = Toy(10, slow=0.01, spacing=0.05)  # outcomes arrive 50 ms apart
+    stage = Toy(10, slow=0.01, spacing=0.1)  # outcomes arrive 100 ms apart
     run_toy(stage, 3, tmp_path, monkeypatch)
     # a commit starts at every third outcome; one that waits for the one before it (a slow
     # disk) takes what piled up meanwhile, so only the first is exact on a loaded machine
