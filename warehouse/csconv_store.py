@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from warehouse.db import insert_frame, query, transaction
+from warehouse.db import insert_frame, insert_rows, query, transaction
 from warehouse.queries import sql
 
 
@@ -18,10 +18,7 @@ def pending(con: duckdb.DuckDBPyConnection, language: str, version: str,
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> int:
-    if not rows:
-        return 0
-    stamp = None if table == "csconv.utterances" else "created_at"
-    return insert_frame(con, table, pl.DataFrame(rows, infer_schema_length=None), stamp)
+    return insert_rows(con, table, rows, None if table == "csconv.utterances" else "created_at")
 
 
 def write_outcomes(con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict]]) -> dict:

@@ -182,6 +182,16 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: Any,
     return frame.height
 
 
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict],
+                stamp: str | None = "created_at") -> int:
+    """`insert_frame` for a list of row dicts (a stage's outcome rows)."""
+    if not rows:
+        return 0
+    import polars as pl  # only writers of row dicts need it
+
+    return insert_frame(con, table, pl.DataFrame(rows, infer_schema_length=None), stamp)
+
+
 def _checksum(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -20,7 +20,7 @@ import polars as pl
 from csc.llm.settings import LLMSettings
 from csc.prompts import load_prompt
 from schemas.llm import Role
-from warehouse.db import insert_frame, transaction
+from warehouse.db import insert_rows, transaction
 
 Item = TypeVar("Item")
 Out = TypeVar("Out")
@@ -87,10 +87,7 @@ class LLMStage(ABC, Generic[Item, Out]):
             return {t: self.insert(con, t, tables.get(t, [])) for t in self.tables}
 
     def insert(self, con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> int:
-        if not rows:
-            return 0
-        stamp = None if table in self.unstamped else "created_at"
-        return insert_frame(con, table, pl.DataFrame(rows, infer_schema_length=None), stamp)
+        return insert_rows(con, table, rows, None if table in self.unstamped else "created_at")
 
     def check(self, tables: dict[str, list[dict]]) -> None:
         """Hold rows to the stage's contracts before they are written (raises on a bug)."""
