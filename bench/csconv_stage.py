@@ -95,11 +95,11 @@ def limited(shards: list, limit: int | None) -> list:
 
 def run_stage(args: argparse.Namespace) -> dict[str, Any]:
     """Plan and run every shard as the flows do; figures of the run."""
+    from csc.csconv.stage import CsconvStage
     from csc.kit import runner
-    from csc.stages import build_stage
 
     start = time.perf_counter()
-    shards = limited(runner.plan(build_stage("csconv"), args.shard_size, args.limit),
+    shards = limited(runner.plan(CsconvStage.ref().build(), args.shard_size, args.limit),
                      args.limit)
     plan_s = time.perf_counter() - start
     ids = {i for s in shards for i in s.ids}
@@ -109,7 +109,7 @@ def run_stage(args: argparse.Namespace) -> dict[str, Any]:
     totals = {"kept": 0, "rejected": 0, "dead": 0, "deferred": 0, "cache_misses": 0}
     start, cpu, loop = time.perf_counter(), time.process_time(), time.thread_time()
     for shard in shards:
-        counts = runner.run_shard(build_stage(shard.stage), shard, "bench-run",
+        counts = runner.run_shard(CsconvStage.ref().build(), shard, "bench-run",
                                   batch_size=args.batch_size).as_dict()
         if counts["input"] != sum(counts[k] for k in ("kept", "rejected", "dead",
                                                       "deferred")):
@@ -119,7 +119,7 @@ def run_stage(args: argparse.Namespace) -> dict[str, Any]:
         totals["cache_misses"] += int(counts["llm"].get("cache_misses", 0))
     run_s, cpu = time.perf_counter() - start, time.process_time() - cpu
     loop = time.thread_time() - loop  # run_shard runs its event loop on this thread
-    again = runner.plan(build_stage("csconv"), args.shard_size, None)
+    again = runner.plan(CsconvStage.ref().build(), args.shard_size, None)
     rerun = sum(1 for s in again for i in s.ids if i in ids)
     return {"dialogues": len(ids), "shards": len(shards), "plan_s": plan_s, "run_s": run_s,
             "run_cpu_s": cpu, "loop_cpu_s": loop, "rerun_pending": rerun, **totals}
@@ -174,6 +174,9 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the stage run (slows it; the ratio is then not the "
                              "figure to report)")
+    parser.add_argument("--profile-out", type=Path, default=None,
+                        help="with --profile: also save the raw cProfile stats to this file "
+                             "(pstats format)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-csconv-"))
     try:
@@ -245,6 +248,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
           f"stage / floor = {ratio:.3f} (target <= {TARGET})", flush=True)
     if profile is not None:
         print(hotspots(profile), flush=True)
+        if args.profile_out is not None:
+            profile.dump_stats(str(args.profile_out))
     return {
         "bench": "csconv_stage", "input": path.name, "dialogues": stage["dialogues"],
         "calls": calls, "latency_ms": args.latency_ms, "concurrency": args.concurrency,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from csc.csconv.plan import csconv_stages
 from tasks.annotate import measure_agreement
 from tasks.csconv_report import publish_funnel
 from tasks.llm import llm_preflight
@@ -26,9 +27,10 @@ def csconv(batch_size: int = 100, limit: int | None = None, refresh: bool = Fals
     with run_ledger("csconv", params) as run:
         llm = llm_preflight()
         opts = {"batch_size": batch_size, "limit": limit, "refresh": refresh}
-        built = run_stage("csconv", run["run_id"], **opts)
-        labelled = [run_stage(key, run["run_id"], **opts)
-                    for key in ("annotate-csconv", "annotate-raw")[:2 if annotate_raw else 1]]
+        rewrite, label_kept, label_raw = csconv_stages()
+        built = run_stage(rewrite, run["run_id"], **opts)
+        labelled = [run_stage(stage, run["run_id"], **opts)
+                    for stage in (label_kept, label_raw)[:2 if annotate_raw else 1]]
         agreement = measure_agreement(run["run_id"])
         quality = validate_published(run["run_id"])
         funnel = publish_funnel(llm["simulator"])

@@ -13,6 +13,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from csc.kit.outcome import Counts
+from csc.kit.ref import StageRef
 from csc.kit.runner import Shard
 from csc.progress import Snapshot, llm_counts
 from tasks.retries import retry_if_transient
@@ -66,24 +67,24 @@ def shard_line(counts: dict) -> str:
             f"deferred {counts['deferred']}; llm {llm_counts(counts.get('llm'))}")
 
 
-@task(name="plan-stage", task_run_name="plan-{key}")
-def plan_stage(key: str, shard_size: int = 1000, limit: int | None = None) -> list[Shard]:
+@task(name="plan-stage", task_run_name="plan-{stage.key}")
+def plan_stage(stage: StageRef, shard_size: int = 1000, limit: int | None = None
+               ) -> list[Shard]:
     from csc.kit.runner import plan
-    from csc.stages import build_stage
 
-    return plan(build_stage(key), shard_size, limit)
+    return plan(stage.build(), shard_size, limit)
 
 
 @task(name="run-shard", task_run_name="{shard.stage}-{shard.language}", retries=1,
       retry_delay_seconds=10, retry_condition_fn=retry_if_transient)
-def run_shard(shard: Shard, run_id: str, refresh: bool = False, batch_size: int = 100) -> dict:
+def run_shard(stage: StageRef, shard: Shard, run_id: str, refresh: bool = False,
+              batch_size: int = 100) -> dict:
     from csc.kit import runner
-    from csc.stages import build_stage
 
     progress = ArtifactProgress(f"{shard.stage}-{shard.language}-progress",
                                 f"{shard.stage} {shard.language}: {len(shard.ids)} items")
     try:
-        counts = runner.run_shard(build_stage(shard.stage), shard, run_id, refresh=refresh,
+        counts = runner.run_shard(stage.build(), shard, run_id, refresh=refresh,
                                   batch_size=batch_size, progress=progress).as_dict()
     finally:
         progress.close()
@@ -96,8 +97,11 @@ def run_shard(shard: Shard, run_id: str, refresh: bool = False, batch_size: int 
     return counts
 
 
-def run_stage(key: str, run_id: str, *, batch_size: int = 100, limit: int | None = None,
-              refresh: bool = False, shard_size: int = 1000) -> Counts:
-    """Plan the stage's pending items and run every shard; the summed counts."""
-    shards = plan_stage(key, shard_size, limit)
-    return Counts.total(key, [run_shard(s, run_id, refresh, batch_size) for s in shards])
+def run_stage(stage: StageRef, run_id: str, *, batch_size: int = 100,
+              limit: int | None = None, refresh: bool = False, shard_size: int = 1000
+              ) -> Counts:
+    """Plan the stage's pending items and run every shard; the summed counts. The flow's one
+    line per stage: `run_stage(CsconvStage.ref(), run_id)`."""
+    shards = plan_stage(stage, shard_size, limit)
+    return Counts.total(stage.key, [run_shard(stage, s, run_id, refresh, batch_size)
+                                    for s in shards])

@@ -271,3 +271,31 @@ def test_counts_total_sums_shards_and_reconciles():
     assert total.llm["cost_usd"] == 0.5 and total.reconciles
     with pytest.raises(ValueError, match="unknown outcome status"):
         Counts("s").add([Done(1, "lost")])
+
+
+# -- naming a stage: StageRef ----------------------------------------------------------------
+
+def test_a_reference_builds_the_stage_it_names_with_its_options():
+    settings = stub_settings()
+    raw = AnnotationStage.ref(kind="raw")
+    built = raw.build(settings)
+    assert type(built) is AnnotationStage and built.kind == "raw"
+    assert raw.key == built.key == "annotate-raw"  # run names and shards agree with the stage
+    assert CsconvStage.ref().key == CsconvStage(settings, PostfilterConfig()).key == "csconv"
+    assert type(CsconvStage.ref().build(settings)) is CsconvStage
+
+
+def test_a_reference_is_plain_data_a_task_can_receive():
+    import pickle
+
+    ref = AnnotationStage.ref(kind="csconv")
+    assert pickle.loads(pickle.dumps(ref)) == ref
+    assert ref.path == "csc.csconv.annotate:AnnotationStage"
+    assert ref.options == (("kind", "csconv"),)
+    assert ref != AnnotationStage.ref(kind="raw")
+
+
+def test_the_csconv_run_runs_the_rewrite_then_both_labellings():
+    from csc.csconv.plan import csconv_stages
+
+    assert [r.key for r in csconv_stages()] == ["csconv", "annotate-csconv", "annotate-raw"]

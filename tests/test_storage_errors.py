@@ -388,9 +388,13 @@ def test_a_storage_error_in_a_batch_is_not_retried(prefect_server, monkeypatch):
     from prefect import flow
 
     import csc.kit.runner
-    import csc.stages
     import tasks.stage
+    from csc.kit.ref import StageRef
     from csc.kit.runner import Shard
+
+    class Unbuilt(StageRef):
+        def build(self, settings=None):
+            return None  # the failing runner below never looks at the stage
 
     calls: list[str] = []
     failure: list[BaseException] = []
@@ -399,13 +403,12 @@ def test_a_storage_error_in_a_batch_is_not_retried(prefect_server, monkeypatch):
         calls.append(run_id)
         raise failure[0]
 
-    monkeypatch.setattr(csc.stages, "build_stage", lambda key: key)
     monkeypatch.setattr(csc.kit.runner, "run_shard", failing)
     quick = tasks.stage.run_shard.with_options(retry_delay_seconds=0)
 
     @flow
     def one_batch() -> None:
-        quick(Shard("csconv", "zh", "v1", ["d1"]), "run-1")
+        quick(Unbuilt("csconv", "x:Y"), Shard("csconv", "zh", "v1", ["d1"]), "run-1")
 
     failure[:] = [StorageError("the LLM cache /x is corrupt")]
     with pytest.raises(StorageError):

@@ -13,12 +13,12 @@ import pytest
 from helpers import point_llm_at
 
 from csc.csconv import service
+from csc.csconv.plan import csconv_stages
 from csc.csconv.report import render
 from csc.framework import BY_ID, STRATEGIES, Phase
 from csc.ingest.service import ingest_path
 from csc.kit import runner
 from csc.paths import PROJECT_ROOT, SAMPLES
-from csc.stages import build_stage
 from simulator import SimConfig, run_in_thread
 from warehouse.csconv_store import funnel_numbers
 from warehouse.db import connect, query
@@ -40,8 +40,8 @@ def pipeline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ingest_path(SAMPLES, "ingest-run", db=db)
         with run_in_thread(SimConfig(seed=3)) as sim:
             point_llm_at(mp, sim.base_url, folder / "llm.sqlite")
-            for key in ("csconv", "annotate-csconv", "annotate-raw"):
-                stage = build_stage(key)
+            for ref in csconv_stages():
+                stage = ref.build()
                 for shard in runner.plan(stage):
                     runner.run_shard(stage, shard, "csconv-run", batch_size=50)
             service.measure_agreement("csconv-run")

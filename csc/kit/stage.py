@@ -17,6 +17,7 @@ import duckdb
 import pandera.polars as pa
 import polars as pl
 
+from csc.kit.ref import StageRef
 from csc.llm.settings import LLMSettings
 from csc.prompts import load_prompt
 from schemas.llm import Role
@@ -44,8 +45,15 @@ class LLMStage(ABC, Generic[Item, Out]):
 
     @property
     def key(self) -> str:
-        """Which stage this is among the runnable ones (a stage with a scope says it)."""
+        """Which stage this is among the runnable ones: the name, then any options' values
+        (AnnotationStage(kind="raw") is "annotate-raw")."""
         return self.name
+
+    @classmethod
+    def ref(cls, **options: str) -> StageRef:
+        """This stage with `options`, as a flow names it for the Prefect tasks."""
+        key = "-".join((cls.name, *options.values()))
+        return StageRef(key, f"{cls.__module__}:{cls.__qualname__}", tuple(options.items()))
 
     # -- what the stage declares ----------------------------------------------------------
     def settings_parts(self, language: str) -> list[str]:
