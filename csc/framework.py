@@ -1,6 +1,10 @@
-"""The CSC framework: 5 conversation stages, 12 support strategies, and one label normaliser.
+"""The CSC framework: 5 conversation phases, 12 support strategies, and one label normaliser.
 
-Every stage that reads or writes a strategy label goes through `normalise_label`, so the
+Words: the method calls its five parts of a conversation "stages"; the code calls them phases
+(`Phase`), because a stage here is a pipeline stage (csc.kit). Only the analyst-facing column
+`stage` and the view `marts.stages` keep the method's word, so existing queries keep working.
+
+Every pipeline stage that reads or writes a strategy label goes through `normalise_label`, so the
 warehouse only ever holds strategy ids 1-12 and a reason for every label it refused.
 """
 
@@ -13,6 +17,8 @@ from enum import IntEnum
 
 
 class Phase(IntEnum):
+    """A conversation phase (the method's "stage")."""
+
     CONNECTING = 1
     IDENTIFYING = 2
     EXPLORING = 3
@@ -21,14 +27,14 @@ class Phase(IntEnum):
 
     @property
     def zh(self) -> str:
-        return _STAGE_ZH[self]
+        return _PHASE_ZH[self]
 
     @property
     def title(self) -> str:
         return self.name.capitalize()
 
 
-_STAGE_ZH = {
+_PHASE_ZH = {
     Phase.CONNECTING: "欢迎和建立联系",
     Phase.IDENTIFYING: "理解和识别问题",
     Phase.EXPLORING: "寻求解决方案",
@@ -43,14 +49,14 @@ class Strategy:
     name: str
     abbr: str
     zh: str
-    stages: tuple[Phase, ...]  # usual stages, as csc-method §2 lists them; () for Others
+    phases: tuple[Phase, ...]  # usual phases, as csc-method §2 lists them; () for Others
     definition: str
     definition_zh: str = ""
 
     @property
-    def stage(self) -> Phase | None:
-        """The first usual stage (the one stored per turn); None for Others."""
-        return self.stages[0] if self.stages else None
+    def phase(self) -> Phase | None:
+        """The first usual phase (the one stored per turn); None for Others."""
+        return self.phases[0] if self.phases else None
 
     @property
     def label_zh(self) -> str:
@@ -109,22 +115,22 @@ GREETING, IDENTITY_VERIFICATION, CLOSURE, OTHERS = 1, 2, 11, 12
 REQUIRED_IN_CSCONV = (GREETING, IDENTITY_VERIFICATION, CLOSURE)
 
 
-def usual_stages(strategy_id: int) -> tuple[Phase, ...]:
-    """Every stage csc-method §2 lists for a strategy (PR: Identifying and Exploring; ID:
-    Exploring and Resolving); () for Others, which belongs to any stage.
+def usual_phases(strategy_id: int) -> tuple[Phase, ...]:
+    """Every phase csc-method §2 lists for a strategy (PR: Identifying and Exploring; ID:
+    Exploring and Resolving); () for Others, which belongs to any phase.
 
-    A guide for analysts, not a rule: the source never enforces stage order.
+    A guide for analysts, not a rule: the source never enforces phase order.
     """
-    return BY_ID[strategy_id].stages
+    return BY_ID[strategy_id].phases
 
 
-def usual_stage(strategy_id: int) -> Phase | None:
-    """The first stage the reference lists for a strategy; None for Others.
+def usual_phase(strategy_id: int) -> Phase | None:
+    """The first phase the reference lists for a strategy; None for Others.
 
-    A turn stores one stage, so a strategy the table puts in two stages (PR, ID) is stored
-    under the first one named there; `usual_stages` gives both.
+    A turn stores one phase (column `stage`), so a strategy the table puts in two phases (PR,
+    ID) is stored under the first one named there; `usual_phases` gives both.
     """
-    return BY_ID[strategy_id].stage
+    return BY_ID[strategy_id].phase
 
 
 def _key(text: str) -> str:
@@ -330,10 +336,10 @@ def strategy_catalogue(language: str) -> str:
     lines = []
     for s in STRATEGIES:
         if language == "zh":
-            where = "/".join(st.zh for st in s.stages) or "任意阶段"
+            where = "/".join(st.zh for st in s.phases) or "任意阶段"
             lines.append(f"- {s.label_zh}（{where}）：{s.definition_zh}")
         else:
-            where = "/".join(st.title for st in s.stages) or "any stage"
+            where = "/".join(st.title for st in s.phases) or "any stage"
             stage = f", {where}"
             lines.append(f"- {s.name} ({s.abbr}{stage}): {s.definition}")
     return "\n".join(lines)

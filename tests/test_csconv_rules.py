@@ -31,7 +31,7 @@ def test_a_clean_rewrite_passes_with_ids_and_stages():
     assert out.passed and len(out.turns) == 12
     sup = [t for t in out.turns if t.speaker == "supporter"]
     assert [t.strategy_id for t in sup] == [1, 2, 4, 4, 4, 11]
-    assert sup[0].stage == "connecting" and sup[-1].stage == "maintaining"
+    assert sup[0].phase == "connecting" and sup[-1].phase == "maintaining"
     assert all(t.strategy_id is None for t in out.turns if t.speaker == "customer")
 
 

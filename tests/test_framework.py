@@ -9,16 +9,16 @@ from csc.framework import (
     normalise_label,
     strategy_catalogue,
     strategy_label,
-    usual_stage,
+    usual_phase,
 )
 
 
 def test_twelve_strategies_five_stages():
     assert [s.id for s in STRATEGIES] == list(range(1, 13))
     assert len(Phase) == 5
-    assert {s.stage for s in STRATEGIES if s.id != 12} == set(Phase)
-    assert usual_stage(12) is None
-    assert usual_stage(1) is Phase.CONNECTING and usual_stage(11) is Phase.MAINTAINING
+    assert {s.phase for s in STRATEGIES if s.id != 12} == set(Phase)
+    assert usual_phase(12) is None
+    assert usual_phase(1) is Phase.CONNECTING and usual_phase(11) is Phase.MAINTAINING
     assert all(s.definition and s.zh and s.abbr for s in STRATEGIES)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from csc.framework import Phase, normalise_label, usual_stage, usual_stages
+from csc.framework import Phase, normalise_label, usual_phase, usual_phases
 
 # (label, expected ids, expected kind): kind is "ok" (one strategy), "multi" (several), or
 # the class of the rejection.
@@ -83,13 +83,13 @@ def test_not_a_strategy_is_unknown_not_a_multi_label():
 # csc-method §2 table, column "stage (usual)": PR is Identifying/Exploring, ID is
 # Exploring/Resolving, EM is Identifying (it recurs), Others has none.
 def test_usual_stages_follow_the_reference_table():
-    assert usual_stages(4) == (Phase.IDENTIFYING, Phase.EXPLORING)
-    assert usual_stages(7) == (Phase.EXPLORING, Phase.RESOLVING)
-    assert usual_stages(5) == (Phase.IDENTIFYING,)
-    assert usual_stages(3) == (Phase.IDENTIFYING,)
-    assert usual_stages(6) == (Phase.EXPLORING,)
-    assert usual_stages(8) == (Phase.RESOLVING,)
-    assert usual_stages(12) == ()
+    assert usual_phases(4) == (Phase.IDENTIFYING, Phase.EXPLORING)
+    assert usual_phases(7) == (Phase.EXPLORING, Phase.RESOLVING)
+    assert usual_phases(5) == (Phase.IDENTIFYING,)
+    assert usual_phases(3) == (Phase.IDENTIFYING,)
+    assert usual_phases(6) == (Phase.EXPLORING,)
+    assert usual_phases(8) == (Phase.RESOLVING,)
+    assert usual_phases(12) == ()
     # the single stage stored per turn is the first the table names
-    assert usual_stage(4) is Phase.IDENTIFYING and usual_stage(7) is Phase.EXPLORING
-    assert usual_stage(12) is None
+    assert usual_phase(4) is Phase.IDENTIFYING and usual_phase(7) is Phase.EXPLORING
+    assert usual_phase(12) is None

@@ -33,18 +33,18 @@ def ten(sup_labels: list[str], first_speaker: str = SUP) -> list[RewrittenTurn]:
 GOOD = ["策略1 礼貌问候", "策略2 确认身份", "策略12 其它", "策略6 提供建议", "策略11 感谢与告别"]
 
 
-def test_clean_turns_keep_label_id_and_usual_stage():
+def test_clean_turns_keep_label_id_and_usual_phase():
     out = apply_rules(ten(GOOD))
     assert out.passed, out.reason
     first, customer, others = out.turns[0], out.turns[1], out.turns[4]
-    assert (first.speaker, first.text, first.strategy_label, first.strategy_id, first.stage) == \
+    assert (first.speaker, first.text, first.strategy_label, first.strategy_id, first.phase) == \
         ("supporter", "客服第0句", "策略1 礼貌问候", 1, "connecting")
     # customer turns carry no strategy: no label (None, not ""), no id, no stage
-    assert (customer.speaker, customer.strategy_label, customer.strategy_id, customer.stage) == \
+    assert (customer.speaker, customer.strategy_label, customer.strategy_id, customer.phase) == \
         ("customer", None, None, None)
     # Others (12) has no usual stage
-    assert (others.strategy_label, others.strategy_id, others.stage) == ("策略12 其它", 12, None)
-    assert out.turns[6].stage == "exploring" and out.turns[8].stage == "maintaining"
+    assert (others.strategy_label, others.strategy_id, others.phase) == ("策略12 其它", 12, None)
+    assert out.turns[6].phase == "exploring" and out.turns[8].phase == "maintaining"
 
 
 def test_a_supporter_turn_without_label_is_an_empty_label():

@@ -75,7 +75,7 @@ def test_a_supporter_turn_without_a_label_takes_the_texts():
     out = apply_rules(with_turn(4, T(SUP, "【细化问题】请问是哪天发生的？")))
     assert out.passed, out.reason
     turn = out.turns[4]
-    assert (turn.text, turn.strategy_id, turn.strategy_label, turn.stage) == \
+    assert (turn.text, turn.strategy_id, turn.strategy_label, turn.phase) == \
         ("请问是哪天发生的？", 4, "细化问题", "identifying")
 
 

@@ -108,9 +108,9 @@ T1, T2 = "2025-01-01 10:00:00", "2025-01-02 10:00:00"
 
 def test_strategies_view_is_csc_framework(warehouse):
     expected = [(s.id, s.name, s.abbr, s.zh,
-                 s.stage.value if s.stage else None,
-                 s.stage.title if s.stage else None,
-                 s.stage.zh if s.stage else None) for s in STRATEGIES]
+                 s.phase.value if s.phase else None,
+                 s.phase.title if s.phase else None,
+                 s.phase.zh if s.phase else None) for s in STRATEGIES]
     with connect(warehouse) as con:
         rows = query(con, "SELECT strategy_id, strategy_name, strategy_abbr, strategy_name_zh, "
                           "stage_id, stage_name, stage_name_zh FROM marts.strategies "

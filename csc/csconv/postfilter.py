@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from csc.csconv.faithfulness import faithfulness, language_of
-from csc.framework import BY_ID, REQUIRED_IN_CSCONV, LabelResult, normalise_label, usual_stage
+from csc.framework import BY_ID, REQUIRED_IN_CSCONV, LabelResult, normalise_label, usual_phase
 from csc.settings import Settings, current
 from csc.speakers import role_of
 from schemas.llm import RewrittenTurn
@@ -81,7 +81,7 @@ class CleanTurn:
     text: str
     strategy_label: str | None
     strategy_id: int | None
-    stage: str | None
+    phase: str | None  # the strategy's usual conversation phase; column `stage`
 
 
 @dataclass
@@ -192,7 +192,7 @@ def apply_rules(rewritten: list[RewrittenTurn], cfg: PostfilterConfig = Postfilt
         if t.mismatch:
             out.step, out.reason = "label_mismatch", f"turn {i}: {t.mismatch}"
             return out
-        sid = stage = None
+        sid = phase = None
         if t.role == "supporter":
             result = normalise_label(t.label)
             if result.multi:  # (d)
@@ -203,9 +203,9 @@ def apply_rules(rewritten: list[RewrittenTurn], cfg: PostfilterConfig = Postfilt
                 out.step, out.reason = "strategy_label", f"turn {i}: {result.error}"
                 return out
             sid = result.id
-            home = usual_stage(sid)
-            stage = home.name.lower() if home else None
-        out.turns.append(CleanTurn(t.role, t.text.strip(), t.label or None, sid, stage))
+            home = usual_phase(sid)
+            phase = home.name.lower() if home else None
+        out.turns.append(CleanTurn(t.role, t.text.strip(), t.label or None, sid, phase))
 
     present = {t.strategy_id for t in out.turns}
     missing = [BY_ID[s].name for s in REQUIRED_IN_CSCONV if s not in present]  # (e)

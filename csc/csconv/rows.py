@@ -43,5 +43,5 @@ def outcome_rows(outcomes: list[Outcome], versions: dict[str, str], areas: dict[
             tables["csconv.utterances"].extend(
                 {"csconv_id": cid, "utt_index": i, "speaker": t.speaker,
                  "strategy_id": t.strategy_id, "strategy_label": t.strategy_label,
-                 "stage": t.stage, "text": t.text} for i, t in enumerate(turns))
+                 "stage": t.phase, "text": t.text} for i, t in enumerate(turns))
     return tables
