@@ -48,7 +48,7 @@ class Prompt:
 
     def render(self, payload: BaseModel | dict, **values: str) -> list[dict[str, str]]:
         data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-        block = json.dumps(data, ensure_ascii=False, indent=1)
+        block = json_block(data)
 
         def fill(text: str) -> str:
             def one(m: re.Match) -> str:
@@ -60,6 +60,73 @@ class Prompt:
 
         return [{"role": "system", "content": fill(self.system)},
                 {"role": "user", "content": f"{fill(self.user)}\n\n```json\n{block}\n```"}]
+
+
+class _Unusual(Exception):
+    """A value json_block leaves to json.dumps."""
+
+
+def json_block(data: object) -> str:
+    """`json.dumps(data, ensure_ascii=False, indent=1)`, character for character (the block is
+    part of every cache key), without the pure-Python encoder json.dumps falls back to for an
+    indent: a prompt's payload is built on every LLM call. Dicts with keys that are not
+    strings, and types JSON has no word for, go to json.dumps itself."""
+    out: list[str] = []
+    try:
+        _emit(data, out, "\n")
+    except _Unusual:
+        return json.dumps(data, ensure_ascii=False, indent=1)
+    return "".join(out)
+
+
+_encode_str = json.encoder.encode_basestring  # the C one when there is one, as json.dumps
+_float_repr = float.__repr__
+_int_repr = int.__repr__
+
+
+def _emit(o: object, out: list[str], newline: str) -> None:
+    # the checks in json.encoder's own order (a bool is an int; a str subclass is a str)
+    if isinstance(o, str):
+        out.append(_encode_str(o))
+    elif o is None:
+        out.append("null")
+    elif o is True:
+        out.append("true")
+    elif o is False:
+        out.append("false")
+    elif isinstance(o, int):
+        out.append(_int_repr(o))
+    elif isinstance(o, float):
+        if o != o:
+            out.append("NaN")
+        elif o in (float("inf"), float("-inf")):
+            out.append("Infinity" if o > 0 else "-Infinity")
+        else:
+            out.append(_float_repr(o))
+    elif isinstance(o, list | tuple):
+        if not o:
+            out.append("[]")
+            return
+        inner = newline + " "
+        out.append("[")
+        for i, value in enumerate(o):
+            out.append("," + inner if i else inner)
+            _emit(value, out, inner)
+        out.append(newline + "]")
+    elif isinstance(o, dict):
+        if not o:
+            out.append("{}")
+            return
+        inner = newline + " "
+        out.append("{")
+        for i, (key, value) in enumerate(o.items()):
+            if not isinstance(key, str):
+                raise _Unusual
+            out.append(("," + inner if i else inner) + _encode_str(key) + ": ")
+            _emit(value, out, inner)
+        out.append(newline + "}")
+    else:
+        raise _Unusual
 
 
 def prompts_dir() -> Path:
@@ -78,9 +145,16 @@ def prompt_variant(role: Role) -> str | None:
 
 
 def load_prompt(role: Role, language: str) -> Prompt:
-    variant = prompt_variant(role)
+    return load_template(role, language)[0]
+
+
+def load_template(role: Role, language: str) -> tuple[Prompt, str | None]:
+    """The role's prompt in `language` and the variant it is (None: the default prompt),
+    from one read of the settings, so the two always agree."""
+    settings = current()
+    variant = settings.variant(role)
     stem = f"{role.value}.{variant}" if variant else role.value
-    path = prompts_dir() / f"{stem}.{language}.md"
+    path = settings.prompts_dir / f"{stem}.{language}.md"
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:
@@ -88,7 +162,7 @@ def load_prompt(role: Role, language: str) -> Prompt:
             raise ConfigError(f"{variant_setting(role)}={variant}: no prompt template "
                               f"{path}") from None
         raise PromptError(f"no prompt template {path}") from None
-    return _load(path, stamp, role, language, stem)
+    return _load(path, stamp, role, language, stem), variant
 
 
 @lru_cache(maxsize=128)

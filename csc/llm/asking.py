@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from csc.framework import strategy_catalogue
-from csc.prompts import load_prompt, prompt_variant
+from csc.prompts import Prompt, load_template
 from schemas.llm import ROLES, Role
 
 if TYPE_CHECKING:  # the gateway imports this module
@@ -47,7 +47,8 @@ async def ask(gw: LLMGateway, role: Role, payload: BaseModel | dict, language: s
     only."""
     from csc.llm.gateway import LLMResult
 
-    request = request_for(role, payload, language, item_key, values)
+    request = request_for(role, payload, language, item_key, values,
+                          templates=getattr(gw, "templates", None))
     result = await gw.one(request, refresh=refresh)
     if not isinstance(result, LLMResult):
         return result
@@ -55,14 +56,32 @@ async def ask(gw: LLMGateway, role: Role, payload: BaseModel | dict, language: s
                   request.prompt_version, result.cached)
 
 
+Template = tuple[Prompt, type[BaseModel], str]  # prompt, answer type, strategy catalogue
+
+
+def template_for(role: Role, language: str,
+                 templates: dict[tuple[Role, str], Template] | None = None) -> Template:
+    """The role's prompt in `language`, its answer type under the chosen prompt variant and
+    the strategy catalogue, read from the settings and the template file once per `templates`
+    (a gateway's: one stage run, whose settings were validated as it started and whose
+    version was computed from these same templates). Without it, read on every call."""
+    if templates is not None and (hit := templates.get((role, language))) is not None:
+        return hit
+    prompt, variant = load_template(role, language)
+    found = (prompt, ROLES[role].answer_type(variant), strategy_catalogue(language))
+    if templates is not None:
+        templates[(role, language)] = found
+    return found
+
+
 def request_for(role: Role, payload: BaseModel | dict, language: str, item_key: str,
-                values: dict[str, str] | None = None) -> LLMRequest:
+                values: dict[str, str] | None = None, *,
+                templates: dict[tuple[Role, str], Template] | None = None) -> LLMRequest:
     """The request `ask` sends: the role's template in `language`, its answer type under the
-    chosen prompt variant."""
+    chosen prompt variant (see template_for for `templates`)."""
     from csc.llm.gateway import LLMRequest
 
-    prompt = load_prompt(role, language)
-    messages = prompt.render(payload, **{"strategies": strategy_catalogue(language),
-                                         **(values or {})})
+    prompt, answer_type, catalogue = template_for(role, language, templates)
+    messages = prompt.render(payload, **{"strategies": catalogue, **(values or {})})
     return LLMRequest(role, messages, item_key=item_key, prompt_version=prompt.version,
-                      response_type=ROLES[role].answer_type(prompt_variant(role)))
+                      response_type=answer_type)

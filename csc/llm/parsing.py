@@ -23,6 +23,7 @@ T = TypeVar("T")
 
 _THINK_OPEN = re.compile(r"\s*<think>", re.I)
 _THINK_CLOSE = re.compile(r"</think>", re.I)
+_THINK_ANY = re.compile(r"<think>", re.I)  # no match: nothing for split_reasoning to do
 # A fence opens with ``` and an optional language tag; its body runs to the next ``` (that
 # is not inside a JSON value: see _fence_bodies).
 _FENCE_OPEN = re.compile(r"```[ \t]*(?:jsonc|json|JSON)?[ \t]*\n?")
@@ -47,8 +48,10 @@ def split_reasoning(content: str, reasoning_content: str | None = None) -> Split
     reasoning), or as a whole block outside any JSON. Inside a JSON value - a string such as
     "your bot wrote <think>x</think>" - the tags are text and stay in the answer.
     """
-    parts = [reasoning_content] if reasoning_content else []
     content = content or ""
+    if _THINK_ANY.search(content) is None:  # the usual answer: no tag to look for, char by char
+        return Split(content.strip(), reasoning_content or None)
+    parts = [reasoning_content] if reasoning_content else []
     while (m := _THINK_OPEN.match(content)) is not None:
         close = _THINK_CLOSE.search(content, m.end())
         if close is None:
