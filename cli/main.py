@@ -151,9 +151,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from flows.csconv import csconv
 
         result = _launch(csconv, limit=args.limit, refresh=args.refresh)
+    elif args.stage == "rolecs":
+        if args.personas and not Path(args.personas).is_file():
+            return _fail(f"--personas {args.personas}: no such file")
+        _prepare_run(("rolecs",))
+        from flows.rolecs import rolecs
+
+        result = _launch(rolecs, per_language=args.limit or 10, batch=args.batch,
+                         personas=args.personas, refresh=args.refresh)
     elif args.stage == "nightly":
         drop = _drop_folder(args.drop)
-        _prepare_run(("csconv",))
+        _prepare_run(("csconv", "rolecs"))
         from flows.nightly import nightly
 
         result = _launch(nightly, drop_folder=drop)
@@ -172,7 +180,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     from csc.paths import SAMPLES
 
     os.environ["CSC_LLM_BASE_URL"] = "simulator"  # the demo chooses it explicitly
-    _prepare_run(("csconv",))
+    _prepare_run(("csconv", "rolecs"))
     from flows.nightly import nightly
     from warehouse.db import output_dir, warehouse_path
 
@@ -180,6 +188,9 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     print(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"\nwarehouse: {warehouse_path()}  (open it with duckdb; see docs/analysts.md)")
     print(f"funnel:    {result['csconv']['report']}")
+    made = result["rolecs"]
+    print(f"rolecs:    {made['input']} dialogues simulated, {made['kept']} accepted by the judge "
+          "(rolecs.dialogues)")
     print(f"export:    .venv/bin/csc export csconv --format jsonl   "
           f"(writes {output_dir() / 'exports'})")
     print("The LLM answers above came from the offline simulator, not from a model.")
@@ -336,15 +347,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("run", "run a flow directly, with a temporary Prefect server "
                        "(or $PREFECT_API_URL's)")
-    p.add_argument("stage", choices=["nightly", "ingest", "csconv"],
-                   help="nightly: the whole DAG; ingest or csconv: one stage")
+    p.add_argument("stage", choices=["nightly", "ingest", "csconv", "rolecs"],
+                   help="nightly: the whole DAG; ingest, csconv or rolecs: one stage")
     p.add_argument("--drop", metavar="FOLDER",
                    help="nightly and ingest: the drop folder of raw dialogue files (default: "
                         "$CSC_DROP_FOLDER; the bundled samples are samples/raw)")
     p.add_argument("--limit", type=_positive_int, metavar="N",
-                   help="csconv: at most N dialogues per language (default: all pending)")
+                   help="csconv: at most N dialogues per language (default: all pending); "
+                        "rolecs: N new dialogues per language for the batch (default 10)")
+    p.add_argument("--batch", metavar="NAME",
+                   help="rolecs: the batch (default: today's UTC date); a batch's scenarios "
+                        "are drawn once, so rerunning it only finishes them")
+    p.add_argument("--personas", metavar="FILE",
+                   help="rolecs: a JSON-lines file of persona profiles (default: the bundled "
+                        "samples/personas/personas.jsonl)")
     p.add_argument("--refresh", action="store_true",
-                   help="csconv: ask the LLM again instead of using cached answers")
+                   help="csconv, rolecs: ask the LLM again instead of using cached answers")
     p.set_defaults(func=_cmd_run)
 
     p = command("demo", "run the nightly DAG offline on the bundled samples, against the "

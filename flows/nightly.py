@@ -1,7 +1,8 @@
 """The nightly DAG. Each stage is its own flow, run here in dependency order.
 
     ingest -> csconv (LLM pre-filter, rewrite, post-filter, annotation, funnel)
-           -> (rolecs synthesis, exports, fine-tune trigger, evaluation: landing next)
+    rolecs (personas -> simulated, judged dialogues; independent of the two above)
+    (exports, fine-tune trigger, evaluation: landing next)
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from csc.ingest.sources import load_source
 from csc.llm.settings import load_settings
 from flows.csconv import csconv
 from flows.ingest import ingest
+from flows.rolecs import rolecs
 from tasks.runs import refuses_bad_config, run_ledger
 
 
 @flow(name="nightly", log_prints=True)
 @refuses_bad_config
 def nightly(drop_folder: str | None = None, source: str | None = None,
-            csconv_batch_size: int = 100) -> dict:
+            csconv_batch_size: int = 100, rolecs_per_language: int = 5) -> dict:
     """Refresh every dataset from what has landed in the drop folder (`drop_folder`, else
     CSC_DROP_FOLDER) since the last run.
 
@@ -30,8 +32,9 @@ def nightly(drop_folder: str | None = None, source: str | None = None,
     drop = str(paths.drop_folder(drop_folder))
     if source:
         load_source(source)
-    load_settings(stages=("csconv",))  # before ingest writes anything
-    params = {"drop_folder": drop, "source": source, "csconv_batch_size": csconv_batch_size}
+    load_settings(stages=("csconv", "rolecs"))  # before ingest writes anything
+    params = {"drop_folder": drop, "source": source, "csconv_batch_size": csconv_batch_size,
+              "rolecs_per_language": rolecs_per_language}
     with run_ledger("nightly", params) as run:
         ingested = ingest(path=drop, source=source)
         run["summary"] = {"ingest": ingested["totals"] | {"reconciles": ingested["reconciles"]}}
@@ -40,4 +43,7 @@ def nightly(drop_folder: str | None = None, source: str | None = None,
                                                           "deferred")} | {
             "reconciles": built["funnel"]["reconciles"], "report": built["funnel"]["report"],
             "quality_checks_passed": built["quality"]["success"]}
+        made = rolecs(per_language=rolecs_per_language)
+        run["summary"]["rolecs"] = {k: made[k] for k in ("input", "kept", "rejected", "dead",
+                                                         "deferred")}
     return run["summary"]

@@ -74,6 +74,9 @@ class RolePlayInput(_Strict):
     strategy: str | None = None  # the supporter's assigned strategy (supporter role)
     direction: str = ""  # the customer assistant's hint (customer role)
     history: list[InputTurn] = Field(default_factory=list)
+    # Strategies the supporter assistant must not pick: set when it is asked again because
+    # its first answer would have used one strategy three times in a row.
+    avoid: list[str] = Field(default_factory=list)
 
 
 class CandidateInput(_Strict):
@@ -265,21 +268,21 @@ class RoleSpec:
 # Temperatures follow the paper where it says something: every RoleCS role at 0.8, the
 # rewriter (a reasoning model) without one. A role's stages are the LLM stages that call it:
 # only those roles need a model (and are preflight-checked) when the stage runs. "annotate" is
-# the independent annotation inside the csconv flow; the RoleCS and evaluation roles get their
-# stage when those stages land.
+# the independent annotation inside the csconv flow; the evaluation roles get their stage when
+# it lands.
 ROLES: dict[Role, RoleSpec] = {spec.role: spec for spec in (
     RoleSpec(Role.PREFILTER_JUDGE, PrefilterVerdict, ("csconv",)),
     RoleSpec(Role.REWRITER, RewrittenDialogue, ("csconv",), temperature=None),
     RoleSpec(Role.POSTFILTER_JUDGE, PostfilterVerdict, ("csconv",),
              variants=(("strict", StrictPostfilterVerdict),)),
     RoleSpec(Role.ANNOTATOR, Annotation, ("csconv", "annotate")),
-    RoleSpec(Role.PERSONA_DESCRIBER, PersonaDescription, temperature=0.8),
-    RoleSpec(Role.PLANNER, Plan, temperature=0.8),
-    RoleSpec(Role.SUPPORTER_ASSISTANT, StrategyChoice, temperature=0.8),
-    RoleSpec(Role.SUPPORTER, SupporterReply, temperature=0.8),
-    RoleSpec(Role.CUSTOMER_ASSISTANT, CustomerDirection, temperature=0.8),
-    RoleSpec(Role.CUSTOMER, CustomerReply, temperature=0.8),
-    RoleSpec(Role.DIALOGUE_JUDGE, DialogueJudgement),
+    RoleSpec(Role.PERSONA_DESCRIBER, PersonaDescription, ("rolecs",), temperature=0.8),
+    RoleSpec(Role.PLANNER, Plan, ("rolecs",), temperature=0.8),
+    RoleSpec(Role.SUPPORTER_ASSISTANT, StrategyChoice, ("rolecs",), temperature=0.8),
+    RoleSpec(Role.SUPPORTER, SupporterReply, ("rolecs",), temperature=0.8),
+    RoleSpec(Role.CUSTOMER_ASSISTANT, CustomerDirection, ("rolecs",), temperature=0.8),
+    RoleSpec(Role.CUSTOMER, CustomerReply, ("rolecs",), temperature=0.8),
+    RoleSpec(Role.DIALOGUE_JUDGE, DialogueJudgement, ("rolecs",)),
     RoleSpec(Role.CANDIDATE, CandidatePrediction),
 )}
 

@@ -216,6 +216,9 @@ def next_strategy(history: list[InputTurn], lang: str, rng: random.Random) -> in
 @responds(Role.SUPPORTER_ASSISTANT)
 def supporter_assistant(inp: RolePlayInput, rng: random.Random) -> StrategyChoice:
     sid = next_strategy(inp.history, inp.language, rng)
+    avoid = {lb.label_id(a) for a in inp.avoid}
+    if sid in avoid:  # asked again with a strategy to avoid: the nearest other one
+        sid = next(s for s in (8, 6, 7, 4, 12) if s not in avoid)
     reasons = {1: ("对话刚开始，先礼貌问候。", "The conversation is starting: greet first."),
                2: ("问候之后需要确认客户身份。", "After the greeting, verify the customer."),
                11: ("客户的问题已处理完或对话已足够长，感谢并告别。",

@@ -122,8 +122,12 @@ def test_nightly_on_the_bundled_samples(warehouse, prefect_server, monkeypatch, 
     diff = snap.differences(snap.load(BASELINE), snap.snapshot(warehouse))
     assert not diff, "the stage tables differ from tests/data/demo_snapshot.json:\n" + \
         "\n".join(diff)
+    made = result["rolecs"]  # tonight's batch: 5 new dialogues per language
+    assert made["input"] == 10 == sum(made[k] for k in ("kept", "rejected", "dead", "deferred"))
+    assert made["kept"] >= 1 and made["dead"] == 0
     again = nightly(drop_folder=str(SAMPLES))
     assert again["ingest"]["new"] == 0 and again["ingest"]["reconciles"]
     assert again["csconv"]["input"] == 0
-    # two nightly runs, each with its ingest and csconv sub-runs
-    assert count(warehouse, "SELECT count(*) FROM ops.runs") == 6
+    assert again["rolecs"]["input"] == 0  # the same night's batch is done
+    # two nightly runs, each with its ingest, csconv and rolecs sub-runs
+    assert count(warehouse, "SELECT count(*) FROM ops.runs") == 8

@@ -27,6 +27,9 @@ INTERNAL = {
                                   "dead-letters the item; it never leaves the gateway",
     "simulator.inputs.Unreadable": "the simulator's refusal of a prompt, sent as an HTTP "
                                    "error to the client, never raised in csc",
+    "csc.rolecs.dialogue._Abandoned": "private: a failed call ends simulate() as a dead or "
+                                      "deferred outcome, which the stage kit counts",
+    "csc.prompts._Unusual": "private: json_block falls back to json.dumps on it",
     "warehouse.queries.UnknownQuery": "a bug (a misspelt query name in our code): it keeps "
                                       "its traceback",
 }

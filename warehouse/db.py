@@ -183,13 +183,14 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: Any,
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict],
-                stamp: str | None = "created_at") -> int:
+                stamp: str | None = "created_at", keyed: bool = True) -> int:
     """`insert_frame` for a list of row dicts (a stage's outcome rows)."""
     if not rows:
         return 0
     import polars as pl  # only writers of row dicts need it
 
-    return insert_frame(con, table, pl.DataFrame(rows, infer_schema_length=None), stamp)
+    return insert_frame(con, table, pl.DataFrame(rows, infer_schema_length=None), stamp,
+                        keyed)
 
 
 def _checksum(text: str) -> str:
