@@ -30,6 +30,10 @@ The settings (env name: default):
     CSC_RULES_<THRESHOLD>      the §3.2 rule thresholds (csc.rules.RuleConfig)
     CSC_CSCONV_MIN/MAX_UTTERANCES, CSC_CSCONV_FAITHFUL_ZH/EN   the post-filter's bounds
     CSC_NIGHTLY_CRON, CSC_NIGHTLY_TZ   '0 2 * * *' in UTC: the served nightly's schedule
+    CSC_ROLECS_PERSONAS        samples/personas/personas.jsonl: RoleCS persona profiles
+    CSC_ROLECS_TOPICS_ZH/EN    the 7 topics of csc-method §4: topics separated by '|'
+    CSC_ROLECS_SEED            0: the order in which scenarios are drawn
+    CSC_ROLECS_MAX_UTTERANCES  50: a simulated dialogue's length cap
 """
 
 from __future__ import annotations
@@ -176,6 +180,8 @@ PATH = Rule(lambda raw: Path(raw).expanduser(), _always, "a path")
 VARIANT = Rule(_variant, _always, "a prompt variant name (lower-case letters, digits, '-' or "
                                   "'_', not zh or en), or default")
 TIME_ZONE = Rule(str, _time_zone, "a time zone name (e.g. UTC, Europe/Berlin, Asia/Shanghai)")
+TOPICS = Rule(str, lambda v: any(t.strip() for t in v.split("|")),
+              "topics separated by '|' (at least one)")
 CRON = Rule(str, _cron, "a cron expression (minute hour day month weekday, e.g. '0 2 * * *')")
 
 
@@ -217,6 +223,12 @@ class _Settings(BaseSettings):
     csconv_max_utterances: Annotated[int, WHOLE_GE_0] = 50
     csconv_faithful_zh: Annotated[float, SHARE] = 0.20
     csconv_faithful_en: Annotated[float, SHARE] = 0.30
+    # rolecs
+    rolecs_personas: Annotated[Path | None, PATH] = None
+    rolecs_topics_zh: Annotated[str | None, TOPICS] = None
+    rolecs_topics_en: Annotated[str | None, TOPICS] = None
+    rolecs_seed: Annotated[int, WHOLE_GE_0] = 0
+    rolecs_max_utterances: Annotated[int, WHOLE_GE_1] = 50
     # the served schedule
     nightly_cron: Annotated[str, CRON] = DEFAULT_CRON
     nightly_tz: Annotated[str, TIME_ZONE] = "UTC"
@@ -231,6 +243,11 @@ class _Settings(BaseSettings):
                     {"line": f"{env_name(low)}={a} must be <= {env_name(high)}, which is {b}",
                      "fields": (low, high)})
         return self
+
+    def rolecs_topics(self, language: str) -> tuple[str, ...] | None:
+        """The topics set for `language` (None: the method's seven)."""
+        raw = getattr(self, f"rolecs_topics_{language}", None)
+        return tuple(t.strip() for t in raw.split("|") if t.strip()) if raw else None
 
     def variant(self, role: Role) -> str | None:
         """The prompt variant chosen for `role` (None: the default prompt)."""

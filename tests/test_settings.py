@@ -34,6 +34,7 @@ BAD = {
     S.VARIANT: ["../up", "zh", "Has Space"],
     S.TIME_ZONE: ["abc", "Asia/Shangai"],
     S.CRON: ["abc", "every night", "61 2 * * *"],
+    S.TOPICS: ["|", "| |"],
 }
 ANY_TEXT = {S.PATH}  # a path cannot be malformed; whether it exists is checked where it is used
 FIELDS = sorted(S.fields())
@@ -149,6 +150,9 @@ TODAY = {  # the defaults each module read before csc.settings (README, docs/met
     "CSC_CSCONV_MIN_UTTERANCES": 10, "CSC_CSCONV_MAX_UTTERANCES": 50,
     "CSC_CSCONV_FAITHFUL_ZH": 0.20, "CSC_CSCONV_FAITHFUL_EN": 0.30,
     "CSC_NIGHTLY_CRON": "0 2 * * *", "CSC_NIGHTLY_TZ": "UTC",
+    # RoleCS (csc-method §4): the bundled personas, the seven topics, 50 utterances
+    "CSC_ROLECS_PERSONAS": None, "CSC_ROLECS_TOPICS_ZH": None, "CSC_ROLECS_TOPICS_EN": None,
+    "CSC_ROLECS_SEED": 0, "CSC_ROLECS_MAX_UTTERANCES": 50,
     **{f"CSC_{r.value.upper()}_VARIANT": None for r in Role},
 }
 
@@ -293,3 +297,16 @@ def test_the_migration_adds_the_column_and_the_analysts_doc_names_it(tmp_path):
     doc = (PROJECT_ROOT / "docs" / "analysts.md").read_text(encoding="utf-8")
     paragraph = doc[doc.index("**`ops.runs`**"):].split("\n\n", 1)[0]
     assert re.search(r"`settings`", paragraph)
+
+
+def test_rolecs_topics_are_split_on_bars_and_default_to_the_methods_seven(monkeypatch):
+    from csc.rolecs.stage import RolecsConfig
+
+    monkeypatch.setenv("CSC_ROLECS_TOPICS_EN", " card fees | loans ||")
+    cfg = RolecsConfig.from_settings()
+    assert cfg.topics_of("en") == ("card fees", "loans")
+    assert len(cfg.topics_of("zh")) == 7 and cfg.topics_of("zh")[0] == "产品咨询"
+    monkeypatch.setenv("CSC_ROLECS_MAX_UTTERANCES", "12")
+    monkeypatch.setenv("CSC_ROLECS_SEED", "4")
+    cfg = RolecsConfig.from_settings()
+    assert (cfg.rules.max_utterances, cfg.seed) == (12, 4)

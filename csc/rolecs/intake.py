@@ -11,6 +11,7 @@ from pathlib import Path
 
 from csc.paths import PROJECT_ROOT
 from csc.rolecs.personas import Persona, generate_personas, profile_text, read_personas
+from csc.settings import current
 from warehouse.db import connect
 from warehouse.rolecs_store import store_personas
 
@@ -23,8 +24,9 @@ def _rows(personas: list[Persona]) -> list[dict]:
 
 
 def load_persona_file(path: Path | None = None, db: Path | None = None) -> dict[str, int]:
-    """Store the personas of a JSON-lines file (default: the bundled samples)."""
-    path = path or SAMPLE_PERSONAS
+    """Store the personas of a JSON-lines file (default: CSC_ROLECS_PERSONAS, else the
+    bundled samples)."""
+    path = path or current().rolecs_personas or SAMPLE_PERSONAS
     personas, problems = read_personas(path)
     rejects = [{"line_no": p.line_no, "persona_id": p.persona_id, "reason": p.reason}
                for p in problems]

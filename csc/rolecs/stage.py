@@ -23,7 +23,8 @@ from csc.framework import usual_phase
 from csc.kit.stage import LLMStage
 from csc.llm.settings import LLMSettings
 from csc.rolecs.dialogue import LoopRules, Scenario, Simulated, simulate
-from csc.rolecs.personas import topics_for
+from csc.rolecs.personas import LANGUAGES, topics_for
+from csc.settings import current
 from schemas.llm import STAGE_ROLES
 from schemas.rolecs import RolecsDialogue, RolecsUtterance
 from warehouse.db import insert_rows, query, transaction
@@ -41,13 +42,21 @@ class RolecsConfig:
     bounds."""
 
     batch: str = field(default_factory=today)
-    topics: dict[str, tuple[str, ...]] | None = None  # per language; None: the 7 of §4
+    topics: dict[str, tuple[str, ...]] | None = None  # per language; else the 7 of §4
     seed: int = 0
     rules: LoopRules = field(default_factory=LoopRules)
 
+    @classmethod
+    def from_settings(cls) -> RolecsConfig:
+        """CSC_ROLECS_TOPICS_ZH/EN, _SEED and _MAX_UTTERANCES (csc.settings)."""
+        s = current()
+        topics = {lang: s.rolecs_topics(lang) for lang in LANGUAGES}
+        return cls(topics={k: v for k, v in topics.items() if v} or None, seed=s.rolecs_seed,
+                   rules=LoopRules(max_utterances=s.rolecs_max_utterances))
+
     def topics_of(self, language: str) -> tuple[str, ...]:
-        if self.topics is not None:
-            return self.topics.get(language, ())
+        if self.topics is not None and language in self.topics:
+            return self.topics[language]
         return tuple(topics_for(language))
 
 
@@ -78,7 +87,7 @@ class RolecsStage(LLMStage[Scenario, Simulated]):
     def __init__(self, settings: LLMSettings, batch: str | None = None,
                  cfg: RolecsConfig | None = None) -> None:
         super().__init__(settings)
-        cfg = cfg or RolecsConfig()
+        cfg = cfg or RolecsConfig.from_settings()
         self.cfg = replace(cfg, batch=batch) if batch else cfg
 
     @property
