@@ -209,7 +209,33 @@ def _cmd_init(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _export_rolecs(args: argparse.Namespace) -> int:
+    """The accepted RoleCS dialogues in the released shape, their topic as the source."""
+    from csc.csconv.export import released_shape, shape_lineage, write_export
+    from warehouse import rolecs_store as store
+    from warehouse.db import connect, output_dir
+
+    if args.source_map:
+        return _fail("--source-map maps CSConv business areas; RoleCS dialogues carry "
+                     "their topic as the source")
+    out = Path(args.out) if args.out else output_dir() / "exports" / f"rolecs.{args.format}"
+    with connect(read_only=True) as con:
+        utterances = store.export_frame(con, args.language)
+        lineage = store.export_lineage(con, args.language)
+    records = released_shape(utterances, args.labels, key="dialogue_id", source="topic")
+    lineage |= shape_lineage(utterances, records, args.labels, None)
+    write_export(records, out, args.format, lineage, dataset="rolecs")
+    print(f"wrote {len(records)} dialogues to {out} (lineage in {out.name}.meta.json)")
+    if lineage["simulator"]:
+        from csc.llm.endpoint import BANNER
+
+        print(BANNER.replace("in this run", "in this export"), file=sys.stderr)
+    return EXIT_OK if records else EXIT_NOTHING
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
+    if args.dataset == "rolecs":
+        return _export_rolecs(args)
     from csc.csconv.export import released_shape, shape_lineage, write_export
     from csc.csconv.postfilter import PostfilterConfig
     from csc.csconv.source_map import resolve_source_map
@@ -379,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "--latency-ms, --fault-rate; see `csc simulator --help`)")
 
     p = command("export", "export a dataset in its released shape")
-    p.add_argument("dataset", choices=["csconv"], help="the dataset to export")
+    p.add_argument("dataset", choices=["csconv", "rolecs"],
+                   help="the dataset to export (rolecs: the accepted dialogues)")
     p.add_argument("--format", choices=["json", "jsonl", "parquet"], default="jsonl",
                    help="file format (default: jsonl)")
     p.add_argument("--language", choices=["zh", "en"],
@@ -393,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: $CSC_SOURCE_MAP, else none: the raw business area; sample "
                         "in samples/source_map.yaml)")
     p.add_argument("--out", metavar="FILE",
-                   help="output file (default: <output dir>/exports/csconv.<format>, the "
+                   help="output file (default: <output dir>/exports/<dataset>.<format>, the "
                         "output dir being $CSC_OUT or out/ beside the warehouse)")
     p.set_defaults(func=_cmd_export)
 

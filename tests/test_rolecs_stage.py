@@ -198,3 +198,43 @@ def test_the_bundled_personas_load_without_a_reject(warehouse):
     with connect(warehouse) as con:
         assert dict(query(con, "SELECT language, count(*) FROM rolecs.personas GROUP BY 1")
                     ).keys() == {"zh", "en"}
+
+
+def test_the_accepted_dialogues_export_in_the_released_shape(warehouse, llm_env, tmp_path,
+                                                              capsys):
+    from cli.main import main
+    from csc.kit import runner
+    from csc.rolecs.stage import RolecsStage
+
+    load_persona_file(SAMPLE_PERSONAS)
+    with run_in_thread(SimConfig(seed=5)) as sim:
+        llm_env(sim)
+        stage = RolecsStage.ref(batch="x").build()
+        for shard in runner.plan(stage, limit=3):
+            runner.run_shard(stage, shard, "run-x")
+    with connect(warehouse) as con:
+        accepted = dict(query(con, "SELECT language, count(*) FROM rolecs.dialogues "
+                                   "WHERE status = 'accepted' GROUP BY 1"))
+    out = tmp_path / "rolecs.jsonl"
+    assert main(["export", "rolecs", "--out", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == sum(accepted.values()) >= 1
+    for r in records:
+        first = r["dialogue"][0]
+        if r["language"] == "zh":
+            assert (first["speaker"], first["strategy"]) == ("客服", "策略1 礼貌问候")
+            assert r["source"] in ("产品咨询", "营销与推广", "账户与交易管理", "理财咨询与规划",
+                                   "风险管理与安全", "投诉与纠纷", "技术支持与线上服务")
+        else:
+            assert (first["speaker"], first["strategy"]) == ("agent", "Strategy 1 Greeting")
+        assert all(t["strategy"] == "" for t in r["dialogue"] if t["speaker"] in ("客户",
+                                                                                 "customer"))
+    meta = json.loads((tmp_path / "rolecs.jsonl.meta.json").read_text(encoding="utf-8"))
+    assert meta["dataset"] == "rolecs" and meta["simulator"] is True
+    assert "simulator" in capsys.readouterr().err.lower()
+    assert main(["export", "rolecs", "--language", "en", "--labels", "zh",
+                 "--out", str(tmp_path / "en.json"), "--format", "json"]) == \
+        (0 if accepted.get("en") else 1)  # 1: nothing to export
+    en = json.loads((tmp_path / "en.json").read_text(encoding="utf-8"))
+    assert len(en) == accepted.get("en", 0)
+    assert all(r["dialogue"][0]["speaker"] == "客服" for r in en)

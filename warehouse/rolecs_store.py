@@ -39,3 +39,16 @@ def store_personas(con: duckdb.DuckDBPyConnection, personas: list[dict], rejects
                     [{**r, "source": source} for r in refused], "loaded_at", keyed=False)
     return {"read": len(personas) + len(rejects), "new": len(new), "present": present,
             "rejected": len(refused)}
+
+
+def export_frame(con: duckdb.DuckDBPyConnection, language: str | None = None):
+    """Utterances of the accepted dialogues, for export (a polars frame)."""
+    return con.sql(sql("rolecs/export_utterances"), params=[language or None]).pl()
+
+
+def export_lineage(con: duckdb.DuckDBPyConnection, language: str | None = None) -> dict:
+    """Which versions and models made the exported set; travels with every export."""
+    rows = query(con, sql("rolecs/export_lineage"), [language or None])
+    models = sorted({m for _, m in rows})
+    return {"versions": sorted({v for v, _ in rows}), "models": models,
+            "simulator": any(m.startswith("sim-") for m in models)}

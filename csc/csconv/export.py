@@ -1,5 +1,5 @@
-"""Export the current CSConv set in the released shape (csc-method §6), so results compare
-with the published data:
+"""Export the current CSConv set, or the accepted RoleCS set, in the released shape
+(csc-method §6), so results compare with the published data:
 
     {"dialogue": [{"speaker": "客服"|"客户", "strategy": "策略N 名称"|"", "text": ...}],
      "source": <business area>, "language": "zh"|"en"}
@@ -57,22 +57,24 @@ def _source(area: str | None, label_language: str, source_map: SourceMap | None)
     return zh if label_language == "zh" else en
 
 
-def _dialogues(utterances: pl.DataFrame):
-    """(csconv_id, language, business_area, rows) per dialogue, in csconv_id order."""
-    ordered = utterances.sort("csconv_id", "utt_index")
+def _dialogues(utterances: pl.DataFrame, key: str, source: str):
+    """(id, language, source, rows) per dialogue, in id order."""
+    ordered = utterances.sort(key, "utt_index")
     for (cid, language, area), group in ordered.group_by(
-            ["csconv_id", "language", "business_area"], maintain_order=True):
+            [key, "language", source], maintain_order=True):
         yield cid, language, area, group.select("speaker", "strategy_id", "text").iter_rows()
 
 
 def released_shape(utterances: pl.DataFrame, labels: str = "auto",
-                   source_map: SourceMap | None = None) -> list[dict]:
-    """`utterances`: csconv_id, language, business_area, utt_index, speaker, strategy_id,
-    text. `labels`: 'auto' (each dialogue in its own language), 'zh' or 'en' for all."""
+                   source_map: SourceMap | None = None, *, key: str = "csconv_id",
+                   source: str = "business_area") -> list[dict]:
+    """`utterances`: `key` (the dialogue's id), language, `source`, utt_index, speaker,
+    strategy_id, text. `labels`: 'auto' (each dialogue in its own language), 'zh' or 'en' for
+    all. RoleCS dialogues take the same shape with their topic as the source."""
     if labels not in LABEL_MODES:
         raise ValueError(f"labels must be one of {', '.join(LABEL_MODES)}")
     out = []
-    for cid, language, area, rows in _dialogues(utterances):
+    for cid, language, area, rows in _dialogues(utterances, key, source):
         lang = _label_language(labels, language, cid)
         out.append({
             "dialogue": [{"speaker": SPEAKERS[lang][s], "strategy": _strategy(sid, lang),
@@ -104,7 +106,8 @@ def shape_lineage(utterances: pl.DataFrame, records: list[dict], labels: str,
             "source_map": smap}
 
 
-def write_export(records: list[dict], path: Path, fmt: str, lineage: dict | None = None) -> Path:
+def write_export(records: list[dict], path: Path, fmt: str, lineage: dict | None = None,
+                 dataset: str = "csconv") -> Path:
     """Write atomically: a reader never sees a half-written file. `lineage` (versions, models,
     whether the simulator made it, how labels and sources were shaped) goes to a
     `<file>.meta.json` beside it."""
@@ -123,6 +126,6 @@ def write_export(records: list[dict], path: Path, fmt: str, lineage: dict | None
     os.replace(tmp, path)
     if lineage is not None:
         meta = path.with_name(path.name + ".meta.json")
-        meta.write_text(json.dumps({"dataset": "csconv", "dialogues": len(records), **lineage},
+        meta.write_text(json.dumps({"dataset": dataset, "dialogues": len(records), **lineage},
                                    ensure_ascii=False, indent=1), encoding="utf-8")
     return path
