@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 from helpers import point_llm_at
-from test_csconv_stage import wait_for_word
+from kill9 import kill_after_calls
 
 from csc.llm.journal import Journal
-from csc.paths import PROJECT_ROOT
 from csc.rolecs.intake import SAMPLE_PERSONAS, load_persona_file
 from simulator import SimConfig, run_in_thread
 from warehouse.db import connect, query
@@ -103,53 +98,17 @@ def test_a_batch_is_drawn_once_and_a_rerun_asks_nothing(warehouse, llm_env, pref
     assert check_accepted(warehouse) >= 1
 
 
-KILL_SCRIPT = textwrap.dedent("""
-    import os, sys, threading
-    from csc.llm.journal import Journal
-    from flows.rolecs import rolecs
-
-    ready, record, ok = int(sys.argv[1]), Journal.record, []
-
-    def record_then_stop(self, call, *args, **kwargs):
-        record(self, call, *args, **kwargs)
-        if call.status == "ok":
-            ok.append(call.call_id)
-            if len(ok) == 60:
-                os.write(ready, b"60 calls done\\n")
-                threading.Event().wait()  # frozen until killed
-
-    Journal.record = record_then_stop
-    rolecs(per_language=3, batch="night-1", batch_size=1)
-    os.write(ready, b"finished\\n")
-""")
-
-
 @pytest.mark.prefect
 def test_kill_9_mid_stage_then_rerun_matches_an_uninterrupted_run(
         tmp_path, warehouse, llm_env, prefect_server, monkeypatch):
-    from prefect.settings import PREFECT_API_URL
-
     from flows.rolecs import rolecs
 
     with run_in_thread(SimConfig(seed=9, latency_ms=20)) as sim:
         llm_env(sim)
-        env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(),
-                   PYTHONPATH=str(PROJECT_ROOT))
-        read_end, write_end = os.pipe()
-        log = tmp_path / "child.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(write_end)],
-                                    env=env, cwd=PROJECT_ROOT, stdout=out, stderr=out,
-                                    pass_fds=(write_end,))
-        os.close(write_end)
-        try:
-            word = wait_for_word(read_end)
-            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-        finally:
-            os.close(read_end)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-        assert word == "60 calls done", log.read_text(errors="replace")[-3000:]
+        kill_after_calls("""
+            from flows.rolecs import rolecs
+            rolecs(per_language=3, batch="night-1", batch_size=1)
+        """, 60, tmp_path / "child.log")
         rolecs(per_language=3, batch="night-1", batch_size=1)  # the rerun
         journal = Journal(Path(os.environ["CSC_LLM_CACHE"]))
         repeated = journal.count(
