@@ -74,10 +74,14 @@ def stc3() -> Path:
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory):
-    """One temporary Prefect server (with its own database) shared by the flow tests."""
+    """One temporary Prefect server (with its own database) shared by the flow tests; its API
+    URL is the fixture's value. The harness sets it for this process only, not in os.environ:
+    a child process (`csc ...`) uses this server only when the test passes PREFECT_API_URL
+    on, and otherwise starts a temporary server of its own (~10 s of start-up)."""
     home = tmp_path_factory.mktemp("prefect-home")
     os.environ["PREFECT_HOME"] = str(home)
+    from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
-        yield
+        yield PREFECT_API_URL.value()

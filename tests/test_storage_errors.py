@@ -425,7 +425,7 @@ def test_a_storage_error_in_a_batch_is_not_retried(prefect_server, monkeypatch):
 
 def run_csc(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     """`csc` in a fresh process with its own temporary Prefect server (and its run log in
-    tmp_path/prefect-home/prefect.db)."""
+    tmp_path/prefect-home/prefect.db), unless `env` names a PREFECT_API_URL to use."""
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(("PREFECT_API", "CSC_LLM_"))}
     clean.update({"CSC_WAREHOUSE": str(tmp_path / "wh.duckdb"), "CSC_OUT": str(tmp_path / "out"),
@@ -468,10 +468,15 @@ def test_a_bad_cache_ends_the_demo_in_one_line_with_the_traceback_in_the_run_log
 
 
 @pytest.mark.prefect
-def test_a_full_warehouse_disk_ends_ingest_in_one_line(tmp_path, tmpfs):
+def test_a_full_warehouse_disk_ends_ingest_in_one_line(tmp_path, tmpfs, prefect_server):
+    """`csc ingest` in a fresh process, against the session's Prefect server (PREFECT_API_URL
+    passed on) instead of a temporary server of its own: what is tested is the full disk
+    under the warehouse and the one line it ends in, which do not depend on where the Prefect
+    API runs; the demo tests above keep the temporary server a user's `csc` starts."""
     folder = tmpfs("2m")
     source = big_jsonl(tmp_path / "big.jsonl", 4000)
-    done = run_csc(["ingest", str(source)], tmp_path, CSC_WAREHOUSE=str(folder / "wh.duckdb"))
+    done = run_csc(["ingest", str(source)], tmp_path, CSC_WAREHOUSE=str(folder / "wh.duckdb"),
+                   PREFECT_API_URL=prefect_server)
     line = one_clear_line(done, f"the disk holding the warehouse {folder / 'wh.duckdb'} is "
                                 "full")
     assert line.endswith("then run again: each stage resumes where it stopped")
