@@ -48,10 +48,13 @@ def query_all(db: Path, sql: str) -> list[tuple]:
         return query(con, sql)
 
 
+def llm_settings(base_url: str, cache: Path) -> dict[str, str]:
+    """The settings that send every LLM role to a running simulator, with its own cache."""
+    return {"CSC_LLM_BASE_URL": base_url, "CSC_LLM_API_KEY": "sim-key",
+            "CSC_LLM_MODEL": "sim-default", "CSC_LLM_CACHE": str(cache), "CSC_LLM_TIMEOUT": "2"}
+
+
 def point_llm_at(mp, base_url: str, cache: Path) -> None:
     """Send every LLM role to a running simulator over real HTTP, with its own cache."""
-    mp.setenv("CSC_LLM_BASE_URL", base_url)
-    mp.setenv("CSC_LLM_API_KEY", "sim-key")
-    mp.setenv("CSC_LLM_MODEL", "sim-default")
-    mp.setenv("CSC_LLM_CACHE", str(cache))
-    mp.setenv("CSC_LLM_TIMEOUT", "2")
+    for name, value in llm_settings(base_url, cache).items():
+        mp.setenv(name, value)
