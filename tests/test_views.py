@@ -19,7 +19,10 @@ from csc.framework import BY_ID, STRATEGIES, Phase
 from csc.ingest.service import ingest_path
 from csc.kit import runner
 from csc.paths import PROJECT_ROOT, SAMPLES
+from csc.rolecs.intake import load_persona_file
+from csc.rolecs.stage import RolecsStage
 from simulator import SimConfig, run_in_thread
+from tasks.rolecs import mark_near_duplicates
 from warehouse.csconv_store import funnel_numbers
 from warehouse.db import connect, query
 
@@ -32,7 +35,8 @@ ANALYSTS_MD = PROJECT_ROOT / "docs" / "analysts.md"
 @pytest.fixture(scope="module")
 def pipeline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The samples ingested and run through CSConv and annotation against the offline
-    simulator, with the domain functions (no Prefect): every marts view has real rows."""
+    simulator, with the domain functions (no Prefect), and a few RoleCS dialogues simulated
+    and checked for near-duplicates: every marts view has real rows."""
     folder = tmp_path_factory.mktemp("views")
     db = folder / "wh.duckdb"
     with pytest.MonkeyPatch.context() as mp:
@@ -45,6 +49,12 @@ def pipeline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 for shard in runner.plan(stage):
                     runner.run_shard(stage, shard, "csconv-run", batch_size=50)
             service.measure_agreement("csconv-run")
+            load_persona_file(None)
+            rolecs = RolecsStage.ref(batch="views").build()
+            for shard in runner.plan(rolecs, limit=2):
+                runner.run_shard(rolecs, shard, "rolecs-run", batch_size=50)
+            with connect(db) as con:
+                mark_near_duplicates(con)
     return db
 
 
@@ -232,7 +242,9 @@ def test_integer_columns_arrive_as_integers_in_polars_and_pandas(analyst):
     assert {"ingest_by_source.utterances", "ingest_by_source.pii_masked",
             "llm_usage.attempts", "llm_usage.input_tokens", "csconv_funnel.dialogues",
             "csconv_strategy_distribution.turns", "raw_strategy_distribution.turns",
-            "label_agreement_latest.n"} <= checked
+            "label_agreement_latest.n", "rolecs_summary.accepted",
+            "rolecs_strategy_transitions.transitions", "rolecs_stage_coverage.dialogues"
+            } <= checked
 
 
 def test_ingest_sums_are_exact_bigints(warehouse):
