@@ -189,8 +189,8 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     print(f"\nwarehouse: {warehouse_path()}  (open it with duckdb; see docs/analysts.md)")
     print(f"funnel:    {result['csconv']['report']}")
     made = result["rolecs"]
-    print(f"rolecs:    {made['input']} dialogues simulated, {made['kept']} accepted by the judge "
-          "(rolecs.dialogues)")
+    print(f"rolecs:    {made['input']} dialogues simulated, {made['accepted']} accepted (judged "
+          "5/5, not a near-duplicate: marts.rolecs_accepted)")
     print(f"export:    .venv/bin/csc export csconv --format jsonl   "
           f"(writes {output_dir() / 'exports'})")
     print("The LLM answers above came from the offline simulator, not from a model.")

@@ -45,5 +45,5 @@ def nightly(drop_folder: str | None = None, source: str | None = None,
             "quality_checks_passed": built["quality"]["success"]}
         made = rolecs(per_language=rolecs_per_language)
         run["summary"]["rolecs"] = {k: made[k] for k in ("input", "kept", "rejected", "dead",
-                                                         "deferred")}
+                                                         "deferred", "accepted")}
     return run["summary"]

@@ -15,7 +15,7 @@ from csc.rolecs.near_duplicates import (
     jaccard,
     shingles,
 )
-from tasks.rolecs import mark_near_duplicates
+from csc.rolecs.service import mark_near_duplicates
 from warehouse.db import connect, query
 
 ZH = ("您好，很高兴为您服务，请问有什么可以帮您？我的信用卡昨天在网上被盗刷了两笔，一共三千多块钱，"

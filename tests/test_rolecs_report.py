@@ -16,9 +16,9 @@ from csc.kit import runner
 from csc.rolecs import report
 from csc.rolecs.intake import load_persona_file
 from csc.rolecs.report import Turn, distinct_n, sample, self_bleu, text_metrics, tokenise
+from csc.rolecs.service import mark_near_duplicates, report_numbers
 from csc.rolecs.stage import RolecsStage
 from simulator import SimConfig, run_in_thread
-from tasks.rolecs import mark_near_duplicates, report_numbers
 from warehouse.db import connect, query
 
 # -- tokens ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from kill9 import kill_after_calls
 
 from csc.llm.journal import Journal
 from csc.rolecs.intake import SAMPLE_PERSONAS, load_persona_file
+from csc.rolecs.service import mark_near_duplicates
 from simulator import SimConfig, run_in_thread
 from warehouse.db import connect, query
 
@@ -172,8 +173,9 @@ def test_the_accepted_dialogues_export_in_the_released_shape(warehouse, llm_env,
         for shard in runner.plan(stage, limit=3):
             runner.run_shard(stage, shard, "run-x")
     with connect(warehouse) as con:
-        accepted = dict(query(con, "SELECT language, count(*) FROM rolecs.dialogues "
-                                   "WHERE status = 'accepted' GROUP BY 1"))
+        mark_near_duplicates(con)  # the accepted set is the checked one
+        accepted = dict(query(con, "SELECT language, count(*) FROM marts.rolecs_accepted "
+                                   "GROUP BY 1"))
     out = tmp_path / "rolecs.jsonl"
     assert main(["export", "rolecs", "--out", str(out)]) == 0
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]

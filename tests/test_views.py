@@ -20,9 +20,9 @@ from csc.ingest.service import ingest_path
 from csc.kit import runner
 from csc.paths import PROJECT_ROOT, SAMPLES
 from csc.rolecs.intake import load_persona_file
+from csc.rolecs.service import mark_near_duplicates
 from csc.rolecs.stage import RolecsStage
 from simulator import SimConfig, run_in_thread
-from tasks.rolecs import mark_near_duplicates
 from warehouse.csconv_store import funnel_numbers
 from warehouse.db import connect, query
 
