@@ -37,14 +37,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# How often `flows.serve` (Prefect's Runner) asks the server for runs that are due: every
+# second instead of Prefect's default 10, so a run started by hand begins within a second
+# rather than after up to 10 s of waiting; what the run does is the same.
+RUNNER_POLL = {"PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+
+
 @pytest.fixture
 def readme_env(tmp_path):
-    """A fresh shell's environment: none of the session's Prefect or CSC settings."""
+    """A fresh shell's environment: none of the session's Prefect or CSC settings (only the
+    runner's poll interval, RUNNER_POLL)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("CSC_", "PREFECT_", "OPENAI_"))}
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
     env["CSC_LLM_CACHE"] = str(tmp_path / "llm.sqlite")
-    return env
+    return env | RUNNER_POLL
 
 
 def test_readme_schedule_commands_end_in_a_completed_nightly_on_the_drop_folder(
