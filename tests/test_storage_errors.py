@@ -43,28 +43,39 @@ from warehouse.db import (
 )
 
 
+def mount_tmpfs(point: Path, size: str) -> str | None:
+    """Mount a fresh tmpfs of that size at `point` (created); why not, when it cannot be."""
+    if os.geteuid() != 0:
+        return "a full or read-only disk is simulated with a small tmpfs, which needs root"
+    point.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return (f"cannot mount a tmpfs here ({done.stderr.strip()}), so no full or read-only "
+                "disk to test on")
+    return None
+
+
+def unmount(point: Path) -> None:
+    subprocess.run(["umount", "-l", str(point)], check=False)
+
+
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
     """mount("1m") -> a fresh tmpfs of that size, unmounted after the test."""
     mounted: list[Path] = []
 
     def mount(size: str) -> Path:
-        if os.geteuid() != 0:
-            pytest.skip("a full or read-only disk is simulated with a small tmpfs, which "
-                        "needs root")
         point = tmp_path / f"tmpfs{len(mounted)}"
-        point.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
-                               str(point)], capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}), so no full or "
-                        "read-only disk to test on")
+        why_not = mount_tmpfs(point, size)
+        if why_not:
+            pytest.skip(why_not)
         mounted.append(point)
         return point
 
     yield mount
     for point in mounted:
-        subprocess.run(["umount", "-l", str(point)], check=False)
+        unmount(point)
 
 
 def read_only(point: Path) -> None:
@@ -423,15 +434,21 @@ def test_a_storage_error_in_a_batch_is_not_retried(prefect_server, monkeypatch):
 
 # -- the whole command, as a user meets it -------------------------------------------------
 
-def run_csc(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    """`csc` in a fresh process with its own temporary Prefect server (and its run log in
-    tmp_path/prefect-home/prefect.db), unless `env` names a PREFECT_API_URL to use."""
+def csc_env(tmp_path: Path, **env: str) -> dict[str, str]:
+    """A fresh process's environment for `csc` with its own temporary Prefect server (and its
+    run log in tmp_path/prefect-home/prefect.db), unless `env` names a PREFECT_API_URL."""
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(("PREFECT_API", "CSC_LLM_"))}
     clean.update({"CSC_WAREHOUSE": str(tmp_path / "wh.duckdb"), "CSC_OUT": str(tmp_path / "out"),
                   "PREFECT_HOME": str(tmp_path / "prefect-home"), **env})
+    return clean
+
+
+def run_csc(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """`csc` in a fresh process (csc_env)."""
     return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=PROJECT_ROOT,
-                          env=clean, capture_output=True, text=True, timeout=600)
+                          env=csc_env(tmp_path, **env), capture_output=True, text=True,
+                          timeout=600)
 
 
 def run_log(tmp_path: Path) -> str:
@@ -447,23 +464,76 @@ def one_clear_line(done: subprocess.CompletedProcess, start: str) -> str:
     return errors[0]
 
 
+class Demo:
+    """`csc demo` in a fresh process with its own temporary Prefect server, started now and
+    read by `done`."""
+
+    def __init__(self, tmp_path: Path, cache: Path) -> None:
+        self.tmp_path, self.cache = tmp_path, cache
+        self._out, self._err = tmp_path / "demo.out", tmp_path / "demo.err"
+        with self._out.open("w") as out, self._err.open("w") as err:
+            self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "demo"],
+                                         cwd=PROJECT_ROOT, stdout=out, stderr=err,
+                                         env=csc_env(tmp_path, CSC_LLM_CACHE=str(cache)))
+
+    def done(self) -> subprocess.CompletedProcess:
+        code = self.proc.wait(timeout=600)
+        return subprocess.CompletedProcess(self.proc.args, code, self._out.read_text(),
+                                           self._err.read_text())
+
+
+BAD_CACHES = ["corrupt", "full"]
+
+
+@pytest.fixture(scope="module")
+def bad_cache_demos(tmp_path_factory) -> Iterator[dict[str, Demo | str]]:
+    """Both demos of test_a_bad_cache_ends_the_demo_..., started together when the first of
+    them needs its own: each is still a whole `csc demo` in its own process, with its own
+    temporary Prefect server, warehouse and cache, as a user runs it, and they share no file;
+    running them side by side only overlaps their start-ups (mostly the temporary servers').
+    A case whose disk cannot be simulated maps to why (its test skips)."""
+    demos: dict[str, Demo | str] = {}
+    mounted: list[Path] = []
+    for case in BAD_CACHES:
+        tmp_path = tmp_path_factory.mktemp(f"demo-{case}")
+        if case == "corrupt":
+            cache = tmp_path / "cache.sqlite"
+            cache.write_bytes(random.Random(2).randbytes(8192))
+        else:
+            point = tmp_path / "tmpfs0"
+            why_not = mount_tmpfs(point, "150k")
+            if why_not:
+                demos[case] = why_not
+                continue
+            mounted.append(point)
+            cache = point / "cache.sqlite"
+        demos[case] = Demo(tmp_path, cache)
+    yield demos
+    for demo in demos.values():
+        if isinstance(demo, Demo) and demo.proc.poll() is None:
+            demo.proc.kill()
+            demo.proc.wait()
+    for point in mounted:
+        unmount(point)
+
+
 @pytest.mark.prefect
-@pytest.mark.parametrize("case", ["corrupt", "full"])
+@pytest.mark.parametrize("case", BAD_CACHES)
 def test_a_bad_cache_ends_the_demo_in_one_line_with_the_traceback_in_the_run_log(
-        case, tmp_path, tmpfs):
+        case, bad_cache_demos):
+    demo = bad_cache_demos[case]
+    if isinstance(demo, str):
+        pytest.skip(demo)
     if case == "corrupt":
-        cache = tmp_path / "cache.sqlite"
-        cache.write_bytes(random.Random(2).randbytes(8192))
-        expected = f"the LLM cache {cache} is corrupt"
+        expected = f"the LLM cache {demo.cache} is corrupt"
     else:
-        cache = tmpfs("150k") / "cache.sqlite"
-        expected = f"the disk holding the LLM cache {cache} is full"
-    done = run_csc(["demo"], tmp_path, CSC_LLM_CACHE=str(cache))
+        expected = f"the disk holding the LLM cache {demo.cache} is full"
+    done = demo.done()
     line = one_clear_line(done, expected)
     assert line.endswith("set CSC_LLM_CACHE to use another file, then run again" if
                          case == "corrupt" else "the answers cached so far are kept")
     assert "Retry 1/1" not in done.stderr and "not retried" in done.stderr
-    log = run_log(tmp_path)
+    log = run_log(demo.tmp_path)
     assert "Traceback (most recent call last)" in log and "StorageError" in log
 
 
