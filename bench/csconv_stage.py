@@ -129,9 +129,9 @@ async def chain_floor(url: str, chains: list[list[dict[str, Any]]],
                       concurrency: int) -> tuple[float, float, float]:
     """Each dialogue's calls in sequence, all dialogues at once, `concurrency` in flight;
     (wall s, this process's CPU s, the event loop thread's CPU s)."""
-    import openai
+    from csc.llm.client import sdk_client
 
-    client = openai.AsyncOpenAI(base_url=url, api_key="sim-key", max_retries=0)
+    client = sdk_client(url, "sim-key")  # the gateway's own client and transport
     slots = asyncio.Semaphore(concurrency)
 
     async def chain(calls: list[dict[str, Any]]) -> None:

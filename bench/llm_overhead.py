@@ -30,10 +30,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import openai
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from csc.llm.client import sdk_client
 from csc.llm.gateway import LLMGateway, LLMRequest, LLMResult
 from csc.llm.journal import Journal
 from csc.llm.settings import LLMSettings, RoleSettings
@@ -98,7 +97,7 @@ def settings(url: str, concurrency: int) -> LLMSettings:
 
 
 async def floor(url: str, reqs: list[LLMRequest], concurrency: int) -> Timing:
-    client = openai.AsyncOpenAI(base_url=url, api_key="sim-key", max_retries=0)
+    client = sdk_client(url, "sim-key")  # the gateway's own client and transport
     sem = asyncio.Semaphore(concurrency)
 
     async def one(req: LLMRequest) -> str:

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from csc.errors import RuntimeFailure
 from csc.llm.asking import Answer, ask
+from csc.llm.client import sdk_client
 from csc.llm.journal import Cached, CallRow, DeadLetterRow, Journal
 from csc.llm.limits import AdaptiveLimiter, RateLimiter
 from csc.llm.parsing import ParseError, parse_as, split_reasoning
@@ -142,8 +143,7 @@ class LLMGateway:
         self.stats = GatewayStats()
         self.limiter = AdaptiveLimiter(settings.concurrency)
         self.rate = RateLimiter(settings.rpm, settings.tpm)
-        self.client = client or openai.AsyncOpenAI(
-            base_url=settings.base_url, api_key=settings.api_key, max_retries=0)
+        self.client = client or sdk_client(settings.base_url, settings.api_key)
         self._budget_logged = False
         # Each role's template per language, read once for this gateway (csc.llm.asking).
         self.templates: dict = {}
