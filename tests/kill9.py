@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from csc.paths import PROJECT_ROOT
@@ -37,10 +39,12 @@ def wait_for_word(fd: int, timeout: float = 600.0) -> str:
     return os.read(fd, 100).decode().strip() if readable else "(no word in time)"
 
 
-def kill_after_calls(run: str, calls: int, log: Path) -> None:
-    """Run `run` (code that starts a flow) in a child process with this environment, and
-    SIGKILL it once its `calls`-th completed call is journaled. Fails the test, with the
-    child's log, when the child finished or died before that."""
+@contextmanager
+def killed_after_calls(run: str, calls: int, log: Path) -> Iterator[None]:
+    """Start `run` (code that starts a flow) in a child process with this environment; the
+    body runs meanwhile (the child's environment is fixed as it starts); on leaving, wait for
+    the child's `calls`-th completed call to be journaled and SIGKILL it there. Fails the
+    test, with the child's log, when the child finished or died before that."""
     from prefect.settings import PREFECT_API_URL
 
     env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(),
@@ -53,6 +57,7 @@ def kill_after_calls(run: str, calls: int, log: Path) -> None:
                                 pass_fds=(write_end,))
     os.close(write_end)
     try:
+        yield
         word = wait_for_word(read_end)
         assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
     finally:

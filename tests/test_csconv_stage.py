@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import select
-import signal
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 from helpers import count, point_llm_at
+from kill9 import killed_after_calls
 
 from csc.ingest.service import ingest_path
 from csc.language import detect
@@ -188,37 +184,6 @@ def test_injected_faults_leave_every_dialogue_accounted_for(warehouse, llm_env, 
     assert not unfaithful(warehouse)  # re-asked rewrites included
 
 
-# The stage in a child process that stops dead right after its 25th answered call is
-# committed to the journal, and says so on the pipe whose fd is argv[1]: the parent waits for
-# that word (no polling, no guess of how long 25 calls take under load) and kills it -9 there,
-# mid-stage by construction.
-KILL_SCRIPT = textwrap.dedent("""
-    import os, sys, threading
-    from csc.llm.journal import Journal
-    from flows.csconv import csconv
-
-    ready, record, ok = int(sys.argv[1]), Journal.record, []
-
-    def record_then_stop(self, call, *args, **kwargs):
-        record(self, call, *args, **kwargs)
-        if call.status == "ok":
-            ok.append(call.call_id)
-            if len(ok) == 25:
-                os.write(ready, b"25 calls done\\n")
-                threading.Event().wait()  # frozen until killed
-
-    Journal.record = record_then_stop
-    csconv(batch_size=4, annotate_raw=False)
-    os.write(ready, b"finished\\n")
-""")
-
-
-def wait_for_word(fd: int, timeout: float = 600.0) -> str:
-    """The first line the child writes on `fd` ('' when it exits without writing)."""
-    readable, _, _ = select.select([fd], [], [], timeout)
-    return os.read(fd, 100).decode().strip() if readable else "(no word in time)"
-
-
 def test_kill_9_mid_stage_then_rerun_matches_an_uninterrupted_run(
         tmp_path, warehouse, llm_env, prefect_server, monkeypatch):
     """The uninterrupted run (its own warehouse and cache, the same simulator) goes in this
@@ -233,26 +198,14 @@ def test_kill_9_mid_stage_then_rerun_matches_an_uninterrupted_run(
     with run_in_thread(SimConfig(seed=11, latency_ms=40)) as sim:
         llm_env(sim)
         cache = Path(os.environ["CSC_LLM_CACHE"])
-        env = dict(os.environ, PREFECT_API_URL=prefect_server, PYTHONPATH=str(PROJECT_ROOT))
-        read_end, write_end = os.pipe()
-        log = tmp_path / "child.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(write_end)],
-                                    env=env, cwd=PROJECT_ROOT, stdout=out, stderr=out,
-                                    pass_fds=(write_end,))
-        os.close(write_end)
-        try:
-            with monkeypatch.context() as clean:  # the uninterrupted run
-                clean.setenv("CSC_WAREHOUSE", str(clean_db))
-                clean.setenv("CSC_LLM_CACHE", str(tmp_path / "clean-cache.sqlite"))
+        with killed_after_calls("""
+                from flows.csconv import csconv
                 csconv(batch_size=4, annotate_raw=False)
-            word = wait_for_word(read_end)
-            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-        finally:
-            os.close(read_end)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-        assert word == "25 calls done", log.read_text(errors="replace")[-3000:]
+                """, 25, tmp_path / "child.log"), \
+                monkeypatch.context() as clean:  # meanwhile, the uninterrupted run
+            clean.setenv("CSC_WAREHOUSE", str(clean_db))
+            clean.setenv("CSC_LLM_CACHE", str(tmp_path / "clean-cache.sqlite"))
+            csconv(batch_size=4, annotate_raw=False)
         assert os.environ["CSC_LLM_CACHE"] == str(cache)
         journal = Journal(cache)
         done_before = journal.count("calls", "status = 'ok'")

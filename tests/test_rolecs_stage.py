@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import point_llm_at
-from kill9 import kill_after_calls
+from kill9 import killed_after_calls
 
 from csc.llm.journal import Journal
 from csc.rolecs.intake import SAMPLE_PERSONAS, load_persona_file
@@ -30,8 +30,8 @@ TABLES = {
 
 @pytest.fixture
 def llm_env(tmp_path, monkeypatch):
-    def use(sim, cache: Path | None = None):
-        point_llm_at(monkeypatch, sim.base_url, cache or tmp_path / "llm.sqlite")
+    def use(sim):
+        point_llm_at(monkeypatch, sim.base_url, tmp_path / "llm.sqlite")
         return sim
     return use
 
@@ -106,20 +106,20 @@ def test_kill_9_mid_stage_then_rerun_matches_an_uninterrupted_run(
 
     with run_in_thread(SimConfig(seed=9, latency_ms=20)) as sim:
         llm_env(sim)
-        kill_after_calls("""
-            from flows.rolecs import rolecs
+        with killed_after_calls("""
+                from flows.rolecs import rolecs
+                rolecs(per_language=3, batch="night-1", batch_size=1)
+                """, 60, tmp_path / "child.log"), \
+                monkeypatch.context() as clean:  # meanwhile, the uninterrupted run
+            clean.setenv("CSC_WAREHOUSE", str(tmp_path / "clean.duckdb"))
+            clean.setenv("CSC_LLM_CACHE", str(tmp_path / "clean-cache.sqlite"))
             rolecs(per_language=3, batch="night-1", batch_size=1)
-        """, 60, tmp_path / "child.log")
         rolecs(per_language=3, batch="night-1", batch_size=1)  # the rerun
         journal = Journal(Path(os.environ["CSC_LLM_CACHE"]))
         repeated = journal.count(
             "(SELECT prompt_hash FROM calls WHERE status = 'ok' GROUP BY 1 HAVING count(*) > 1)")
         journal.close()
         assert repeated == 0  # no completed call was made twice
-
-        monkeypatch.setenv("CSC_WAREHOUSE", str(tmp_path / "clean.duckdb"))
-        llm_env(sim, tmp_path / "clean-cache.sqlite")
-        rolecs(per_language=3, batch="night-1", batch_size=1)
     killed, clean = snapshot(warehouse), snapshot(tmp_path / "clean.duckdb")
     assert len(clean["rolecs.dialogues"]) == 6
     assert killed == clean  # same scenarios, turns, verdicts: no turn lost or repeated
