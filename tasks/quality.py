@@ -6,7 +6,6 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from csc.csconv.postfilter import PostfilterConfig
-from csc.quality.published import check_csconv
 from csc.quality.verdict import fingerprint
 from warehouse.csconv_store import published_digest, published_frames, write_quality
 from warehouse.db import connect
@@ -14,6 +13,10 @@ from warehouse.db import connect
 
 @task(name="validate-published")
 def validate_published(run_id: str) -> dict:
+    # Great Expectations takes ~3 s to import: only the run that checks pays it, not every
+    # process that imports a flow.
+    from csc.quality.published import check_csconv
+
     cfg = PostfilterConfig.from_env()
     with connect() as con:
         dialogues, utterances = published_frames(con)
