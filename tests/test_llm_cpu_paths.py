@@ -1,110 +1,21 @@
 """What the gateway no longer does on the event loop for every call, and that it still means
-the same: the journal's writer thread (record_soon), the templates read once per gateway, the
-call ids, and split_reasoning's shortcut for answers without a <think> tag."""
+the same: the templates read once per gateway, the call ids, the prompt's JSON block, and
+split_reasoning's shortcut for answers without a <think> tag."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-import csc.llm.journal as journal_module
-from csc.errors import StorageError
 from csc.llm.asking import request_for, template_for
 from csc.llm.gateway import LLMGateway
-from csc.llm.journal import Cached, CallRow, Journal
+from csc.llm.journal import Journal
 from csc.llm.parsing import split_reasoning
 from csc.llm.settings import LLMSettings, RoleSettings
 from schemas.llm import DialogueInput, InputTurn, Role
-
-
-def row(i: int) -> CallRow:
-    return CallRow(call_id=f"c{i}", run_id="r", stage="s", role="x", model="m",
-                   item_key=f"i{i}", prompt_hash=f"k{i}", prompt_version="v")
-
-
-def answer() -> Cached:
-    return Cached("m", "{}", None, 1, 1, 0)
-
-
-def test_record_soon_is_done_only_once_the_commit_is(tmp_path: Path, monkeypatch):
-    path = tmp_path / "cache.sqlite"
-    journal = Journal(path)
-    record, gate, seen = Journal.record, threading.Event(), []
-
-    def slow_record(self, call, key=None, answer=None):
-        gate.wait(5)  # the writer thread holds here until the test lets it go
-        record(self, call, key, answer)
-        seen.append(threading.current_thread().name)
-
-    monkeypatch.setattr(Journal, "record", slow_record)
-
-    async def go() -> None:
-        futures = [journal.record_soon(row(i), f"k{i}", answer()) for i in range(5)]
-        await asyncio.sleep(0.05)
-        assert not any(f.done() for f in futures)  # nothing committed yet
-        other = Journal(path)
-        try:
-            assert other.count("calls") == 0
-            gate.set()
-            await asyncio.gather(*futures)
-            # done: committed, so another connection (or process) sees all of it
-            assert other.count("calls") == 5 and other.count("responses") == 5
-        finally:
-            other.close()
-
-    asyncio.run(go())
-    assert seen and all(name.startswith("journal ") for name in seen)  # not the loop's thread
-    journal.close()
-
-
-def test_record_soon_raises_what_record_raised(tmp_path: Path, monkeypatch):
-    journal = Journal(tmp_path / "cache.sqlite")
-
-    def full(self, call, key=None, answer=None):
-        raise StorageError("the disk holding the LLM cache is full")
-
-    async def go() -> None:
-        await journal.record_soon(row(1), "k1", answer())  # fine
-        monkeypatch.setattr(Journal, "record", full)
-        with pytest.raises(StorageError, match="full"):
-            await journal.record_soon(row(2), "k2", answer())
-
-    asyncio.run(go())
-    monkeypatch.undo()
-    assert journal.count("calls") == 1
-    journal.close()
-
-
-def test_the_writer_thread_ends_when_idle_and_close_writes_what_is_queued(tmp_path: Path,
-                                                                          monkeypatch):
-    monkeypatch.setattr(journal_module, "WRITER_IDLE_S", 0.05)
-    journal = Journal(tmp_path / "cache.sqlite")
-
-    async def some(start: int) -> None:
-        await asyncio.gather(*(journal.record_soon(row(i), f"k{i}", answer())
-                               for i in range(start, start + 3)))
-
-    asyncio.run(some(0))
-    deadline = time.monotonic() + 5
-    while journal._writer._thread is not None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert journal._writer._thread is None  # idle: gone, so it keeps nothing alive
-    asyncio.run(some(3))  # and comes back for the next record
-    assert journal.count("calls") == 6
-
-    async def queue_then_leave() -> None:
-        journal.record_soon(row(9), "k9", answer())  # not awaited
-
-    asyncio.run(queue_then_leave())
-    journal.close()  # writes it before closing
-    again = Journal(tmp_path / "cache.sqlite")
-    assert again.count("calls") == 7 and again.get("k9") is not None
-    again.close()
 
 
 def _settings() -> LLMSettings:
@@ -115,12 +26,14 @@ def _settings() -> LLMSettings:
 
 def test_call_ids_are_unique_32_hex_digits(tmp_path: Path):
     journal = Journal(tmp_path / "cache.sqlite")
-    gateways = [LLMGateway(_settings(), journal, run_id="r", stage="s") for _ in range(2)]
-    ids = [gw._account(
-        request_for(Role.PREFILTER_JUDGE, {"language": "zh", "dialogue": []}, "zh", "d1"),
-        "key", "ok", [1, 1, 0], 0.0, 1, 0, time.monotonic(), None).call_id
-        for gw in gateways for _ in range(1000)]
-    assert len(set(ids)) == len(ids)
+    req = request_for(Role.PREFILTER_JUDGE, {"language": "zh", "dialogue": []}, "zh", "d1")
+    for _ in range(2):
+        gw = LLMGateway(_settings(), journal, run_id="r", stage="s")
+        for _ in range(300):
+            gw._account(req, "key", "ok", [1, 1, 0], 0.0, 1, 0, time.monotonic(), None, None)
+    columns, rows = journal.pending("calls")
+    ids = [r[columns.index("call_id")] for r in rows]
+    assert len(ids) == 600 and len(set(ids)) == 600
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
     journal.close()
 

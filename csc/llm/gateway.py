@@ -171,10 +171,8 @@ class LLMGateway:
         if self.use_cache and not (self.refresh if refresh is None else refresh):
             hit = self.journal.get(key)
             if hit is not None:
-                found = self._from_cache(req, key, hit)
-                if found is not None:
-                    result, row = found
-                    await self.journal.record_soon(row)
+                result = self._from_cache(req, key, hit)
+                if result is not None:
                     return result
         self.stats.cache_misses += 1
         spent = self._spent_before + self.stats.cost_usd
@@ -214,19 +212,12 @@ class LLMGateway:
                             {"role": "user", "content": REASK.format(error=last_error)}]
         cost = self.settings.price(role.model).cost(usage[0], usage[1])
         answer = Cached(role.model, split.answer, split.reasoning, *usage)
-        row = self._account(req, key, "ok", usage, cost, attempts, reasks, started, None)
-        # Durable before `call` returns: the future is done once the journal's writer thread
-        # has committed the answer with its call-log row (Journal.record_soon).
-        if self.use_cache:
-            await self.journal.record_soon(row, key, answer)
-        else:
-            await self.journal.record_soon(row)
+        self._account(req, key, "ok", usage, cost, attempts, reasks, started, None,
+                      answer if self.use_cache else None)
         return LLMResult(req.item_key, value, split.answer, split.reasoning, False, attempts,
                          reasks)
 
-    def _from_cache(self, req: LLMRequest, key: str,
-                    hit: Cached) -> tuple[LLMResult, CallRow] | None:
-        """The cached answer, and its call-log row to record; None if it no longer parses."""
+    def _from_cache(self, req: LLMRequest, key: str, hit: Cached) -> LLMResult | None:
         try:
             value = parse_as(hit.content, req.response_type) if req.response_type \
                 else hit.content
@@ -234,8 +225,8 @@ class LLMGateway:
             return None  # the contract changed since; ask again
         self.stats.cache_hits += 1
         usage = [hit.input_tokens, hit.output_tokens, hit.reasoning_tokens]
-        row = self._account(req, key, "cached", usage, 0.0, 0, 0, time.monotonic(), None)
-        return LLMResult(req.item_key, value, hit.content, hit.reasoning, True, 0, 0), row
+        self._account(req, key, "cached", usage, 0.0, 0, 0, time.monotonic(), None, None)
+        return LLMResult(req.item_key, value, hit.content, hit.reasoning, True, 0, 0)
 
     async def _transport(self, role_name: Role, messages: list[dict],
                          role) -> tuple[str, str | None, int, tuple[int, int, int]]:
@@ -316,8 +307,8 @@ class LLMGateway:
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _account(self, req: LLMRequest, key: str, status: str, usage, cost: float,
-                 attempts: int, reasks: int, started: float, error: str | None) -> CallRow:
-        """Count the call in the stats; its call-log row, for the caller to record."""
+                 attempts: int, reasks: int, started: float, error: str | None,
+                 answer: Cached | None) -> None:
         role = self.settings.role(req.role)
         self.stats.calls += 1
         self.stats.by_role[req.role.value] = self.stats.by_role.get(req.role.value, 0) + 1
@@ -334,15 +325,14 @@ class LLMGateway:
             reasoning_tokens=usage[2], latency_ms=(time.monotonic() - started) * 1000,
             attempts=attempts, reasks=reasks, status=status, cache_hit=status == "cached",
             cost_usd=cost, error=error)
-        return row
+        self.journal.record(row, key if answer else None, answer)
 
     def _record_dead(self, req: LLMRequest, key: str, error: str, attempts: int, reasks: int,
                      usage, started: float) -> str:
         """Log the failed call and its dead letter; the redacted reason is returned."""
         error = self._redact(error)
         cost = self.settings.price(self.settings.role(req.role).model).cost(usage[0], usage[1])
-        self.journal.record(self._account(req, key, "dead", usage, cost, attempts, reasks,
-                                          started, error))
+        self._account(req, key, "dead", usage, cost, attempts, reasks, started, error, None)
         self.stats.dead += 1
         self.journal.dead_letter(DeadLetterRow(
             dl_id=hashlib.sha256(f"{self.run_id}|{self.stage}|{req.item_key}|{key}".encode())

@@ -14,14 +14,12 @@ answers cost money to ask for again.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import os
 import sqlite3
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
@@ -107,7 +105,6 @@ _INSERT_RESPONSE = "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?
 BUSY_TIMEOUT_S = 60
 CHECKPOINT_EVERY = 64  # commits between two checkpoints by the checkpoint thread
 FALLBACK_CHECKPOINT_PAGES = 2000  # SQLite's own, inline (8 MB of WAL), if that thread lags
-WRITER_IDLE_S = 1.0  # the writer thread (record_soon) ends after this long with nothing to do
 _SETTING = "set CSC_LLM_CACHE to use another file"
 _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})  # no room to write
 
@@ -183,91 +180,9 @@ class _Checkpointer:
             self._thread.join()
 
 
-class _Writer:
-    """Runs `Journal.record` for the event loop on a thread of its own (`record_soon`).
-
-    The SQLite work of a record (BEGIN IMMEDIATE, two INSERTs, COMMIT, each a system call or
-    more, and each letting another thread take the GIL) cost the event loop about as much as
-    the rest of the gateway's bookkeeping; here the loop only queues the record and awaits a
-    future. Records are written one by one, in the order they were queued, each in its own
-    commit through `Journal.record` (the one path, so its guarantee holds unchanged): a future
-    is done only once its record is committed. What the loop pays per wake-up is shared: the
-    thread writes everything queued, then settles those futures in one callback per loop.
-    The thread starts with the first record and ends after WRITER_IDLE_S with nothing to do
-    (so a journal nobody closed is not kept alive by it)."""
-
-    def __init__(self, journal: Journal) -> None:
-        self._journal = journal
-        self._queue: deque = deque()
-        self._wake = threading.Event()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def submit(self, call: CallRow, key: str | None, answer: Cached | None) -> asyncio.Future:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queue.append((call, key, answer, loop, future))
-        self._wake.set()
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, daemon=True,
-                        name=f"journal {self._journal.path.name}")
-                    self._thread.start()
-        return future
-
-    def _run(self) -> None:
-        queue, journal = self._queue, self._journal
-        while True:
-            if not self._wake.wait(WRITER_IDLE_S):
-                with self._lock:  # idle: end, unless a record came in meanwhile
-                    if not queue:
-                        self._thread = None
-                        return
-                continue
-            self._wake.clear()
-            done: dict[asyncio.AbstractEventLoop, list] = {}
-            while queue:
-                call, key, answer, loop, future = queue.popleft()
-                try:
-                    journal.record(call, key, answer)
-                    outcome: BaseException | None = None
-                except BaseException as exc:  # the caller's to raise (a StorageError)
-                    outcome = exc
-                done.setdefault(loop, []).append((future, outcome))
-            for loop, settled in done.items():
-                with contextlib.suppress(RuntimeError):  # that loop is closed: no one waits
-                    loop.call_soon_threadsafe(_settle, settled)
-            if self._stopping and not queue:
-                with self._lock:
-                    self._thread = None
-                return
-
-    def stop(self) -> None:
-        """Write what is queued, then end the thread."""
-        with self._lock:
-            thread = self._thread
-        self._stopping = True
-        self._wake.set()
-        if thread is not None:
-            thread.join()
-
-
-def _settle(settled: list[tuple[asyncio.Future, BaseException | None]]) -> None:
-    for future, outcome in settled:
-        if future.done():  # its caller was cancelled; the record is written all the same
-            continue
-        if outcome is None:
-            future.set_result(None)
-        else:
-            future.set_exception(outcome)
-
-
 class Journal:
     """Thread-safe; one connection per process, serialised by a lock (and a thread of its own
-    for checkpoints, see _Checkpointer, and one that writes for an event loop, see _Writer)."""
+    for checkpoints, see _Checkpointer)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -288,7 +203,6 @@ class Journal:
             self._con.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
             self._con.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_CHECKPOINT_PAGES}")
             self._checkpointer = _Checkpointer(path)
-            self._writer = _Writer(self)
             self._commits = 0
             with self._lock:
                 self._retry(lambda: self._con.executescript(_SCHEMA))
@@ -341,7 +255,6 @@ class Journal:
                 time.sleep(0.05)
 
     def close(self) -> None:
-        self._writer.stop()
         self._checkpointer.stop()
         with self._lock, self._storage():
             self._con.close()  # the last connection to close checkpoints what is left
@@ -392,14 +305,6 @@ class Journal:
             con.execute(_INSERT_CALL, values)
 
         self._write(work)
-
-    def record_soon(self, call: CallRow, key: str | None = None,
-                    answer: Cached | None = None) -> asyncio.Future:
-        """`record` on the journal's writer thread, for a caller on an event loop: await the
-        future it returns, which is done once the commit is (or raises what `record` raised).
-        So an answer is just as durable when the await returns as when `record` returns,
-        and the loop does none of the SQLite work."""
-        return self._writer.submit(call, key, answer)
 
     def dead_letter(self, row: DeadLetterRow) -> None:
         row.created_at = row.created_at or time.time()
