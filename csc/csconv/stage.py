@@ -21,7 +21,7 @@ from csc.csconv.postfilter import RULES_VERSION, PostfilterConfig, RuleOutcome, 
 from csc.kit.stage import LLMStage
 from csc.llm.gateway import LLMFailure, LLMGateway
 from csc.llm.settings import LLMSettings
-from csc.pii import mask_frame
+from csc.pii import mask_frame, may_hold_pii
 from csc.speakers import UNKNOWN_SPEAKER
 from schemas.csconv import CsconvDialogue, CsconvUtterance
 from schemas.llm import DialogueInput, InputTurn, RewrittenTurn, Role
@@ -76,6 +76,8 @@ def mask_rewrite(turns: list[RewrittenTurn], reasoning: str | None,
     or sent to the judge (a model can invent a phone number, or repeat one in its reasoning).
     Returns the masked turns and reasoning, and how many spans each held."""
     texts = [t.text for t in turns] + [reasoning or ""]
+    if not any(may_hold_pii(t) for t in texts):  # the usual case: nothing to look at
+        return turns, reasoning, 0, 0
     frame = mask_frame(pl.DataFrame({"text": texts, "language": [language] * len(texts)},
                                     schema={"text": pl.String, "language": pl.String}))
     masked, counts = frame["text"].to_list(), frame["pii_masked"].to_list()
