@@ -85,3 +85,22 @@ def test_the_count_is_stored_and_reported_in_the_funnel(tmp_path, warehouse):
     report = render(numbers, simulator=False)
     assert ("PII the masker caught in rewrites before storage: 1 spans in the turns of 1 "
             "rewrites; 0 in their reasoning.") in report.splitlines()
+
+
+def test_the_quick_check_sees_every_text_the_masker_would_change():
+    """mask_rewrite skips the masker when pii.may_hold_pii says no text may hold PII: that is
+    only right if the masker leaves every such text as it is."""
+    import polars as pl
+
+    from csc.pii import mask_frame, may_hold_pii
+
+    texts = ["您好，请问有什么可以帮您？", "Call me on +44 7700 900123", "电话13812345678",
+             "mail a.b@example.com", "see https://x.io/a", "visit www.example.com",
+             "order 123-45", "zero\u200bwidth 1380013\u200b8000", "tab\there", "",
+             "[PHONE] and [EMAIL] only", "1234567", "12 34 56 7", "ＡＢＣ１２３４５６７"]
+    frame = mask_frame(pl.DataFrame({"text": texts, "language": ["zh"] * len(texts)}))
+    for text, masked, n in zip(texts, frame["text"], frame["pii_masked"], strict=True):
+        if not may_hold_pii(text):
+            assert (masked, n) == (text, 0), text
+    assert not may_hold_pii("您好，请问有什么可以帮您？")
+    assert all(may_hold_pii(t) for t in ("电话13812345678", "a.b@example.com", "x://y"))

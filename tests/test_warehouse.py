@@ -25,6 +25,22 @@ def test_migrations_apply_once_and_views_exist(warehouse):
         assert name in tables, name
 
 
+def test_a_warehouse_replaced_in_the_same_process_is_migrated_again(warehouse):
+    """connect() migrates a warehouse once per process; a file deleted and made again at the
+    same path must still get every table and view."""
+    with connect(warehouse) as con:
+        assert count_views(con) > 0
+    warehouse.unlink()
+    with connect(warehouse) as con:
+        assert count_views(con) > 0
+        assert query(con, "SELECT count(*) FROM raw.dialogues") == [(0,)]
+
+
+def count_views(con) -> int:
+    return query(con, "SELECT count(*) FROM information_schema.tables "
+                      "WHERE table_schema = 'marts'")[0][0]
+
+
 def test_a_file_is_all_in_or_all_out(tmp_path, warehouse, monkeypatch):
     rows = [dialogue(f"d{i}", [("客户", f"问题{i}很严重"), ("客服", "您好")] * 3) for i in range(6)]
     f = write_jsonl(tmp_path / "six.jsonl", rows)
