@@ -82,14 +82,17 @@ def limited(shards: list, limit: int | None) -> list:
     """`plan` limits per language; the bench's --limit is dialogues in total."""
     if limit is None:
         return shards
-    from csc.kit.runner import Shard
+    from csc.kit.runner import Part, Shard
 
     out, left = [], limit
     for s in shards:
-        if left <= 0:
-            break
-        out.append(Shard(s.stage, s.language, s.version, s.ids[:left]))
-        left -= len(out[-1].ids)
+        parts = []
+        for p in s.parts:
+            if left > 0:
+                parts.append(Part(p.language, p.version, p.ids[:left]))
+                left -= len(parts[-1].ids)
+        if parts:
+            out.append(Shard(s.stage, tuple(parts)))
     return out
 
 

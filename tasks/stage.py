@@ -81,7 +81,8 @@ def run_shard(stage: StageRef, shard: Shard, run_id: str, refresh: bool = False,
               batch_size: int = 100) -> dict:
     from csc.kit import runner
 
-    progress = ArtifactProgress(f"{shard.stage}-{shard.language}-progress",
+    # an artifact key takes letters, digits and dashes: 'zh+en' is 'zh-en' there
+    progress = ArtifactProgress(f"{shard.stage}-{shard.language.replace('+', '-')}-progress",
                                 f"{shard.stage} {shard.language}: {len(shard.ids)} items")
     try:
         counts = runner.run_shard(stage.build(), shard, run_id, refresh=refresh,

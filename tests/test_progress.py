@@ -426,13 +426,14 @@ def test_the_csconv_flow_leaves_finished_progress_artifacts(
     latest: dict[str, object] = {}
     for artifact in sorted(found, key=lambda a: a.created):
         latest[artifact.key] = artifact
-    zh = latest["csconv-zh-progress"]
+    # the samples' zh and en dialogues fit one shard (csc.kit.runner.plan)
+    zh = latest["csconv-zh-en-progress"]
     assert float(zh.data) == 100.0
-    assert zh.description.startswith("csconv zh: ") and "/s, in " in zh.description
+    assert zh.description.startswith("csconv zh+en: ") and "/s, in " in zh.description
     assert re.search(r"; llm \d+ calls \(\d+ cached\), \$0\.0000$", zh.description)
-    assert float(latest["annotate-csconv-zh-progress"].data) == 100.0
+    assert float(latest["annotate-csconv-zh-en-progress"].data) == 100.0
     # The terminal (not a TTY here) got plain lines; the flow's log_prints puts them in the log.
     lines = [r.getMessage() for r in caplog.records]
-    assert any(line.startswith("csconv zh: 0/") for line in lines)
+    assert any(line.startswith("csconv zh+en: 0/") for line in lines)
     assert not [line for line in lines if "{'" in line or "llm {" in line]
     assert summary["kept"] > 0

@@ -261,6 +261,57 @@ def test_a_failing_item_stops_the_shard_but_keeps_what_finished(warehouse, tmp_p
     assert 5 not in committed and committed and set(committed) <= set(range(10))
 
 
+class Bilingual(Toy):
+    """`zh` items in zh, then `en` items in en; ids say their language."""
+
+    def __init__(self, zh: int, en: int) -> None:
+        super().__init__(0, slow=0.01)
+        self.per = {"zh": zh, "en": en}
+
+    def pending(self, con, language, version, limit):
+        return [f"{language}{i}" for i in range(self.per[language])][:limit]
+
+    def load(self, con, language, ids):
+        return [int(i[2:]) + (100 if language == "en" else 0) for i in ids]
+
+    def rows(self, outcomes, version, run_id):
+        return {"toy": [{"item": o.item, "version": version} for o in outcomes]}
+
+    def write(self, con, tables):
+        self.rows_written = getattr(self, "rows_written", []) + tables["toy"]
+        return {"toy": len(tables["toy"])}
+
+
+def test_a_shard_fills_up_across_languages(warehouse):
+    stage = Bilingual(zh=5, en=4)
+    shards = runner.plan(stage, shard_size=3)
+    assert [s.language for s in shards] == ["zh", "zh+en", "en"]
+    assert [s.ids for s in shards] == [["zh0", "zh1", "zh2"], ["zh3", "zh4", "en0"],
+                                       ["en1", "en2", "en3"]]
+    zh, en = stage.version("zh"), stage.version("en")
+    assert zh != en and [p.version for p in shards[1].parts] == [zh, en]
+    assert [s.ids for s in runner.plan(stage, shard_size=9)] == [
+        ["zh0", "zh1", "zh2", "zh3", "zh4", "en0", "en1", "en2", "en3"]]
+    assert [s.ids for s in runner.plan(stage, shard_size=5, limit=2)] == [
+        ["zh0", "zh1", "en0", "en1"]]
+    assert runner.plan(Bilingual(zh=0, en=0)) == []
+
+
+def test_each_item_of_a_mixed_shard_is_written_under_its_languages_version(
+        warehouse, tmp_path, monkeypatch):
+    stage = Bilingual(zh=3, en=2)
+    monkeypatch.setenv("CSC_LLM_CACHE", str(tmp_path / "cache.sqlite"))
+    from dataclasses import replace
+    stage.settings = replace(stage.settings, cache_path=tmp_path / "cache.sqlite",
+                             concurrency=4)
+    [shard] = runner.plan(stage, shard_size=10)
+    counts = runner.run_shard(stage, shard, "r1", batch_size=10, make_gateway=FakeGateway)
+    assert counts.input == 5 and counts.reconciles
+    by_item = {r["item"]: r["version"] for r in stage.rows_written}
+    assert by_item == {0: stage.version("zh"), 1: stage.version("zh"), 2: stage.version("zh"),
+                       100: stage.version("en"), 101: stage.version("en")}
+
+
 def test_counts_total_sums_shards_and_reconciles():
     a = Counts("s", input=3, kept=1, rejected=1, dead=1, written={"t": 2},
                llm={"calls": 3, "cost_usd": 0.5})

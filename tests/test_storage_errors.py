@@ -401,7 +401,7 @@ def test_a_storage_error_in_a_batch_is_not_retried(prefect_server, monkeypatch):
     import csc.kit.runner
     import tasks.stage
     from csc.kit.ref import StageRef
-    from csc.kit.runner import Shard
+    from csc.kit.runner import Part, Shard
 
     class Unbuilt(StageRef):
         def build(self, settings=None):
@@ -419,7 +419,7 @@ def test_a_storage_error_in_a_batch_is_not_retried(prefect_server, monkeypatch):
 
     @flow
     def one_batch() -> None:
-        quick(Unbuilt("csconv", "x:Y"), Shard("csconv", "zh", "v1", ["d1"]), "run-1")
+        quick(Unbuilt("csconv", "x:Y"), Shard("csconv", (Part("zh", "v1", ["d1"]),)), "run-1")
 
     failure[:] = [StorageError("the LLM cache /x is corrupt")]
     with pytest.raises(StorageError):

@@ -26,24 +26,58 @@ from warehouse.llm_store import sync_journal
 
 
 @dataclass(frozen=True)
-class Shard:
-    """Pending items of one stage and language under one version: one Prefect task's work."""
+class Part:
+    """Pending items of one language, under that language's version."""
 
-    stage: str
     language: str
     version: str
     ids: list[str]
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Up to `shard_size` pending items of one stage: one Prefect task's work. A shard may
+    hold items of several languages, one part each, all kept in flight by one event loop: a
+    stage with work in zh and en is then one run, not two in a row that each end with a tail
+    of idle endpoint slots."""
+
+    stage: str
+    parts: tuple[Part, ...]
+
+    @property
+    def language(self) -> str:
+        """'zh', or 'zh+en' for a shard with both."""
+        return "+".join(p.language for p in self.parts)
+
+    @property
+    def ids(self) -> list[str]:
+        return [i for p in self.parts for i in p.ids]
+
+
 def plan(stage: LLMStage, shard_size: int = 1000, limit: int | None = None) -> list[Shard]:
-    """The items with no outcome under the current version, per language, in shards."""
-    shards: list[Shard] = []
+    """The items with no outcome under the current version, per language (`limit` each),
+    cut into shards of `shard_size` items in language order."""
+    pending: list[Part] = []
     with connect() as con:
         for lang in stage.languages:
             version = stage.version(lang)
             ids = stage.pending(con, lang, version, limit)
-            shards += [Shard(stage.key, lang, version, ids[i:i + shard_size])
-                       for i in range(0, len(ids), shard_size)]
+            if ids:
+                pending.append(Part(lang, version, ids))
+    shards: list[Shard] = []
+    parts: list[Part] = []
+    room = shard_size
+    for part in pending:
+        ids = part.ids
+        while ids:
+            parts.append(Part(part.language, part.version, ids[:room]))
+            room -= len(parts[-1].ids)
+            ids = ids[len(parts[-1].ids):]
+            if room == 0:
+                shards.append(Shard(stage.key, tuple(parts)))
+                parts, room = [], shard_size
+    if parts:
+        shards.append(Shard(stage.key, tuple(parts)))
     return shards
 
 
@@ -68,8 +102,8 @@ class _Committer:
         self.last = time.monotonic()
         self.flushing: set[asyncio.Task] = set()
 
-    def add(self, outcome: object) -> None:
-        self.buffer.append(outcome)
+    def add(self, outcome: object, version: str) -> None:
+        self.buffer.append((outcome, version))
         due = time.monotonic() - self.last >= self.every_s
         if len(self.buffer) >= self.batch_size or due:
             task = asyncio.get_running_loop().create_task(self.flush())
@@ -83,13 +117,19 @@ class _Committer:
             if not taken:
                 return
             written = await asyncio.to_thread(self._commit, taken)
-            self.counts.add(taken)
+            self.counts.add(o for o, _ in taken)
             self.counts.add_written(written)
 
-    def _commit(self, outcomes: list) -> dict[str, int]:
-        """Rows, contracts and the write, on a worker thread: none of it holds up the loop
-        that keeps the calls going."""
-        tables = self.stage.rows(outcomes, self.shard.version, self.run_id)
+    def _commit(self, done: list[tuple[object, str]]) -> dict[str, int]:
+        """Rows (per version: a shard's languages have their own), contracts and the write,
+        on a worker thread: none of it holds up the loop that keeps the calls going."""
+        by_version: dict[str, list] = {}
+        for outcome, version in done:
+            by_version.setdefault(version, []).append(outcome)
+        tables: dict[str, list[dict]] = {}
+        for version, outcomes in by_version.items():
+            for table, rows in self.stage.rows(outcomes, version, self.run_id).items():
+                tables.setdefault(table, []).extend(rows)
         self.stage.check(tables)
         with connect() as con:
             return self.stage.write(con, tables)
@@ -107,10 +147,10 @@ async def _run(stage: LLMStage, shard: Shard, gw: LLMGateway, committer: _Commit
     running: set[asyncio.Task] = set()
     failure: list[BaseException] = []
 
-    async def one(item: object) -> None:
+    async def one(item: object, version: str) -> None:
         try:
             outcome = await stage.process(gw, item)
-            committer.add(outcome)
+            committer.add(outcome, version)
             tracker.advance()
         except BaseException as exc:  # an endpoint refusing us stops the shard
             failure.append(exc)
@@ -120,14 +160,14 @@ async def _run(stage: LLMStage, shard: Shard, gw: LLMGateway, committer: _Commit
     loop = asyncio.get_running_loop()
     # One read for the shard (its size bounds the memory): a read per batch would open the
     # warehouse again and again on the path of the calls.
-    items = await asyncio.to_thread(_load, stage, shard.language, shard.ids)
+    items = await asyncio.to_thread(_load, stage, shard)
     committer.counts.input += len(items)
-    for item in items:
+    for item, version in items:
         await slots.acquire()
         if failure:
             slots.release()
             break
-        task = loop.create_task(one(item))
+        task = loop.create_task(one(item, version))
         running.add(task)
         task.add_done_callback(running.discard)
     while running:
@@ -137,9 +177,11 @@ async def _run(stage: LLMStage, shard: Shard, gw: LLMGateway, committer: _Commit
         raise failure[0]
 
 
-def _load(stage: LLMStage, language: str, ids: list[str]) -> list:
+def _load(stage: LLMStage, shard: Shard) -> list[tuple[object, str]]:
+    """Every item of the shard with the version it is processed under."""
     with connect() as con:
-        return stage.load(con, language, ids)
+        return [(item, p.version) for p in shard.parts
+                for item in stage.load(con, p.language, p.ids)]
 
 
 def run_shard(stage: LLMStage, shard: Shard, run_id: str, *, refresh: bool = False,
