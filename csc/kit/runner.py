@@ -191,7 +191,7 @@ def run_shard(stage: LLMStage, shard: Shard, run_id: str, *, refresh: bool = Fal
     """Process one shard end to end; its counts (they reconcile when it ends normally)."""
     counts = Counts(stage.key)
     settings = stage.settings
-    window = max(2 * settings.concurrency, 1)
+    window = max(stage.items_per_slot * settings.concurrency, 1)
     with open_journal(settings) as journal:
         committer = _Committer(stage, shard, run_id, counts, max(1, batch_size),
                                commit_every_s)

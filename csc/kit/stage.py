@@ -39,6 +39,10 @@ class LLMStage(ABC, Generic[Item, Out]):
     # Tables whose rows carry no `created_at` stamp.
     unstamped: ClassVar[tuple[str, ...]] = ()
     languages: tuple[str, ...] = LANGUAGES
+    # Items kept in flight per endpoint slot (CSC_LLM_CONCURRENCY). Two keep every slot busy
+    # when an item makes a few calls; a stage whose item is a long chain of calls in sequence
+    # (a RoleCS dialogue) wants more alive at once, or the run ends in a tail of idle slots.
+    items_per_slot: ClassVar[int] = 2
 
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings

@@ -83,6 +83,9 @@ class RolecsStage(LLMStage[Scenario, Simulated]):
     contracts: ClassVar[dict] = {"rolecs.dialogues": RolecsDialogue,
                                  "rolecs.utterances": RolecsUtterance}
     unstamped = ("rolecs.utterances",)
+    # A dialogue is ~30 calls in sequence: with 8 alive per slot the slots stay busy to the
+    # end of a run (bench/rolecs.py: 2 per slot 1.24, 5 per slot 1.15 x its ideal).
+    items_per_slot = 8
 
     def __init__(self, settings: LLMSettings, batch: str | None = None,
                  cfg: RolecsConfig | None = None) -> None:
