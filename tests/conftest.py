@@ -85,3 +85,15 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory):
 
     with prefect_test_harness(server_startup_timeout=120):
         yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def llm_env(tmp_path, monkeypatch):
+    """Point every LLM stage at a fresh in-process simulator over real HTTP (with its own
+    cache file): `llm_env(sim)` inside `with run_in_thread(...) as sim`."""
+    from helpers import point_llm_at
+
+    def use(sim):
+        point_llm_at(monkeypatch, sim.base_url, tmp_path / "llm.sqlite")
+        return sim
+    return use

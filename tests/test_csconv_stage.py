@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import count, point_llm_at
+from helpers import count
 from kill9 import killed_after_calls
 
 from csc.ingest.service import ingest_path
@@ -21,15 +21,6 @@ pytestmark = pytest.mark.prefect
 
 CSCONV_TABLES = ("csconv.dialogues", "csconv.utterances", "csconv.rejects",
                  "csconv.llm_prefilter", "csconv.rewrites", "csconv.judgements")
-
-
-@pytest.fixture
-def llm_env(tmp_path, monkeypatch):
-    """Point every LLM stage at a fresh in-process simulator over real HTTP."""
-    def use(sim):
-        point_llm_at(monkeypatch, sim.base_url, tmp_path / "llm.sqlite")
-        return sim
-    return use
 
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import point_llm_at
 from kill9 import killed_after_calls
 
 from csc.llm.journal import Journal
@@ -26,14 +25,6 @@ TABLES = {
     "rolecs.judgements": "dialogue_id, strategy_adherence, unreasonable_requests, "
                          "natural_replies, varied_expression, role_consistent, passed",
 }
-
-
-@pytest.fixture
-def llm_env(tmp_path, monkeypatch):
-    def use(sim):
-        point_llm_at(monkeypatch, sim.base_url, tmp_path / "llm.sqlite")
-        return sim
-    return use
 
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:
