@@ -14,7 +14,7 @@ import itertools
 import json
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -229,8 +229,20 @@ def supporter_assistant(inp: RolePlayInput, rng: random.Random) -> StrategyChoic
                           reason=_zh(inp.language, zh, en))
 
 
-def _reply(sid: int, customer_text: str, fallback: str, lang: str, rng: random.Random) -> str:
-    text = rng.choice(SUPPORTER[lang][sid])
+def _unsaid(options: Sequence[str], history: list[InputTurn], speaker: str,
+            rng: random.Random) -> str:
+    """A template the speaker has not used yet in this dialogue when one is left: people do
+    not say the very same sentence twice in one conversation (and RoleCS stops a dialogue
+    whose role repeats itself as a loop)."""
+    said = [t.text for t in history if t.speaker == speaker]
+    fresh = [o for o in options
+             if not any(o.split("{issue}")[0].strip() in text for text in said)]
+    return rng.choice(fresh or options)
+
+
+def _reply(sid: int, customer_text: str, fallback: str, lang: str, rng: random.Random,
+           history: list[InputTurn] | None = None) -> str:
+    text = _unsaid(SUPPORTER[lang][sid], history or [], "supporter", rng)
     if "{issue}" in text:
         phrase = lb.key_phrase(customer_text, lang) or fallback
         text = text.replace("{issue}", lb.second_person(phrase, lang) if phrase else
@@ -245,7 +257,7 @@ def supporter(inp: RolePlayInput, rng: random.Random) -> SupporterReply:
     """1-2 sentences from the template of the assigned strategy (Others when unreadable)."""
     sid = lb.label_id(inp.strategy) or 12
     last = _last_text(inp.history, "customer")
-    return SupporterReply(text=_reply(sid, last, inp.topic, inp.language, rng))
+    return SupporterReply(text=_reply(sid, last, inp.topic, inp.language, rng, inp.history))
 
 
 @responds(Role.CANDIDATE)
@@ -254,7 +266,7 @@ def candidate(inp: CandidateInput, rng: random.Random) -> CandidatePrediction:
     sid = next_strategy(inp.history, inp.language, rng)
     last = _last_text(inp.history, "customer")
     return CandidatePrediction(strategy=strategy_label(sid, inp.language),
-                            reply=_reply(sid, last, "", inp.language, rng))
+                            reply=_reply(sid, last, "", inp.language, rng, inp.history))
 
 
 def _topic(topic: str) -> dict | None:
@@ -358,9 +370,9 @@ def customer(inp: RolePlayInput, rng: random.Random, seed: int = 0) -> CustomerR
         text = _zh(lang, f"你好，我想{want}。" if want else "你好，我想咨询点事情。",
                    f"Hi, I'd like to {want}." if want else "Hi, I have a question.")
     elif _IDENTITY.search(inp.direction) or last == 2:
-        text = rng.choice(CUSTOMER[lang][2])
+        text = _unsaid(CUSTOMER[lang][2], inp.history, "customer", rng)
     else:
-        text = rng.choice(CUSTOMER[lang][last])
+        text = _unsaid(CUSTOMER[lang][last], inp.history, "customer", rng)
     fillers = ("", "嗯，", "那个，", "哎，") if lang == "zh" else ("", "Um, ", "Well, ", "So, ")
     filler = fillers[dialogue_seed % len(fillers)]
     if filler and rng.random() < 0.5 and not text.startswith(filler):
