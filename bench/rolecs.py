@@ -9,10 +9,12 @@ gateway sends is recorded with the dialogue it is for. The ideal wall time is
 since a dialogue's turns are sequential and the endpoint serves `concurrency` calls at once.
 Target: stage time <= 1.15 x the ideal (default: 200 ms latency, 64 in flight).
 
-`--scale` is the paper-scale run instead: enough dialogues for about 11,000 accepted (the
+`--scale` is the paper-scale run instead: enough dialogues for about 11,000 judged 5/5 (the
 size of the published RoleCS) at 20 ms latency, measured at 1k, then growing to the full
 size, so the report shows how wall time grows; it also reports peak RSS (target < 2 GB) and
-the warehouse's size. Last line: one JSON object.
+the warehouse's size. Its "accepted" is the judge's count (the stage's kept): the flow's
+near-duplicate check, which runs after the stage, is not part of it. Last line: one JSON
+object.
 """
 
 from __future__ import annotations
