@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from warehouse.db import insert_frame, insert_rows, query, transaction
+from warehouse.db import insert_frame, insert_rows, query, query_dicts, transaction
 from warehouse.queries import sql
 
 
@@ -90,10 +90,8 @@ def funnel_numbers(con: duckdb.DuckDBPyConnection) -> dict:
     """What the funnel report shows. "funnel" holds the rows of marts.csconv_funnel (the one
     definition of the outcome counts) as dicts by column name; the other numbers are rows of
     their sql/queries/csconv/report_*.sql query."""
-    found = con.sql(sql("csconv/report_funnel"))
-    names = found.columns
     return {
-        "funnel": [dict(zip(names, row, strict=True)) for row in found.fetchall()],
+        "funnel": query_dicts(con, sql("csconv/report_funnel")),
         "rule_passed": query(con, sql("csconv/report_rule_passed")),
         "trimmed": query(con, sql("csconv/report_trimmed")),
         "pii": query(con, sql("csconv/report_pii")),
@@ -142,12 +140,9 @@ def write_quality(con: duckdb.DuckDBPyConnection, rows: list[dict], run_id: str,
 def quality_verdict(con: duckdb.DuckDBPyConnection, fingerprint: str) -> list[dict] | None:
     """The results of the latest checkpoint over exactly this set and suite, if any."""
     try:
-        found = con.sql(sql("quality/latest_verdict"), params=[fingerprint])
-        rows = found.fetchall()
+        return query_dicts(con, sql("quality/latest_verdict"), [fingerprint]) or None
     except duckdb.BinderException:  # a read-only warehouse not yet migrated to 007
         return None
-    names = found.columns
-    return [dict(zip(names, r, strict=True)) for r in rows] or None
 
 
 def batch_areas(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, str | None]:

@@ -135,6 +135,14 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[
         con.execute(sql).fetchall()
 
 
+def query_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[dict]:
+    """`query`, each row a dict by column name: for code that reads a view by its columns
+    rather than by position."""
+    found = con.sql(sql, params=params)
+    names = found.columns
+    return [dict(zip(names, row, strict=True)) for row in found.fetchall()]
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """All or nothing; the caller's exception is re-raised after the rollback."""

@@ -9,7 +9,7 @@ from collections import Counter
 import duckdb
 
 from csc.rolecs import near_duplicates, report
-from warehouse.db import insert_rows, query, transaction
+from warehouse.db import insert_rows, query, query_dicts, transaction
 from warehouse.queries import sql
 
 
@@ -37,25 +37,19 @@ def mark_near_duplicates(con: duckdb.DuckDBPyConnection,
     return {"checked": len(new), "dialogue": kinds["dialogue"], "scenario": kinds["scenario"]}
 
 
-def _by_name(con: duckdb.DuckDBPyConnection, statement: str) -> list[dict]:
-    found = con.sql(statement)
-    names = found.columns
-    return [dict(zip(names, row, strict=True)) for row in found.fetchall()]
-
-
 def report_numbers(con: duckdb.DuckDBPyConnection) -> dict:
     """What the report shows: rows of the marts.rolecs_* views by column name (through the
     sql/queries/rolecs/report_*.sql that read them), the stage's LLM cost, and the text
     metrics of the accepted set's turns."""
     turns = [report.Turn(*r) for r in query(con, sql("rolecs/report_turns"))]
     return {
-        "summary": _by_name(con, sql("rolecs/report_summary")),
-        "outcomes": _by_name(con, sql("rolecs/report_outcomes")),
-        "strategies": _by_name(con, sql("rolecs/report_strategies")),
-        "transitions": _by_name(con, sql("rolecs/report_transitions")),
-        "coverage": _by_name(con, sql("rolecs/report_coverage")),
-        "near_duplicates": _by_name(con, sql("rolecs/report_near_duplicates")),
-        "cost": _by_name(con, sql("rolecs/report_cost"))[0],
-        "simulated": _by_name(con, sql("rolecs/report_simulated"))[0],
+        "summary": query_dicts(con, sql("rolecs/report_summary")),
+        "outcomes": query_dicts(con, sql("rolecs/report_outcomes")),
+        "strategies": query_dicts(con, sql("rolecs/report_strategies")),
+        "transitions": query_dicts(con, sql("rolecs/report_transitions")),
+        "coverage": query_dicts(con, sql("rolecs/report_coverage")),
+        "near_duplicates": query_dicts(con, sql("rolecs/report_near_duplicates")),
+        "cost": query_dicts(con, sql("rolecs/report_cost"))[0],
+        "simulated": query_dicts(con, sql("rolecs/report_simulated"))[0],
         "texts": report.text_metrics(turns),
     }
