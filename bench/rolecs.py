@@ -47,21 +47,17 @@ def personas_for(dialogues: int) -> int:
     return 2 * math.ceil(dialogues / 2 / 7) + 2
 
 
-def synthesize(per_language: int, batch: str, concurrency: int) -> dict[str, Any]:
+def synthesize(per_language: int, batch: str) -> dict[str, Any]:
     """One batch through the kit, as flows/rolecs.py runs it; its figures."""
     from csc.kit import runner
     from csc.rolecs.stage import RolecsStage
 
     stage = RolecsStage.ref(batch=batch).build()
     start, cpu = time.perf_counter(), time.process_time()
-    shards = runner.plan(stage, limit=per_language)
-    totals = {"input": 0, "kept": 0, "rejected": 0, "dead": 0, "deferred": 0}
-    for shard in shards:
-        counts = runner.run_shard(stage, shard, f"bench-{batch}", batch_size=50).as_dict()
-        for key in totals:
-            totals[key] += counts[key]
-    if totals["input"] != sum(totals[k] for k in ("kept", "rejected", "dead", "deferred")):
-        raise SystemExit(f"counts do not reconcile: {totals}")
+    counts = runner.run_all(stage, f"bench-{batch}", limit=per_language, batch_size=50)
+    if not counts.reconciles:
+        raise SystemExit(f"counts do not reconcile: {counts.as_dict()}")
+    totals = {k: getattr(counts, k) for k in ("input", "kept", "rejected", "dead", "deferred")}
     return {**totals, "wall_s": time.perf_counter() - start,
             "cpu_s": time.process_time() - cpu}
 
@@ -85,7 +81,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     with SimulatorProcess(SimConfig(seed=1, latency_ms=args.latency_ms)) as sim:
         os.environ["CSC_LLM_BASE_URL"] = sim.base_url
         sim_cpu = cpu_of(sim)
-        run = synthesize(args.dialogues // 2, "bench", args.concurrency)
+        run = synthesize(args.dialogues // 2, "bench")
         sim_cpu = cpu_of(sim) - sim_cpu
         in_flight = sim.stats().get("max_in_flight")
     chains = recorder.chains()
@@ -121,7 +117,7 @@ def scale(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         os.environ["CSC_LLM_BASE_URL"] = sim.base_url
         size = 1000
         while accepted < wanted:
-            run = synthesize(size // 2, f"scale-{len(steps)}", args.concurrency)
+            run = synthesize(size // 2, f"scale-{len(steps)}")
             if run["input"] == 0:
                 raise SystemExit("the persona pool ran out before the target")
             made, accepted = made + run["input"], accepted + run["kept"]

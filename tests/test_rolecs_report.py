@@ -119,9 +119,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.setenv("CSC_WAREHOUSE", str(db))
         point_llm_at(mp, sim.base_url, folder / "llm.sqlite")
         load_persona_file(None)
-        stage = RolecsStage.ref(batch="b1").build()
-        for shard in runner.plan(stage, limit=3):
-            runner.run_shard(stage, shard, "run-1", batch_size=50)
+        runner.run_all(RolecsStage.ref(batch="b1").build(), "run-1", limit=3, batch_size=50)
         with connect(db) as con:
             mark_near_duplicates(con)
     return db
@@ -134,33 +132,29 @@ def analyst(simulated: Path):
     con.close()
 
 
-def one(con, sql: str) -> list[tuple]:
-    return query(con, sql)
-
-
 def test_the_accepted_set_is_judged_and_checked_and_not_a_near_duplicate(analyst):
-    assert one(analyst, "SELECT count(*) FROM marts.rolecs_accepted")[0][0] >= 1
-    assert one(analyst, """
+    assert query(analyst, "SELECT count(*) FROM marts.rolecs_accepted")[0][0] >= 1
+    assert query(analyst, """
         SELECT dialogue_id FROM rolecs.dialogues d JOIN rolecs.near_duplicates n
         USING (dialogue_id) WHERE d.status = 'accepted' AND n.duplicate_of IS NULL
         EXCEPT SELECT dialogue_id FROM marts.rolecs_accepted""") == []
-    assert one(analyst, """
+    assert query(analyst, """
         SELECT count(*) FROM marts.rolecs_accepted a JOIN rolecs.near_duplicates n
         USING (dialogue_id) WHERE n.duplicate_of IS NOT NULL OR a.status <> 'accepted'
         """) == [(0,)]
 
 
 def test_the_summary_reconciles_with_the_dialogues(analyst):
-    rows = one(analyst, "SELECT language, dialogues, accepted + near_duplicates + rejected + "
+    rows = query(analyst, "SELECT language, dialogues, accepted + near_duplicates + rejected + "
                         "stopped + unchecked, accepted, accepted_pct FROM marts.rolecs_summary "
                         "ORDER BY language")
-    per_language = dict(one(analyst, "SELECT language, count(*) FROM rolecs.dialogues "
+    per_language = dict(query(analyst, "SELECT language, count(*) FROM rolecs.dialogues "
                                      "GROUP BY 1"))
     assert [r[0] for r in rows] == ["en", "zh"]
     for language, dialogues, parts, accepted, pct in rows:
         assert dialogues == parts == per_language[language] == 3
         assert pct == round(100 * accepted / dialogues, 2)
-    lengths = one(analyst, "SELECT s.mean_utterances, s.min_utterances, s.max_utterances, "
+    lengths = query(analyst, "SELECT s.mean_utterances, s.min_utterances, s.max_utterances, "
                            "round(avg(a.n_utterances), 2), min(a.n_utterances), "
                            "max(a.n_utterances) FROM marts.rolecs_summary s "
                            "JOIN marts.rolecs_accepted a USING (language) GROUP BY ALL")
@@ -168,18 +162,18 @@ def test_the_summary_reconciles_with_the_dialogues(analyst):
 
 
 def test_strategies_transitions_and_coverage_count_the_accepted_turns(analyst):
-    supporter = one(analyst, "SELECT count(*), count(DISTINCT dialogue_id) FROM "
+    supporter = query(analyst, "SELECT count(*), count(DISTINCT dialogue_id) FROM "
                              "marts.rolecs_accepted JOIN rolecs.utterances USING (dialogue_id) "
                              "WHERE speaker = 'supporter'")[0]
-    assert one(analyst, "SELECT sum(turns) FROM marts.rolecs_strategy_distribution") == \
+    assert query(analyst, "SELECT sum(turns) FROM marts.rolecs_strategy_distribution") == \
         [(supporter[0],)]
     # a dialogue of k supporter turns has k - 1 transitions
-    assert one(analyst, "SELECT sum(transitions) FROM marts.rolecs_strategy_transitions") == \
+    assert query(analyst, "SELECT sum(transitions) FROM marts.rolecs_strategy_transitions") == \
         [(supporter[0] - supporter[1],)]
-    rows = one(analyst, "SELECT language, sum(pct) FROM marts.rolecs_strategy_transitions "
+    rows = query(analyst, "SELECT language, sum(pct) FROM marts.rolecs_strategy_transitions "
                         "GROUP BY language, from_strategy_id")
     assert all(abs(total - 100) < 0.05 for _, total in rows)
-    coverage = one(analyst, "SELECT language, stage_id, dialogues, accepted_dialogues, pct "
+    coverage = query(analyst, "SELECT language, stage_id, dialogues, accepted_dialogues, pct "
                             "FROM marts.rolecs_stage_coverage ORDER BY ALL")
     languages = {r[0] for r in coverage}
     assert len(coverage) == 5 * len(languages)
@@ -192,7 +186,7 @@ def test_strategies_transitions_and_coverage_count_the_accepted_turns(analyst):
 def test_the_report_reads_the_views_and_says_it_is_the_simulator(analyst):
     numbers = report_numbers(analyst)
     figures = report.figures(numbers)
-    accepted = one(analyst, "SELECT count(*) FROM marts.rolecs_accepted")[0][0]
+    accepted = query(analyst, "SELECT count(*) FROM marts.rolecs_accepted")[0][0]
     assert figures["accepted"] == accepted and figures["dialogues"] == 6
     assert figures["cost_usd"] == 0.0 and figures["cost_per_accepted_usd"] == 0.0
     texts = {(r["language"], r["speaker"]) for r in numbers["texts"]}

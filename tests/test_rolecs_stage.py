@@ -160,9 +160,7 @@ def test_the_accepted_dialogues_export_in_the_released_shape(warehouse, llm_env,
     load_persona_file(SAMPLE_PERSONAS)
     with run_in_thread(SimConfig(seed=5)) as sim:
         llm_env(sim)
-        stage = RolecsStage.ref(batch="x").build()
-        for shard in runner.plan(stage, limit=3):
-            runner.run_shard(stage, shard, "run-x")
+        runner.run_all(RolecsStage.ref(batch="x").build(), "run-x", limit=3)
     with connect(warehouse) as con:
         mark_near_duplicates(con)  # the accepted set is the checked one
         accepted = dict(query(con, "SELECT language, count(*) FROM marts.rolecs_accepted "

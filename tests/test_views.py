@@ -45,14 +45,11 @@ def pipeline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         with run_in_thread(SimConfig(seed=3)) as sim:
             point_llm_at(mp, sim.base_url, folder / "llm.sqlite")
             for ref in csconv_stages():
-                stage = ref.build()
-                for shard in runner.plan(stage):
-                    runner.run_shard(stage, shard, "csconv-run", batch_size=50)
+                runner.run_all(ref.build(), "csconv-run", batch_size=50)
             service.measure_agreement("csconv-run")
             load_persona_file(None)
-            rolecs = RolecsStage.ref(batch="views").build()
-            for shard in runner.plan(rolecs, limit=2):
-                runner.run_shard(rolecs, shard, "rolecs-run", batch_size=50)
+            runner.run_all(RolecsStage.ref(batch="views").build(), "rolecs-run", limit=2,
+                           batch_size=50)
             with connect(db) as con:
                 mark_near_duplicates(con)
     return db

@@ -213,3 +213,11 @@ def run_shard(stage: LLMStage, shard: Shard, run_id: str, *, refresh: bool = Fal
                 with connect() as con:
                     sync_journal(con, journal)
     return counts
+
+
+def run_all(stage: LLMStage, run_id: str, *, limit: int | None = None,
+            batch_size: int = 100) -> Counts:
+    """Plan and run every shard in this process, without Prefect (tests, benchmarks, a
+    notebook); the summed counts. The flows use tasks/stage.run_stage instead."""
+    return Counts.total(stage.key, [run_shard(stage, shard, run_id, batch_size=batch_size)
+                                    .as_dict() for shard in plan(stage, limit=limit)])
