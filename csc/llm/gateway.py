@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from csc.errors import RuntimeFailure
 from csc.llm.asking import Answer, ask
-from csc.llm.client import sdk_client
+from csc.llm.client import UnreadableCompletion, create_chat_completion, sdk_client
 from csc.llm.journal import Cached, CallRow, DeadLetterRow, Journal
 from csc.llm.limits import AdaptiveLimiter, RateLimiter
 from csc.llm.parsing import ParseError, parse_as, split_reasoning
@@ -265,20 +265,11 @@ class LLMGateway:
                     error = f"connection failed: {exc.message}"
                 except openai.APIStatusError as exc:  # other 4xx: this item cannot succeed
                     raise _ItemRejected(f"{exc.status_code}: {exc.message}", attempt) from None
+                except UnreadableCompletion as exc:
+                    error = str(exc)
                 else:
                     await self.limiter.on_success()
-                    msg = resp.choices[0].message if resp.choices else None
-                    if msg is None:
-                        error = "the answer had no choices"
-                    else:
-                        extra = getattr(msg, "model_extra", None) or {}
-                        reasoning = getattr(msg, "reasoning_content", None) or extra.get(
-                            "reasoning_content")
-                        u = resp.usage
-                        details = getattr(u, "completion_tokens_details", None) if u else None
-                        used = (u.prompt_tokens if u else 0, u.completion_tokens if u else 0,
-                                (details.reasoning_tokens or 0) if details else 0)
-                        return msg.content or "", reasoning, attempt, used
+                    return resp.content, resp.reasoning, attempt, resp.usage
             if attempt == self.settings.max_attempts:
                 raise _TransportGaveUp(self._redact(error), attempt)
             backoff = min(self.settings.backoff_cap,
@@ -296,7 +287,7 @@ class LLMGateway:
         watch = self.silence
         watch.sent()
         try:
-            resp = await self.client.chat.completions.create(**params)
+            resp = await create_chat_completion(self.client, params)
             watch.answered()
             return resp
         except openai.APIStatusError:  # an error status is still an answer
