@@ -159,9 +159,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         result = _launch(rolecs, per_language=args.limit or 10, batch=args.batch,
                          personas=args.personas, refresh=args.refresh)
+    elif args.stage == "evaluate":
+        _prepare_run()
+        from flows.evaluate import evaluate
+
+        result = _launch(evaluate, limit=args.limit)
     elif args.stage == "nightly":
         drop = _drop_folder(args.drop)
-        _prepare_run(("csconv", "rolecs"))
+        _prepare_run(("csconv", "rolecs", "evaluate"))
         from flows.nightly import nightly
 
         result = _launch(nightly, drop_folder=drop)
@@ -180,7 +185,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     from csc.paths import SAMPLES
 
     os.environ["CSC_LLM_BASE_URL"] = "simulator"  # the demo chooses it explicitly
-    _prepare_run(("csconv", "rolecs"))
+    _prepare_run(("csconv", "rolecs", "evaluate"))
     from flows.nightly import nightly
     from warehouse.db import output_dir, warehouse_path
 
@@ -191,10 +196,30 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     made = result["rolecs"]
     print(f"rolecs:    {made['input']} dialogues simulated, {made['accepted']} accepted (judged "
           "5/5, not a near-duplicate: marts.rolecs_accepted)")
+    _print_leaderboard()
     print(f"export:    .venv/bin/csc export csconv --format jsonl   "
           f"(writes {output_dir() / 'exports'})")
     print("The LLM answers above came from the offline simulator, not from a model.")
     return EXIT_OK
+
+
+def _print_leaderboard() -> None:
+    """The leaderboard as the demo ends (marts.leaderboard; simulator rows say what they are)."""
+    from warehouse.db import connect, query_dicts
+
+    with connect(read_only=True) as con:
+        rows = query_dicts(con, "SELECT setting, rank, model, kind, n_turns, acc, acc_ci_low, "
+                                "acc_ci_high, macro_f1, bleu2, rouge_l FROM marts.leaderboard")
+    print("leaderboard (marts.leaderboard; x100, 95% bootstrap interval by dialogue):")
+    for r in rows:
+        note = "  <- simulator, not a model's result" if r["kind"] == "simulator" else ""
+        ci = (f" [{r['acc_ci_low']:.1f}-{r['acc_ci_high']:.1f}]"
+              if r["acc_ci_low"] is not None else "")
+        def num(v):
+            return "-" if v is None else f"{v:.1f}"
+        print(f"  {r['setting']:<9} {r['rank']}. {r['model']:<16} ACC {num(r['acc'])}{ci}  "
+              f"F1 {num(r['macro_f1'])}  B-2 {num(r['bleu2'])}  R-L {num(r['rouge_l'])}  "
+              f"({r['n_turns']} turns){note}")
 
 
 def _cmd_init(_: argparse.Namespace) -> int:
@@ -373,8 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("run", "run a flow directly, with a temporary Prefect server "
                        "(or $PREFECT_API_URL's)")
-    p.add_argument("stage", choices=["nightly", "ingest", "csconv", "rolecs"],
-                   help="nightly: the whole DAG; ingest, csconv or rolecs: one stage")
+    p.add_argument("stage", choices=["nightly", "ingest", "csconv", "rolecs", "evaluate"],
+                   help="nightly: the whole DAG; ingest, csconv, rolecs or evaluate: one stage")
     p.add_argument("--drop", metavar="FOLDER",
                    help="nightly and ingest: the drop folder of raw dialogue files (default: "
                         "$CSC_DROP_FOLDER; the bundled samples are samples/raw)")

@@ -229,6 +229,10 @@ class _Settings(BaseSettings):
     rolecs_topics_en: Annotated[str | None, TOPICS] = None
     rolecs_seed: Annotated[int, WHOLE_GE_0] = 0
     rolecs_max_utterances: Annotated[int, WHOLE_GE_1] = 50
+    # evaluation: a YAML registry of the models to evaluate (csc/eval/registry.py); unset:
+    # the offline baselines and the endpoint's candidate model
+    eval_models: Annotated[Path | None, PATH] = None
+    eval_resamples: Annotated[int, WHOLE_GE_0] = 1000
     # the served schedule
     nightly_cron: Annotated[str, CRON] = DEFAULT_CRON
     nightly_tz: Annotated[str, TIME_ZONE] = "UTC"

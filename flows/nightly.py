@@ -2,7 +2,9 @@
 
     ingest -> csconv (LLM pre-filter, rewrite, post-filter, annotation, funnel)
     rolecs (personas -> simulated, judged dialogues; independent of the two above)
-    (exports, fine-tune trigger, evaluation: landing next)
+    evaluate (every registered model on the CSConv set, both settings; the offline baselines
+              learn from RoleCS) -> metrics, leaderboard
+    (exports and the fine-tune trigger: landing next)
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from csc import paths
 from csc.ingest.sources import load_source
 from csc.llm.settings import load_settings
 from flows.csconv import csconv
+from flows.evaluate import evaluate
 from flows.ingest import ingest
 from flows.rolecs import rolecs
 from tasks.runs import refuses_bad_config, run_ledger
@@ -32,7 +35,7 @@ def nightly(drop_folder: str | None = None, source: str | None = None,
     drop = str(paths.drop_folder(drop_folder))
     if source:
         load_source(source)
-    load_settings(stages=("csconv", "rolecs"))  # before ingest writes anything
+    load_settings(stages=("csconv", "rolecs", "evaluate"))  # before ingest writes anything
     params = {"drop_folder": drop, "source": source, "csconv_batch_size": csconv_batch_size,
               "rolecs_per_language": rolecs_per_language}
     with run_ledger("nightly", params) as run:
@@ -46,4 +49,7 @@ def nightly(drop_folder: str | None = None, source: str | None = None,
         made = rolecs(per_language=rolecs_per_language)
         run["summary"]["rolecs"] = {k: made[k] for k in ("input", "kept", "rejected", "dead",
                                                          "deferred", "accepted")}
+        evaluated = evaluate()
+        run["summary"]["evaluate"] = {"runs": len(evaluated["runs"]),
+                                      "metrics": evaluated["metrics"]}
     return run["summary"]

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -242,8 +243,30 @@ class DialogueJudgement(_Strict):
 
 
 class CandidatePrediction(_Strict):
+    """A model's next supporter turn under evaluation (csc-method §5): the strategy it chose
+    and its reply. A strategy that names none of the 12 (or several) fails validation, so the
+    gateway asks again naming the forms it may use; after the re-asks the turn is recorded as
+    a parse failure, which the metrics count as wrong. `reply` is read as `response` too."""
+
     strategy: str
-    reply: str
+    response: str = Field(validation_alias=AliasChoices("response", "reply"))
+
+    @field_validator("strategy")
+    @classmethod
+    def _one_strategy(cls, value: str) -> str:
+        from csc.framework import normalise_label
+
+        if not normalise_label(value).ok:
+            raise ValueError(f"'{value.strip()[:40]}' is not one of the 12 strategies: write "
+                             "its name as in the list (e.g. \"Problem Refinement\" or "
+                             "\"策略4 细化问题\")")
+        return value
+
+    @property
+    def strategy_id(self) -> int:
+        from csc.framework import normalise_label
+
+        return normalise_label(self.strategy).id  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -283,7 +306,7 @@ ROLES: dict[Role, RoleSpec] = {spec.role: spec for spec in (
     RoleSpec(Role.CUSTOMER_ASSISTANT, CustomerDirection, ("rolecs",), temperature=0.8),
     RoleSpec(Role.CUSTOMER, CustomerReply, ("rolecs",), temperature=0.8),
     RoleSpec(Role.DIALOGUE_JUDGE, DialogueJudgement, ("rolecs",)),
-    RoleSpec(Role.CANDIDATE, CandidatePrediction),
+    RoleSpec(Role.CANDIDATE, CandidatePrediction, ("evaluate",), max_tokens=512),
 )}
 
 # Views of the table above, for the code that asks one question of it.

@@ -266,7 +266,7 @@ def candidate(inp: CandidateInput, rng: random.Random) -> CandidatePrediction:
     sid = next_strategy(inp.history, inp.language, rng)
     last = _last_text(inp.history, "customer")
     return CandidatePrediction(strategy=strategy_label(sid, inp.language),
-                            reply=_reply(sid, last, "", inp.language, rng, inp.history))
+                            response=_reply(sid, last, "", inp.language, rng, inp.history))
 
 
 def _topic(topic: str) -> dict | None:

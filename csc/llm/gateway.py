@@ -53,6 +53,11 @@ class DeadLetter(RuntimeFailure):
     """This item failed for good; it is in the dead-letter table with the reason."""
 
 
+class UnusableAnswer(DeadLetter):
+    """The endpoint answered, but no answer could be read, re-asks included: for a model
+    under evaluation that is the model's failure (counted), not the endpoint's."""
+
+
 @dataclass(frozen=True)
 class LLMRequest:
     role: Role
@@ -78,6 +83,7 @@ class LLMFailure:
     item_key: str
     error: str
     kind: str  # "dead": dead-lettered; "deferred": not attempted (budget), retried next run
+    unusable: bool = False  # dead because every answer was unreadable (UnusableAnswer)
 
 
 @dataclass
@@ -204,7 +210,7 @@ class LLMGateway:
             except ParseError as exc:
                 last_error = str(exc)
                 if reasks >= self.settings.max_reasks:
-                    raise DeadLetter(self._record_dead(
+                    raise UnusableAnswer(self._record_dead(
                         req, key, f"unusable answer after {reasks} re-asks: {last_error}",
                         attempts, reasks, usage, started)) from None
                 reasks += 1
@@ -356,7 +362,8 @@ class LLMGateway:
         try:
             return await self.call(req, refresh=refresh)
         except DeadLetter as exc:
-            return LLMFailure(req.item_key, str(exc), "dead")
+            return LLMFailure(req.item_key, str(exc), "dead",
+                              unusable=isinstance(exc, UnusableAnswer))
         except BudgetExceeded as exc:
             self.stats.deferred += 1
             if not self._budget_logged:

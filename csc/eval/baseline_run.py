@@ -1,0 +1,65 @@
+"""Running an offline baseline over the current CSConv set: no LLM, same tables and settings.
+
+Incremental like the LLM runs: only dialogues without predictions under the run are
+predicted, in chunks committed as they finish, so a crash loses at most one chunk and the
+rerun finishes the rest. A new training set (more accepted RoleCS dialogues) is a new run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from csc.eval.baselines import NoTrainingData, build, training_fingerprint
+from csc.eval.context import EvalDialogue, EvalTurn, Prediction, predict_dialogue
+from csc.eval.predict import dialogues_from, prediction_rows, run_key, run_row
+from csc.eval.registry import ModelEntry
+from csc.kit.stage import LANGUAGES
+from warehouse import eval_store
+from warehouse.db import connect
+
+log = logging.getLogger(__name__)
+CHUNK = 200  # dialogues per commit
+
+
+def run_baseline(entry: ModelEntry, setting: str, *, db: Path | None = None,
+                 limit: int | None = None) -> dict:
+    """Predict the pending dialogues; counts (input = predicted), or why it could not run."""
+    assert entry.baseline is not None
+    with connect(db) as con:
+        training = dialogues_from(eval_store.training_turns(con))
+    if not training:
+        return {"model": entry.name, "setting": setting, "input": 0, "predicted": 0,
+                "skipped": "no accepted RoleCS dialogue to learn from yet (run rolecs first)"}
+    model = build(entry.baseline, training)
+    key = run_key(entry, setting, [training_fingerprint(training), entry.baseline])
+    predicted = turns = 0
+    skipped: list[str] = []
+    with connect(db) as con:
+        eval_store.ensure_run(con, run_row(key, entry, setting, "baseline", None))
+        for lang in LANGUAGES:
+            ids = eval_store.pending(con, lang, key, limit)
+            for start in range(0, len(ids), CHUNK):
+                dialogues = dialogues_from(eval_store.dialogue_turns(con, ids[start:start + CHUNK]))
+                try:
+                    rows = [r for d in dialogues
+                            for r in prediction_rows(key, d, _predict(model, d, setting))]
+                except NoTrainingData as exc:
+                    skipped.append(str(exc))
+                    break
+                eval_store.write_predictions(con, rows)
+                predicted += len(dialogues)
+                turns += len(rows)
+    out = {"model": entry.name, "setting": setting, "run_key": key, "input": predicted,
+           "predicted": predicted, "turns": turns}
+    if skipped:
+        out["skipped"] = "; ".join(skipped)
+    return out
+
+
+def _predict(model, d: EvalDialogue, setting: str) -> list[Prediction]:
+    async def ask(dialogue: EvalDialogue, history: list[EvalTurn], utt_index: int) -> Prediction:
+        return model.predict(dialogue, history, utt_index)
+
+    return asyncio.run(predict_dialogue(d, setting, ask))

@@ -1,0 +1,67 @@
+-- Evaluation views for analysts (csc-method §5). Every figure is x100 like the paper, except
+-- resp_len (characters for zh, words for en); each has its 95% bootstrap interval
+-- (resampled by dialogue). A metric that was not computed is NULL with its status, never 0.
+
+-- The runs whose metrics are current: for each model and setting, the run computed last
+-- (a baseline's run_key changes when its training data does; the newest one stands).
+CREATE OR REPLACE VIEW marts.eval_current_runs AS
+SELECT r.*, m.computed_at, m.n_turns
+FROM eval.runs r
+JOIN (SELECT run_key, max(computed_at) AS computed_at, max(n_turns) AS n_turns
+      FROM eval.metrics WHERE strategy_id = 0 AND phase = '' GROUP BY run_key) m USING (run_key)
+QUALIFY row_number() OVER (PARTITION BY r.model, r.setting ORDER BY m.computed_at DESC) = 1;
+
+-- THE LEADERBOARD: one row per model and setting, ranked by strategy accuracy within the
+-- setting. acc_differs_from_next says whether the row's accuracy differs significantly from
+-- the next row's (paired bootstrap, 95%); NULL on the last row. kind 'simulator' rows are the
+-- offline simulator's answers: a pipeline check, never a model's result.
+CREATE OR REPLACE VIEW marts.leaderboard AS
+WITH headline AS (
+    SELECT run_key,
+           max(value) FILTER (WHERE metric = 'acc') AS acc,
+           max(ci_low) FILTER (WHERE metric = 'acc') AS acc_ci_low,
+           max(ci_high) FILTER (WHERE metric = 'acc') AS acc_ci_high,
+           max(value) FILTER (WHERE metric = 'macro_f1') AS macro_f1,
+           max(ci_low) FILTER (WHERE metric = 'macro_f1') AS macro_f1_ci_low,
+           max(ci_high) FILTER (WHERE metric = 'macro_f1') AS macro_f1_ci_high,
+           max(value) FILTER (WHERE metric = 'stage_acc') AS stage_acc,
+           max(value) FILTER (WHERE metric = 'bleu2') AS bleu2,
+           max(ci_low) FILTER (WHERE metric = 'bleu2') AS bleu2_ci_low,
+           max(ci_high) FILTER (WHERE metric = 'bleu2') AS bleu2_ci_high,
+           max(value) FILTER (WHERE metric = 'bleu4') AS bleu4,
+           max(value) FILTER (WHERE metric = 'rouge_l') AS rouge_l,
+           max(value) FILTER (WHERE metric = 'bertscore') AS bertscore,
+           max(status) FILTER (WHERE metric = 'bertscore') AS bertscore_status,
+           max(value) FILTER (WHERE metric = 'distinct1') AS distinct1,
+           max(value) FILTER (WHERE metric = 'distinct2') AS distinct2,
+           max(value) FILTER (WHERE metric = 'resp_len') AS resp_len,
+           max(value) FILTER (WHERE metric = 'parse_failures') AS parse_failures
+    FROM eval.metrics WHERE strategy_id = 0 AND predicted_id = 0 AND phase = ''
+    GROUP BY run_key),
+ranked AS (
+    SELECT r.setting, r.model, r.kind, r.run_key, r.n_turns, r.computed_at, h.*  EXCLUDE (run_key),
+           row_number() OVER (PARTITION BY r.setting ORDER BY h.acc DESC NULLS LAST, r.model)
+               AS rank,
+           lead(r.run_key) OVER (PARTITION BY r.setting ORDER BY h.acc DESC NULLS LAST, r.model)
+               AS next_run_key
+    FROM marts.eval_current_runs r JOIN headline h USING (run_key))
+SELECT k.* EXCLUDE (next_run_key),
+       c.significant AS acc_differs_from_next
+FROM ranked k
+LEFT JOIN eval.comparisons c
+  ON c.run_key_a = k.run_key AND c.run_key_b = k.next_run_key AND c.metric = 'acc'
+ORDER BY k.setting, k.rank;
+
+-- Per-strategy precision, recall and F1 of the current runs, with strategy names.
+CREATE OR REPLACE VIEW marts.eval_per_strategy AS
+SELECT r.model, r.kind, r.setting, m.strategy_id, s.strategy_name,
+       max(m.value) FILTER (WHERE m.metric = 'precision') AS precision,
+       max(m.value) FILTER (WHERE m.metric = 'recall') AS recall,
+       max(m.value) FILTER (WHERE m.metric = 'f1') AS f1,
+       max(m.value) FILTER (WHERE m.metric = 'support')::BIGINT AS support
+FROM marts.eval_current_runs r
+JOIN eval.metrics m USING (run_key)
+JOIN marts.strategies s ON s.strategy_id = m.strategy_id
+WHERE m.strategy_id > 0 AND m.metric IN ('precision', 'recall', 'f1', 'support')
+GROUP BY ALL
+ORDER BY r.setting, r.model, m.strategy_id;

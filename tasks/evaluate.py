@@ -1,0 +1,32 @@
+"""The evaluation steps that are not an LLM stage: the offline baselines' predictions, the
+metrics of every run whose predictions changed, and the report."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+
+from csc.eval import baseline_run, service
+from csc.eval.registry import ModelEntry
+
+
+@task(name="baseline-predict")
+def predict_baseline(entry: ModelEntry, setting: str, limit: int | None = None) -> dict:
+    """An offline baseline over the pending CSConv dialogues (no LLM)."""
+    counts = baseline_run.run_baseline(entry, setting, limit=limit)
+    logger = get_run_logger()
+    if "skipped" in counts:
+        logger.warning("baseline %s (%s) skipped: %s", entry.name, setting, counts["skipped"])
+    else:
+        logger.info("baseline %s (%s): %d dialogues, %d turns predicted", entry.name, setting,
+                    counts["predicted"], counts["turns"])
+    return counts
+
+
+@task(name="eval-metrics")
+def compute_metrics() -> dict:
+    """Metrics (with bootstrap intervals) of every run whose predictions changed, then the
+    significance of the leaderboard's neighbours."""
+    done = service.refresh_metrics()
+    get_run_logger().info("metrics: %d runs computed, %d already current, %d comparisons",
+                          len(done["computed"]), done["current"], done["compared"])
+    return done

@@ -1,0 +1,69 @@
+"""Reads and idempotent writes of the eval.* tables (sql/migrations/016_eval.sql)."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from warehouse.db import insert_rows, query, transaction
+from warehouse.queries import sql
+
+TurnRow = tuple[str, str, int, str, int | None, str]  # id, language, index, speaker, sid, text
+
+
+def pending(con: duckdb.DuckDBPyConnection, language: str, run_key: str,
+            limit: int | None) -> list[str]:
+    ids = [i for (i,) in query(con, sql("eval/pending"), [language, run_key])]
+    return ids if limit is None else ids[:limit]
+
+
+def dialogue_turns(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[TurnRow]:
+    return query(con, sql("eval/dialogue_turns"), [list(ids)]) if ids else []
+
+
+def training_turns(con: duckdb.DuckDBPyConnection) -> list[TurnRow]:
+    return query(con, sql("eval/training_turns"))
+
+
+def ensure_run(con: duckdb.DuckDBPyConnection, run: dict) -> None:
+    """Record a run once (its key says everything that shapes its predictions)."""
+    with transaction(con):
+        insert_rows(con, "eval.runs", [run])
+
+
+def write_predictions(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
+    with transaction(con):
+        return insert_rows(con, "eval.predictions", rows)
+
+
+def run_frame(con: duckdb.DuckDBPyConnection, run_key: str) -> pl.DataFrame:
+    """A run's predictions over the current CSConv set, as csc/eval/types.py's frame."""
+    return con.sql(sql("eval/run_predictions"), params=[run_key]).pl()
+
+
+def fingerprints(con: duckdb.DuckDBPyConnection, run_key: str) -> tuple[str, int, str]:
+    """(fingerprint of the predictions now, their count, fingerprint the stored metrics were
+    computed on): metrics are stale when the two differ."""
+    now, n = query(con, sql("eval/fingerprint"), [run_key])[0]
+    (stored,) = query(con, sql("eval/metrics_fingerprint"), [run_key])[0]
+    return now, n, stored
+
+
+def runs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str, str]]:
+    return query(con, sql("eval/runs"))
+
+
+def replace_metrics(con: duckdb.DuckDBPyConnection, run_key: str, rows: list[dict]) -> int:
+    """A run's metrics, replaced whole in one transaction: they describe one set of
+    predictions, never a mix of two."""
+    with transaction(con):
+        con.execute("DELETE FROM eval.metrics WHERE run_key = ?", [run_key])
+        return insert_rows(con, "eval.metrics", rows, "computed_at")
+
+
+def replace_comparisons(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
+    with transaction(con):
+        for r in rows:
+            con.execute("DELETE FROM eval.comparisons WHERE run_key_a = ? AND run_key_b = ? "
+                        "AND metric = ?", [r["run_key_a"], r["run_key_b"], r["metric"]])
+        return insert_rows(con, "eval.comparisons", rows, "computed_at")
