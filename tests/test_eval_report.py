@@ -116,13 +116,18 @@ class Tables(HTMLParser):
         self.tables: list[tuple[str, list[list[str]]]] = []
         self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
         self.svgs: list[str] = []
+        self.captions: list[str] = []  # one per table, '' when it has none
         self._cell: list[str] | None = None
+        self._caption: list[str] | None = None
         self._svg: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, attrs))
         if tag == "table":
             self.tables.append((dict(attrs).get("class") or "", []))
+            self.captions.append("")
+        elif tag == "caption":
+            self._caption = []
         elif tag == "tr" and self.tables:
             self.tables[-1][1].append([])
         elif tag in ("td", "th"):
@@ -136,6 +141,9 @@ class Tables(HTMLParser):
         if tag in ("td", "th") and self._cell is not None:
             self.tables[-1][1][-1].append(" ".join("".join(self._cell).split()))
             self._cell = None
+        elif tag == "caption" and self._caption is not None:
+            self.captions[-1] = " ".join("".join(self._caption).split())
+            self._caption = None
         elif tag == "svg" and self._svg is not None:
             self.svgs.append(" ".join(self._svg))
             self._svg = None
@@ -145,6 +153,8 @@ class Tables(HTMLParser):
             self._cell.append(text)
         if self._svg is not None:
             self._svg.append(text)
+        if self._caption is not None:
+            self._caption.append(text)
 
 
 def parse(page: str) -> Tables:
@@ -256,10 +266,13 @@ def test_everything_from_data_is_escaped():
 def test_simulator_is_labelled_on_every_table_and_chart():
     page = render_html(data())
     p = parse(page)
-    with_sim = [rows for _, rows in p.tables if SIM in str(rows)]
-    assert len(with_sim) >= 10  # leaderboards, deltas, F1, phases, side by side, published
-    for rows in with_sim:
-        assert SIMULATOR_LABEL in str(rows), rows[:2]
+    with_sim = [(cap, rows) for cap, (_, rows) in zip(p.captions, p.tables, strict=True)
+                if SIM in cap + str(rows)]
+    assert len(with_sim) >= 11  # leaderboards, deltas, F1, phases, side by side, published
+    for cap, rows in with_sim:
+        assert SIMULATOR_LABEL in cap + str(rows), rows[:2]
+        if SIM in cap:  # a table about the simulator alone says so in its caption
+            assert SIMULATOR_LABEL in cap
         for r in rows:  # and on the simulator's own row, where the row names it
             if any(SIM in c for c in r):
                 assert any(SIMULATOR_LABEL in c for c in r), r
@@ -348,7 +361,7 @@ def test_deltas_against_the_paper_and_between_settings():
                  if c == "side-by-side" and "ref-qwen" in rows[0][1] and "gen-qwen" in rows[0][2])
     by_metric = {r[0]: r[1:] for r in qrows[1:]}
     assert by_metric["ACC"] == ["44.3 [42.8\u201345.8]", "38.0 [36.5\u201339.5]", "-6.27"]
-    assert by_metric["BERTScore"] == [NOT_COMPUTED, NOT_COMPUTED, "\u2014"]
+    assert by_metric["BERTScore"] == [NOT_COMPUTED, NOT_COMPUTED, NOT_COMPUTED]
 
 
 def test_signed_never_prints_minus_zero():
@@ -381,9 +394,12 @@ def test_confusion_of_the_wrong_shape_is_reported_not_drawn():
 
 
 def test_heatmap_shades_by_row_share():
-    svg = heatmap("t", ["a", "b"], ["x", "y"], [[3, 1], [0, 0]])
-    assert "rgb(33,84,145)" not in svg  # 3/4 is not full
-    assert svg.count("<rect") == 4 and ">3</text>" in svg
+    svg = heatmap("t", ["a", "b"], ["x", "y"], [[3, 1], [0, 0]], col_titles=["X", "Y"])
+    fills = re.findall(r'<rect[^>]*fill="(rgb\([^)]*\))"', svg)
+    # 3/4 and 1/4 of row a; row b is empty, so white (not a division by zero)
+    assert fills == ["rgb(88,127,172)", "rgb(200,212,228)", "rgb(255,255,255)",
+                     "rgb(255,255,255)"]
+    assert ">3</text>" in svg and ">0</text>" not in svg and "a \u2192 Y: 1" in svg
 
 
 def test_empty_report_still_renders():
@@ -410,7 +426,10 @@ def test_markdown_leaderboards():
     runs_in_order = [re.split(r"(?<!\\)\|", line)[4].strip() for line in ref[2:]]
     assert runs_in_order == ["ref-sim", "ref-qwen", "ref-majority", "ref-random", "ref-pipe"]
     qwen = next(line for line in ref if "ref-qwen" in line)
-    assert "44.3 [42.8\u201345.8]" in qwen and NOT_COMPUTED in qwen and "significant" in qwen
+    cells = dict(zip(head, (c.strip() for c in re.split(r"(?<!\\)\|", qwen)[1:-1]), strict=True))
+    assert cells["ACC"] == "44.3 [42.8\u201345.8]" and cells["B-2"] == "10.0 [8.5\u201311.5]"
+    assert cells["BERTScore"] == NOT_COMPUTED and cells["turns"] == "500"
+    assert cells["vs next row"] == "ACC +24.3 [22.3\u201326.3] \u2731 significant"
     assert "a\\|b" in text
     assert any(SIMULATOR_LABEL in line.replace("\\", "") for line in lines if "gen-sim" in line)
 
@@ -422,6 +441,7 @@ def test_write_report_is_atomic(tmp_path, monkeypatch):
     target = tmp_path / "out" / "report.html"
     assert write_report(data(), target) == target
     assert target.read_text(encoding="utf-8") == render_html(data())
+    assert target.stat().st_mode & 0o777 == 0o644  # readable, not mkstemp's 0600
     before = target.read_bytes()
 
     def boom(src, dst):

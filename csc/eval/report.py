@@ -178,6 +178,8 @@ padding:4px 0}
 th,td{border:1px solid #d4d4d4;padding:3px 7px;vertical-align:top}th{background:#f2f4f7}
 td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 td.absent{color:#777;font-style:italic}
+.wide{overflow-x:auto}table.leaderboard td:nth-child(2){min-width:190px}
+table.leaderboard td.num{font-size:13px}
 tr.sim td{background:#fff4f4}tr.sim td:first-child{border-left:4px solid #b00020}
 .simlabel{color:#b00020;font-weight:700;display:block}
 .kind{font-size:11px;color:#555;border:1px solid #bbb;border-radius:3px;padding:0 3px}
@@ -217,7 +219,7 @@ def _sim_note(runs: Sequence[RunReport]) -> str:
 
 def _leaderboard_html(rows: list[RunReport], setting: str) -> str:
     head = "".join(f"<th>{esc(METRIC_LABELS.get(m, m))}</th>" for m in HEADLINE)
-    out = [f'<table class="leaderboard" data-setting="{esc(setting)}">',
+    out = [f'<div class="wide"><table class="leaderboard" data-setting="{esc(setting)}">',
            f"<caption>Leaderboard \u2014 {esc(SETTING_TITLES[setting])}, sorted by ACC; "
            "value [95% bootstrap interval by dialogue]</caption>",
            f"<thead><tr><th>#</th><th>model</th><th>run</th><th>dataset</th><th>turns</th>{head}"
@@ -234,7 +236,7 @@ def _leaderboard_html(rows: list[RunReport], setting: str) -> str:
         out.append(f'{_tr(run)}<td class="num">{rank}</td><td>{_model_cell(run)}</td>'
                    f"<td>{esc(run.run_key)}</td><td>{esc(run.dataset)}</td>"
                    f'<td class="num">{run.n_turns}</td>{cells}<td>{sig}</td></tr>')
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     out.append('<p class="small">\u2731 significant: the paired bootstrap interval of the '
                "difference with the next row down excludes 0; n.s.: it does not.</p>")
     return "".join(out)
@@ -322,11 +324,12 @@ def _phase_html(rows: list[RunReport], setting: str) -> str:
 
 
 def _confusion_html(rows: list[RunReport], setting: str) -> str:
-    cols = [s.abbr for s in STRATEGIES] + [UNREADABLE]
+    cols = [s.abbr if len(s.abbr) <= 3 else s.abbr[:3] for s in STRATEGIES] + ["\u2717"]
+    col_titles = [f"predicted {s.id} {s.name}" for s in STRATEGIES] + [UNREADABLE]
     row_labels = [_strategy_head(s.id) for s in STRATEGIES]
     out = [f"<h3>Confusion \u2014 {esc(setting)} context</h3>{_sim_note(rows)}",
            '<p class="small">Rows: gold strategy; columns: predicted, the last one the answers '
-           "that could not be read. Shade: share of the row.</p>"]
+           "that could not be read (\u2717). Shade: share of the row.</p>"]
     for run in rows:
         matrix = run.evaluation.confusion
         title = f"{run.model} ({run.run_key}) \u2014 {setting} context"
@@ -336,7 +339,7 @@ def _confusion_html(rows: list[RunReport], setting: str) -> str:
             body = (f'<p class="absent">Confusion matrix unusable: expected 12\u00d713, '
                     f"got {esc(shape)}.</p>")
         else:
-            body = heatmap(title, row_labels, cols, matrix, subtitle=sub)
+            body = heatmap(title, row_labels, cols, matrix, subtitle=sub, col_titles=col_titles)
         label = f'<span class="simlabel">{esc(SIMULATOR_LABEL)}</span>' if sub else ""
         out.append(f"<details open><summary>{esc(title)}</summary>{label}{body}</details>")
     return "".join(out)
@@ -397,9 +400,15 @@ def _side_by_side_html(runs: list[RunReport]) -> str:
             rm = ref.metric(m) if ref else None
             gm = gen.metric(m) if gen else None
             d = delta(gm, rm)
+            if d is not None:
+                diff = signed(d)
+            elif ref and gen:  # both ran: say why there is no difference
+                diff = _absent(rm if value_of(rm) is None else gm)
+            else:
+                diff = NO_FIGURE
             cells = [_num_td(format_metric(rm) if ref else NO_FIGURE, value_of(rm) is not None),
                      _num_td(format_metric(gm) if gen else NO_FIGURE, value_of(gm) is not None),
-                     _num_td(signed(d) if d is not None else NO_FIGURE, d is not None)]
+                     _num_td(diff, d is not None)]
             row = '<tr class="sim">' if sim else "<tr>"
             out.append(f"{row}<td>{esc(METRIC_LABELS.get(m, m))}</td>{''.join(cells)}</tr>")
         out.append("</tbody></table>")
@@ -458,7 +467,7 @@ def _published_html(runs: list[RunReport]) -> str:
                     v = value_of(mv)
                     cells.append(_num_td(_absent(mv), False) if v is None
                                  else _num_td(signed(v - row.get(col)), True))
-                out.append(f"{_tr(run)}<td>{_model_cell(run)}<span class=\"small\">"
+                out.append(f"{_tr(run)}<td>{_model_cell(run)} <span class=\"small\">"
                            f"{esc(run.run_key)}</span></td><td>{esc(row.model)} "
                            f'<span class="small">({esc(why)})</span></td>{"".join(cells)}</tr>')
         out.append("</tbody></table>")
@@ -600,6 +609,7 @@ def write_report(data: ReportData, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would keep the report from its readers
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(page)
             f.flush()

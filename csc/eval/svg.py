@@ -109,9 +109,12 @@ def _shade(share: float) -> str:
 
 
 def heatmap(title: str, row_labels: Sequence[str], col_labels: Sequence[str],
-            cells: Sequence[Sequence[int]], *, subtitle: str = "", cell: int = 30) -> str:
+            cells: Sequence[Sequence[int]], *, subtitle: str = "", cell: int = 30,
+            col_titles: Sequence[str] | None = None) -> str:
     """Counts as a grid, each cell shaded by its share of its row (a gold strategy's turns), so
-    rare strategies are as readable as common ones; the count is written in the cell."""
+    rare strategies are as readable as common ones; the count is written in the cell.
+    `col_titles` are the columns' full names for the tooltips, when the labels are short."""
+    titles = list(col_titles) if col_titles is not None else list(col_labels)
     left, top = 70, 54 if subtitle else 40
     width = left + cell * len(col_labels) + 10
     height = top + cell * len(row_labels) + 10
@@ -135,7 +138,7 @@ def heatmap(title: str, row_labels: Sequence[str], col_labels: Sequence[str],
             ink = "#fff" if share > 0.55 else "#222"
             out.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell}" height="{cell}" '
                        f'fill="{_shade(share)}" stroke="#ddd"><title>{esc(label)} \u2192 '
-                       f"{esc(col_labels[j])}: {count}</title></rect>")
+                       f"{esc(titles[j])}: {count}</title></rect>")
             if count:
                 out.append(f'<text x="{left + j * cell + cell / 2}" y="{y + cell / 2 + 4}" '
                            f'font-size="9" text-anchor="middle" fill="{ink}">{count}</text>')
