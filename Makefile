@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: demo test lint bench-ingest bench-llm bench-csconv bench-cli clean install mutate
+.PHONY: demo test lint bench-ingest bench-llm bench-csconv bench-cli bench-metrics clean install mutate
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,6 +37,9 @@ bench-csconv: $(STAMP)
 
 bench-cli: $(STAMP)
 	$(BIN)/python bench/cli_latency.py
+
+bench-metrics: $(STAMP)
+	$(BIN)/python bench/metrics.py
 
 # Mutation testing of the pure modules ([tool.mutmut] in pyproject.toml; docs/testing.md).
 # Slow and CPU-heavy, so not part of `make test`. One worker (MUTATE_WORKERS=2 for two).

@@ -116,7 +116,7 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     for name, metric in result.headline.items():
         shown = "-" if metric.value is None else f"{metric.value:.2f}"
-        interval = ("" if metric.ci_low is None
+        interval = ("  (no interval)" if metric.ci_low is None
                     else f"  [{metric.ci_low:.2f}, {metric.ci_high:.2f}]")
         print(f"  {name:15s} {shown:>8s}{interval}  {metric.status}")
     for part, spent in timings.items():
