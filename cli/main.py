@@ -197,6 +197,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     print(f"rolecs:    {made['input']} dialogues simulated, {made['accepted']} accepted (judged "
           "5/5, not a near-duplicate: marts.rolecs_accepted)")
     _print_leaderboard()
+    print(f"report:    {result['evaluate']['report']}  (opens offline in a browser)")
     print(f"export:    .venv/bin/csc export csconv --format jsonl   "
           f"(writes {output_dir() / 'exports'})")
     print("The LLM answers above came from the offline simulator, not from a model.")
@@ -220,6 +221,15 @@ def _print_leaderboard() -> None:
         print(f"  {r['setting']:<9} {r['rank']}. {r['model']:<16} ACC {num(r['acc'])}{ci}  "
               f"F1 {num(r['macro_f1'])}  B-2 {num(r['bleu2'])}  R-L {num(r['rouge_l'])}  "
               f"({r['n_turns']} turns){note}")
+
+
+def _cmd_report(_: argparse.Namespace) -> int:
+    """The evaluation report again, from the warehouse: nothing is predicted or computed."""
+    from csc.eval.service import write_eval_report
+
+    path, _ = write_eval_report()
+    print(f"evaluation report: {path}  (one HTML file; opens offline)")
+    return EXIT_OK
 
 
 def _cmd_init(_: argparse.Namespace) -> int:
@@ -415,6 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", action="store_true",
                    help="csconv, rolecs: ask the LLM again instead of using cached answers")
     p.set_defaults(func=_cmd_run)
+
+    p = command("report", "write the evaluation report (out/reports/eval.html) from the "
+                          "warehouse")
+    p.set_defaults(func=_cmd_report)
 
     p = command("demo", "run the nightly DAG offline on the bundled samples, against the "
                         "simulator")

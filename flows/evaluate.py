@@ -11,7 +11,7 @@ from csc.eval.predict import PredictionStage
 from csc.eval.registry import load_registry
 from csc.llm.settings import load_settings
 from csc.settings import current
-from tasks.evaluate import compute_metrics, predict_baseline
+from tasks.evaluate import compute_metrics, predict_baseline, publish_eval_report
 from tasks.runs import refuses_bad_config, run_ledger
 from tasks.stage import run_stage
 
@@ -39,6 +39,7 @@ def evaluate(models: list[str] | None = None, settings: list[str] | None = None,
                     summary["runs"].append({"model": entry.name, "setting": setting,
                                             **made.as_dict()})
         summary["metrics"] = compute_metrics()
+        summary["report"] = publish_eval_report()["report"]
         run["summary"] = summary
     return run["summary"]
 

@@ -51,5 +51,6 @@ def nightly(drop_folder: str | None = None, source: str | None = None,
                                                          "deferred", "accepted")}
         evaluated = evaluate()
         run["summary"]["evaluate"] = {"runs": len(evaluated["runs"]),
-                                      "metrics": evaluated["metrics"]}
+                                      "metrics": evaluated["metrics"],
+                                      "report": evaluated["report"]}
     return run["summary"]

@@ -30,3 +30,16 @@ def compute_metrics() -> dict:
     get_run_logger().info("metrics: %d runs computed, %d already current, %d comparisons",
                           len(done["computed"]), done["current"], done["compared"])
     return done
+
+
+@task(name="eval-report")
+def publish_eval_report() -> dict:
+    """The offline HTML report (<output dir>/reports/eval.html) and the leaderboard as a
+    Markdown artifact."""
+    from prefect.artifacts import create_markdown_artifact
+
+    path, markdown = service.write_eval_report()
+    create_markdown_artifact(markdown, key="eval-leaderboard",
+                             description="Evaluation leaderboard (csc-method §5)")
+    get_run_logger().info("evaluation report: %s", path)
+    return {"report": str(path)}

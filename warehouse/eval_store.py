@@ -67,3 +67,15 @@ def replace_comparisons(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int
             con.execute("DELETE FROM eval.comparisons WHERE run_key_a = ? AND run_key_b = ? "
                         "AND metric = ?", [r["run_key_a"], r["run_key_b"], r["metric"]])
         return insert_rows(con, "eval.comparisons", rows, "computed_at")
+
+
+def report_rows(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], list[dict], list[dict]]:
+    """(leaderboard runs, their metric rows, their comparisons) for the report."""
+    from warehouse.db import query_dicts
+
+    runs = query_dicts(con, sql("eval/report_runs"))
+    keys = [r["run_key"] for r in runs]
+    if not keys:
+        return [], [], []
+    return (runs, query_dicts(con, sql("eval/report_metrics"), [keys]),
+            query_dicts(con, sql("eval/report_comparisons"), [keys]))

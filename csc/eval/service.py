@@ -9,7 +9,8 @@ import itertools
 import os
 from pathlib import Path
 
-from csc.eval.types import Evaluation
+from csc.eval.report import ReportData, RunReport
+from csc.eval.types import Comparison, Evaluation, MetricValue, StrategyScore
 from csc.settings import current
 from warehouse import eval_store
 from warehouse.db import connect, query_dicts
@@ -84,3 +85,59 @@ def neighbours(con) -> list[tuple[str, str]]:
             if a["setting"] == b["setting"]]
 
 
+
+
+def report_data(con, generated_at: str) -> ReportData:
+    """The report's runs rebuilt from the warehouse (eval.metrics, eval.comparisons), so the
+    report can be regenerated at any time without computing anything again."""
+    runs, metrics, comparisons = eval_store.report_rows(con)
+    by_run: dict[str, list[dict]] = {}
+    for m in metrics:
+        by_run.setdefault(m["run_key"], []).append(m)
+    out = []
+    for r in runs:
+        vs_next = {c["metric"]: Comparison(c["metric"], c["diff"], c["ci_low"], c["ci_high"],
+                                           c["significant"])
+                   for c in comparisons
+                   if c["run_key_a"] == r["run_key"] and c["run_key_b"] == r["next_run_key"]}
+        out.append(RunReport(r["run_key"], r["model"], r["kind"], r["setting"], "csconv",
+                             r["n_turns"], evaluation_from(by_run.get(r["run_key"], [])),
+                             vs_next))
+    return ReportData(out, generated_at, dataset_note="CSConv, the current set "
+                                                      "(marts.csconv_current)")
+
+
+def evaluation_from(rows: list[dict]) -> Evaluation:
+    """An Evaluation from its eval.metrics rows (the inverse of `metric_rows`)."""
+    headline: dict[str, MetricValue] = {}
+    per: dict[int, dict[str, float]] = {}
+    confusion = [[0] * 13 for _ in range(12)]
+    phases: dict[str, float] = {}
+    for m in rows:
+        if m["metric"] == "confusion":
+            confusion[m["strategy_id"] - 1][m["predicted_id"] - 1] = int(m["value"])
+        elif m["phase"]:
+            phases[m["phase"]] = m["value"]
+        elif m["strategy_id"]:
+            per.setdefault(m["strategy_id"], {})[m["metric"]] = m["value"]
+        else:
+            headline[m["metric"]] = MetricValue(m["metric"], m["value"], m["ci_low"],
+                                                m["ci_high"], m["n_turns"], m["status"])
+    strategies = [StrategyScore(sid, v.get("precision", 0.0), v.get("recall", 0.0),
+                                v.get("f1", 0.0), int(v.get("support", 0)))
+                  for sid, v in sorted(per.items())]
+    return Evaluation(headline, strategies, confusion, phases)
+
+
+def write_eval_report(db: Path | None = None) -> tuple[Path, str]:
+    """<output dir>/reports/eval.html from the warehouse as it stands, and the leaderboard as
+    Markdown; `csc report` and the flow both call this."""
+    from datetime import UTC, datetime
+
+    from csc.eval.report import render_markdown, write_report
+    from warehouse.db import output_dir
+
+    with connect(db, read_only=True) as con:
+        data = report_data(con, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    path = write_report(data, output_dir() / "reports" / "eval.html")
+    return path, render_markdown(data)

@@ -40,9 +40,9 @@ WITH headline AS (
     GROUP BY run_key),
 ranked AS (
     SELECT r.setting, r.model, r.kind, r.run_key, r.n_turns, r.computed_at, h.*  EXCLUDE (run_key),
-           row_number() OVER (PARTITION BY r.setting ORDER BY h.acc DESC NULLS LAST, r.model)
+           row_number() OVER (PARTITION BY r.setting ORDER BY h.acc DESC NULLS LAST, r.run_key)
                AS rank,
-           lead(r.run_key) OVER (PARTITION BY r.setting ORDER BY h.acc DESC NULLS LAST, r.model)
+           lead(r.run_key) OVER (PARTITION BY r.setting ORDER BY h.acc DESC NULLS LAST, r.run_key)
                AS next_run_key
     FROM marts.eval_current_runs r JOIN headline h USING (run_key))
 SELECT k.* EXCLUDE (next_run_key),
