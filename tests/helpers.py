@@ -58,3 +58,16 @@ def point_llm_at(mp, base_url: str, cache: Path) -> None:
     """Send every LLM role to a running simulator over real HTTP, with its own cache."""
     for name, value in llm_settings(base_url, cache).items():
         mp.setenv(name, value)
+
+
+def journal_calls() -> int:
+    """Calls in the LLM journal that CSC_LLM_CACHE names: a rerun that asks nothing adds none."""
+    import os
+
+    from csc.llm.journal import Journal
+
+    journal = Journal(Path(os.environ["CSC_LLM_CACHE"]))
+    try:
+        return journal.count("calls")
+    finally:
+        journal.close()

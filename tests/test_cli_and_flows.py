@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from helpers import count, dialogue, query_all, write_jsonl
@@ -125,9 +126,24 @@ def test_nightly_on_the_bundled_samples(warehouse, prefect_server, monkeypatch, 
     made = result["rolecs"]  # tonight's batch: 5 new dialogues per language
     assert made["input"] == 10 == sum(made[k] for k in ("kept", "rejected", "dead", "deferred"))
     assert made["kept"] >= 1 and made["dead"] == 0
+    # evaluation: the two offline baselines (trained on the accepted RoleCS dialogues) and the
+    # simulator's candidate, in both settings, on every supporter turn of the CSConv set
+    assert Path(result["evaluate"]["report"]).is_file()
+    assert query_all(warehouse, "SELECT setting, kind, count(*) FROM marts.leaderboard "
+                                "GROUP BY ALL ORDER BY ALL") == [
+        ("generated", "baseline", 2), ("generated", "simulator", 1),
+        ("reference", "baseline", 2), ("reference", "simulator", 1)]
+    turns = count(warehouse, "SELECT count(*) FROM csconv.utterances u JOIN "
+                             "marts.csconv_current USING (csconv_id) WHERE speaker = 'supporter'")
+    assert count(warehouse, "SELECT count(DISTINCT n_turns) FROM marts.leaderboard") == 1
+    assert count(warehouse, "SELECT min(n_turns) FROM marts.leaderboard") == turns
+    predictions = count(warehouse, "SELECT count(*) FROM eval.predictions")
     again = nightly(drop_folder=str(SAMPLES))
     assert again["ingest"]["new"] == 0 and again["ingest"]["reconciles"]
     assert again["csconv"]["input"] == 0
     assert again["rolecs"]["input"] == 0  # the same night's batch is done
-    # two nightly runs, each with its ingest, csconv and rolecs sub-runs
-    assert count(warehouse, "SELECT count(*) FROM ops.runs") == 8
+    # nothing new to predict or measure
+    assert again["evaluate"]["metrics"]["computed"] == []
+    assert count(warehouse, "SELECT count(*) FROM eval.predictions") == predictions
+    # two nightly runs, each with its ingest, csconv, rolecs and evaluate sub-runs
+    assert count(warehouse, "SELECT count(*) FROM ops.runs") == 10

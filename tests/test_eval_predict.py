@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import journal_calls
 
 from csc.eval.baselines import NoTrainingData, Retrieval, StrategyPrior
 from csc.eval.context import EvalDialogue, EvalTurn, Prediction, predict_dialogue
@@ -199,14 +200,6 @@ EN = [("supporter", 1, "Hello, how can I help?"), ("customer", None, "My card is
       ("supporter", 11, "It is unblocked, goodbye")]
 
 
-def _calls() -> int:
-    journal = Journal(Path(os.environ["CSC_LLM_CACHE"]))
-    try:
-        return journal.count("calls")
-    finally:
-        journal.close()
-
-
 def test_the_stage_predicts_what_is_missing_and_a_rerun_asks_nothing(warehouse, llm_env):
     from csc.eval.predict import PredictionStage
     from csc.kit import runner
@@ -222,13 +215,13 @@ def test_the_stage_predicts_what_is_missing_and_a_rerun_asks_nothing(warehouse, 
             stage = PredictionStage.ref(model=model, setting=setting).build()
             counts[setting] = runner.run_all(stage, "r1")
             assert counts[setting].kept == 2 and counts[setting].reconciles
-        calls = _calls()
+        calls = journal_calls()
         with connect(warehouse) as con:
             rows = query(con, "SELECT count(*) FROM eval.predictions")[0][0]
         assert rows == 2 * (4 + 3)  # both settings, every supporter turn
         again = runner.run_all(PredictionStage.ref(model=model, setting="reference").build(),
                                "r2")
-        assert again.input == 0 and _calls() == calls  # unchanged: no LLM call at all
+        assert again.input == 0 and journal_calls() == calls  # unchanged: no LLM call at all
         with connect(warehouse) as con:
             assert query(con, "SELECT count(*) FROM eval.predictions")[0][0] == rows
             _csconv(con, "c3", "en", EN[:3])
@@ -263,3 +256,47 @@ def test_an_unreadable_answer_is_a_counted_failure_not_a_skipped_turn(warehouse,
                           "error IS NOT NULL FROM eval.predictions ORDER BY utt_index")
     assert rows == [(0, "failed", None, None, True), (2, "failed", None, None, True),
                     (4, "failed", None, None, True)]
+
+
+@pytest.mark.prefect
+def test_kill_9_mid_evaluation_then_rerun_matches_an_uninterrupted_run(
+        tmp_path, warehouse, llm_env, prefect_server, monkeypatch):
+    from kill9 import killed_after_calls
+
+    from flows.evaluate import evaluate
+
+    def seed(db: Path) -> None:
+        with connect(db) as con:
+            _csconv(con, "c1", "zh", ZH)
+            _csconv(con, "c2", "en", EN)
+            _csconv(con, "c3", "zh", ZH[:5])
+
+    seed(warehouse)
+    seed(tmp_path / "clean.duckdb")
+    with run_in_thread(SimConfig(seed=9, latency_ms=20)) as sim:
+        llm_env(sim)
+        model = os.environ["CSC_LLM_MODEL"]
+        run = f"""
+            from flows.evaluate import evaluate
+            evaluate(models=[{model!r}], batch_size=1)
+            """
+        with killed_after_calls(run, 6, tmp_path / "child.log"), \
+                monkeypatch.context() as clean:  # meanwhile, the uninterrupted run
+            clean.setenv("CSC_WAREHOUSE", str(tmp_path / "clean.duckdb"))
+            clean.setenv("CSC_LLM_CACHE", str(tmp_path / "clean-cache.sqlite"))
+            evaluate(models=[model], batch_size=1)
+        evaluate(models=[model], batch_size=1)  # the rerun
+        journal = Journal(Path(os.environ["CSC_LLM_CACHE"]))
+        repeated = journal.count(
+            "(SELECT prompt_hash FROM calls WHERE status = 'ok' GROUP BY 1 HAVING count(*) > 1)")
+        journal.close()
+        assert repeated == 0  # no completed call was made twice
+
+    def rows(db: Path) -> list[tuple]:
+        with connect(db) as con:
+            return query(con, "SELECT r.model, r.setting, p.csconv_id, p.utt_index, "
+                              "p.pred_strategy, p.pred_text, p.parse_status FROM "
+                              "eval.predictions p JOIN eval.runs r USING (run_key) ORDER BY ALL")
+    killed, clean = rows(warehouse), rows(tmp_path / "clean.duckdb")
+    assert len(clean) == 2 * (4 + 3 + 3)  # both settings, every supporter turn
+    assert killed == clean

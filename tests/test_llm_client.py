@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -28,6 +29,7 @@ class _Endpoint:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.status, self.body = 200, b"{}"
+        self.delay = 0.0  # seconds before answering, so requests overlap
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,6 +38,7 @@ class _Endpoint:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 endpoint.requests.append({"path": self.path, "headers": headers,
                                           "body": json.loads(self.rfile.read(length))})
+                time.sleep(endpoint.delay)
                 self.send_response(endpoint.status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(endpoint.body)))
@@ -163,3 +166,62 @@ def test_the_gateway_retries_an_unreadable_answer_then_dead_letters_it(endpoint,
     assert isinstance(result, LLMFailure)
     assert "not JSON" in result.error
     assert len(endpoint.requests) == 3  # every attempt went out
+
+
+def _gateway_run(endpoint, tmp_path, reqs, **settings_over):
+    from dataclasses import replace
+
+    from csc.llm.gateway import LLMGateway
+    from csc.llm.journal import Journal
+    from csc.llm.settings import LLMSettings, RoleSettings
+    from schemas.llm import Role
+
+    roles = {r: RoleSettings(model="m", temperature=0.0, max_tokens=None, timeout=5.0)
+             for r in Role}
+    settings = replace(LLMSettings(base_url=endpoint.url, api_key="k", roles=roles),
+                       backoff_base=0.01, backoff_cap=0.02, **settings_over)
+    journal = Journal(tmp_path / "cache.sqlite")
+
+    async def go():
+        gw = LLMGateway(settings, journal, run_id="r", stage="t")
+        try:
+            return await gw.run_all(reqs), gw.stats
+        finally:
+            await gw.aclose()
+
+    try:
+        return asyncio.run(go())
+    finally:
+        journal.close()
+
+
+def _plan_request(item: str):
+    from csc.llm.gateway import LLMRequest
+    from schemas.llm import Role
+
+    return LLMRequest(Role.PLANNER, [{"role": "user", "content": "the same prompt"}],
+                      item_key=item, prompt_version="t1")
+
+
+def test_identical_requests_in_flight_are_sent_once(endpoint, tmp_path):
+    """Many items opening with the same prompt (every dialogue's first turn asked with an
+    empty history) ask the endpoint once; the others wait for that answer."""
+    endpoint.body, endpoint.delay = json.dumps(ANSWER).encode(), 0.2
+    results, stats = _gateway_run(endpoint, tmp_path,
+                                  [_plan_request(f"i{n}") for n in range(10)])
+    assert len(endpoint.requests) == 1
+    assert [r.value for r in results] == ["hello"] * 10
+    assert [r.item_key for r in results] == [f"i{n}" for n in range(10)]
+    assert (stats.cache_misses, stats.cache_hits) == (1, 9)
+
+
+def test_when_the_first_of_identical_requests_fails_the_others_still_ask(endpoint, tmp_path):
+    """The one in flight dead-letters: its answer is not cached, so each waiter asks on its
+    own (and, the endpoint being no better, fails on its own): none is lost or stuck."""
+    from csc.llm.gateway import LLMFailure
+
+    endpoint.status, endpoint.body, endpoint.delay = 500, b'{"error": {}}', 0.05
+    results, _ = _gateway_run(endpoint, tmp_path, [_plan_request(f"i{n}") for n in range(3)],
+                              max_attempts=2)
+    assert all(isinstance(r, LLMFailure) for r in results) and len(results) == 3
+    assert len(endpoint.requests) == 3 * 2  # each item tried its own attempts

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import journal_calls
 from kill9 import killed_after_calls
 
 from csc.llm.journal import Journal
@@ -51,14 +52,6 @@ def check_accepted(db: Path, max_utterances: int = 50) -> int:
                             [did])
             assert verdict == [(True,)]
     return len(accepted)
-
-
-def journal_calls() -> int:
-    journal = Journal(Path(os.environ["CSC_LLM_CACHE"]))
-    try:
-        return journal.count("calls")
-    finally:
-        journal.close()
 
 
 @pytest.mark.prefect

@@ -31,7 +31,7 @@ from csc.llm.client import UnreadableCompletion, create_chat_completion, sdk_cli
 from csc.llm.journal import Cached, CallRow, DeadLetterRow, Journal
 from csc.llm.limits import AdaptiveLimiter, RateLimiter
 from csc.llm.parsing import ParseError, parse_as, split_reasoning
-from csc.llm.settings import LLMSettings
+from csc.llm.settings import LLMSettings, RoleSettings
 from csc.progress import SilenceWatch, money
 from schemas.llm import ROLE_HEADER, Role
 
@@ -151,6 +151,9 @@ class LLMGateway:
         self.rate = RateLimiter(settings.rpm, settings.tpm)
         self.client = client or sdk_client(settings.base_url, settings.api_key)
         self._budget_logged = False
+        # Requests in flight by cache key: an identical request waits for the first one's
+        # answer instead of being sent again (many dialogues open with the same prompt).
+        self._in_flight: dict[str, asyncio.Future] = {}
         # Each role's template per language, read once for this gateway (csc.llm.asking).
         self.templates: dict = {}
         # Call ids: a random prefix per gateway and a counter, unique like uuid4().hex (32 hex
@@ -174,12 +177,30 @@ class LLMGateway:
         """Answer one request, or raise DeadLetter / BudgetExceeded / EndpointError."""
         role = self.settings.role(req.role)
         key = cache_key(self.settings, req)
-        if self.use_cache and not (self.refresh if refresh is None else refresh):
-            hit = self.journal.get(key)
-            if hit is not None:
-                result = self._from_cache(req, key, hit)
-                if result is not None:
-                    return result
+        cached = self.use_cache and not (self.refresh if refresh is None else refresh)
+        if not cached:
+            return await self._ask_endpoint(req, key, role)
+        result = await self._cached(req, key)
+        while result is None and key in self._in_flight:  # another waiter asks again first
+            result = await self._cached(req, key)
+        if result is not None:
+            return result
+        self._in_flight[key] = asyncio.get_running_loop().create_future()
+        try:
+            return await self._ask_endpoint(req, key, role)
+        finally:
+            self._in_flight.pop(key).set_result(None)
+
+    async def _cached(self, req: LLMRequest, key: str) -> LLMResult | None:
+        """The cached answer, waiting first for an identical request in flight (its answer is
+        cached when it returns; when it failed, the caller asks on its own)."""
+        waiting = self._in_flight.get(key)
+        if waiting is not None:
+            await asyncio.shield(waiting)
+        hit = self.journal.get(key)
+        return self._from_cache(req, key, hit) if hit is not None else None
+
+    async def _ask_endpoint(self, req: LLMRequest, key: str, role: RoleSettings) -> LLMResult:
         self.stats.cache_misses += 1
         spent = self._spent_before + self.stats.cost_usd
         if self.settings.budget_usd is not None and spent >= self.settings.budget_usd:
