@@ -34,6 +34,8 @@ The settings (env name: default):
     CSC_ROLECS_TOPICS_ZH/EN    the 7 topics of csc-method §4: topics separated by '|'
     CSC_ROLECS_SEED            0: the order in which scenarios are drawn
     CSC_ROLECS_MAX_UTTERANCES  50: a simulated dialogue's length cap
+    CSC_EVAL_REFERENCE_MODEL   strategy-prior: the registry model every other model's
+                               replies are compared with (pairwise judge, win_rate)
 """
 
 from __future__ import annotations
@@ -182,6 +184,8 @@ VARIANT = Rule(_variant, _always, "a prompt variant name (lower-case letters, di
 TIME_ZONE = Rule(str, _time_zone, "a time zone name (e.g. UTC, Europe/Berlin, Asia/Shanghai)")
 TOPICS = Rule(str, lambda v: any(t.strip() for t in v.split("|")),
               "topics separated by '|' (at least one)")
+MODEL_NAME = Rule(str, lambda v: bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}", v)),
+                  "a model name of the registry (1-64 letters, digits or . _ + -)")
 CRON = Rule(str, _cron, "a cron expression (minute hour day month weekday, e.g. '0 2 * * *')")
 
 
@@ -233,6 +237,8 @@ class _Settings(BaseSettings):
     # the offline baselines and the endpoint's candidate model
     eval_models: Annotated[Path | None, PATH] = None
     eval_resamples: Annotated[int, WHOLE_GE_0] = 1000
+    # the model the pairwise judge compares every other model with (win_rate): a registry name
+    eval_reference_model: Annotated[str, MODEL_NAME] = "strategy-prior"
     # the served schedule
     nightly_cron: Annotated[str, CRON] = DEFAULT_CRON
     nightly_tz: Annotated[str, TIME_ZONE] = "UTC"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from prefect import flow
 
 from csc.eval.context import SETTINGS
+from csc.eval.judging import PairwiseStage, TurnJudgeStage
 from csc.eval.predict import PredictionStage
 from csc.eval.registry import load_registry
 from csc.llm.settings import load_settings
@@ -28,7 +29,7 @@ def evaluate(models: list[str] | None = None, settings: list[str] | None = None,
     with run_ledger("evaluate", params) as run:
         registry = load_registry(current().eval_models, _endpoint())
         entries = [e for e in registry if models is None or e.name in models]
-        summary: dict = {"runs": []}
+        summary: dict = {"runs": [], "judges": []}
         for entry in entries:
             for setting in chosen_settings:
                 if entry.is_baseline:
@@ -38,10 +39,38 @@ def evaluate(models: list[str] | None = None, settings: list[str] | None = None,
                                      run["run_id"], limit=limit, batch_size=batch_size)
                     summary["runs"].append({"model": entry.name, "setting": setting,
                                             **made.as_dict()})
+        # LLM judges (beyond the paper) of every model's turns, and of its turns against the
+        # reference model's; baselines are not judged: a judge call per turn costs the same
+        # for them as for a model, and the reference baseline is already every model's foil.
+        judged = [e.name for e in entries if not e.is_baseline]
+        unjudged = _judges_missing() if judged else None
+        reference = current().eval_reference_model
+        for name in judged if unjudged is None else ():
+            judges = (TurnJudgeStage,) if name == reference else (TurnJudgeStage, PairwiseStage)
+            for setting in chosen_settings:
+                for judge in judges:
+                    made = run_stage(judge.ref(model=name, setting=setting), run["run_id"],
+                                     limit=limit, batch_size=batch_size)
+                    summary["judges"].append({"model": name, "setting": setting,
+                                              **made.as_dict()})
+        if unjudged:
+            summary["judges"].append({"skipped": unjudged})
         summary["metrics"] = compute_metrics()
         summary["report"] = publish_eval_report()["report"]
         run["summary"] = summary
     return run["summary"]
+
+
+def _judges_missing() -> str | None:
+    """Why the judge roles cannot be asked (no model for them), or None when they can."""
+    from csc.llm.settings import LLMNotConfigured
+    from schemas.llm import Role
+
+    try:
+        load_settings(roles=(Role.TURN_JUDGE, Role.PAIRWISE_JUDGE))
+    except LLMNotConfigured as exc:
+        return str(exc)
+    return None
 
 
 def _endpoint():

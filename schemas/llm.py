@@ -39,6 +39,8 @@ class Role(StrEnum):
     CUSTOMER = "customer"
     DIALOGUE_JUDGE = "dialogue_judge"
     CANDIDATE = "candidate"  # the model under evaluation
+    TURN_JUDGE = "turn_judge"  # scores a model's supporter turn 1-5 on three criteria
+    PAIRWISE_JUDGE = "pairwise_judge"  # picks the better of two supporter turns
 
 
 ROLE_HEADER = "X-CSC-Role"  # sent with every call; real endpoints ignore it
@@ -85,6 +87,28 @@ class CandidateInput(_Strict):
 
     language: Literal["zh", "en"]
     history: list[InputTurn]
+
+
+class TurnJudgeInput(_Strict):
+    """Input of the turn judge: the history the model saw, and the turn it wrote. Empty
+    defaults so a reader that finds less still gets a valid (if empty) input."""
+
+    language: Literal["zh", "en"]
+    history: list[InputTurn] = Field(default_factory=list)
+    strategy: str = ""  # the strategy the model chose, named in the dialogue's language
+    reply: str = ""
+
+
+class PairwiseInput(_Strict):
+    """Input of the pairwise judge: a history and two candidate next supporter turns, shown
+    as A and B (which one is the model's is hidden from the judge)."""
+
+    language: Literal["zh", "en"]
+    history: list[InputTurn] = Field(default_factory=list)
+    strategy_a: str = ""
+    reply_a: str = ""
+    strategy_b: str = ""
+    reply_b: str = ""
 
 
 # ---- outputs ------------------------------------------------------------------------------
@@ -269,6 +293,36 @@ class CandidatePrediction(_Strict):
         return normalise_label(self.strategy).id  # type: ignore[return-value]
 
 
+Score = Annotated[int, Strict(), Field(ge=1, le=5)]
+
+
+class TurnJudgement(_Strict):
+    """The turn judge's scores, each a whole number 1-5 (strict: "4", 4.5, true and 6 are
+    refused, so the gateway asks again naming the field), and one sentence why."""
+
+    resolution: Score  # does the reply move the customer's issue towards a fix
+    empathy: Score
+    appropriateness: Score  # is the strategy right here, and does the reply carry it out
+    reason: str = ""
+
+
+def _verdict_spelling(value: Any) -> Any:
+    """'a', ' B ', 'Tie' are A, B, tie: the letter upper-case, the word lower-case."""
+    if not isinstance(value, str):
+        return value
+    folded = value.strip()
+    return folded.upper() if folded.lower() in ("a", "b") else folded.lower()
+
+
+class PairwiseVerdict(_Strict):
+    """Which reply is the better next supporter turn: "A", "B" or "tie"."""
+
+    better: Literal["A", "B", "tie"]
+    reason: str = ""
+
+    _better = field_validator("better", mode="before")(_verdict_spelling)
+
+
 @dataclass(frozen=True)
 class RoleSpec:
     """Everything a role is, said once: what it answers, the stages that call it, and its
@@ -307,6 +361,8 @@ ROLES: dict[Role, RoleSpec] = {spec.role: spec for spec in (
     RoleSpec(Role.CUSTOMER, CustomerReply, ("rolecs",), temperature=0.8),
     RoleSpec(Role.DIALOGUE_JUDGE, DialogueJudgement, ("rolecs",)),
     RoleSpec(Role.CANDIDATE, CandidatePrediction, ("evaluate",), max_tokens=512),
+    RoleSpec(Role.TURN_JUDGE, TurnJudgement, ("evaluate",), max_tokens=256),
+    RoleSpec(Role.PAIRWISE_JUDGE, PairwiseVerdict, ("evaluate",), max_tokens=256),
 )}
 
 # Views of the table above, for the code that asks one question of it.
@@ -336,4 +392,6 @@ INPUT_OF: dict[Role, type[BaseModel]] = {
     Role.CUSTOMER: RolePlayInput,
     Role.DIALOGUE_JUDGE: DialogueInput,
     Role.CANDIDATE: CandidateInput,
+    Role.TURN_JUDGE: TurnJudgeInput,
+    Role.PAIRWISE_JUDGE: PairwiseInput,
 }

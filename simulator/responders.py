@@ -31,6 +31,8 @@ from schemas.llm import (
     DialogueInput,
     DialogueJudgement,
     InputTurn,
+    PairwiseInput,
+    PairwiseVerdict,
     PersonaDescription,
     Plan,
     PostfilterVerdict,
@@ -39,6 +41,8 @@ from schemas.llm import (
     RolePlayInput,
     StrategyChoice,
     SupporterReply,
+    TurnJudgeInput,
+    TurnJudgement,
     TurnLabel,
 )
 from simulator import labeller as lb
@@ -267,6 +271,59 @@ def candidate(inp: CandidateInput, rng: random.Random) -> CandidatePrediction:
     last = _last_text(inp.history, "customer")
     return CandidatePrediction(strategy=strategy_label(sid, inp.language),
                             response=_reply(sid, last, "", inp.language, rng, inp.history))
+
+
+# ---- evaluation judges: features, not judgement (only the pipeline is exercised) ----------
+
+_WARM = re.compile(r"抱歉|理解|请|您|感谢|谢谢|放心|\b(?:sorry|understand|please|thank\w*|"
+                   r"appreciate|glad|happy to)\b", re.I)
+
+
+def _size(text: str, lang: str) -> int:
+    """A reply's length: characters for zh, words for en (as resp_len counts them)."""
+    return len(text.strip()) if lang == "zh" else len(text.split())
+
+
+@responds(Role.TURN_JUDGE)
+def turn_judge(inp: TurnJudgeInput, rng: random.Random) -> TurnJudgement:
+    """Scores from surface features: resolution grows with the reply's length and with words
+    taken up from the customer's last turn; empathy with courteous words; appropriateness is
+    5 when the named strategy is the one the reply's keywords suggest, 3 when it is a real
+    strategy, 1 when it names none."""
+    del rng
+    lang, reply = inp.language, inp.reply.strip()
+    if not reply:
+        return TurnJudgement(resolution=1, empathy=1, appropriateness=1, reason=_zh(
+            lang, "回复为空。", "The reply is empty."))
+    size = _size(reply, lang)
+    long_enough = size >= (20 if lang == "zh" else 10)
+    said = _last_text(inp.history, "customer")
+    phrase = lb.key_phrase(said, lang) if said else ""
+    echoes = bool(phrase) and any(w in reply for w in phrase.split()[:3] if len(w) > 1)
+    resolution = min(5, 2 + long_enough + (size >= (40 if lang == "zh" else 20)) + echoes)
+    empathy = 4 if _WARM.search(reply) else 2
+    chosen = lb.label_id(inp.strategy)
+    sup = [t for t in inp.history if t.speaker == "supporter"]
+    guessed = guess_strategy(reply, len(sup), len(sup) + 1, lang)
+    appropriateness = 1 if chosen is None else (5 if chosen == guessed else 3)
+    return TurnJudgement(resolution=resolution, empathy=empathy,
+                         appropriateness=appropriateness, reason=_zh(
+                             lang, "根据回复长度、礼貌用语和策略关键词打分。",
+                             "Scored from the reply's length, courtesy and strategy words."))
+
+
+@responds(Role.PAIRWISE_JUDGE)
+def pairwise_judge(inp: PairwiseInput, rng: random.Random) -> PairwiseVerdict:
+    """The longer (more specific) reply wins; equal lengths are a tie."""
+    del rng
+    lang = inp.language
+    a, b = _size(inp.reply_a, lang), _size(inp.reply_b, lang)
+    if a == b:
+        return PairwiseVerdict(better="tie", reason=_zh(lang, "两条回复长度相同。",
+                                                        "The replies are equally long."))
+    better = "A" if a > b else "B"
+    return PairwiseVerdict(better=better, reason=_zh(lang, f"回复{better}更具体。",
+                                                     f"Reply {better} is more specific."))
 
 
 def _topic(topic: str) -> dict | None:

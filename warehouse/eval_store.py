@@ -79,3 +79,45 @@ def report_rows(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], list[dict],
         return [], [], []
     return (runs, query_dicts(con, sql("eval/report_metrics"), [keys]),
             query_dicts(con, sql("eval/report_comparisons"), [keys]))
+
+
+# ---- LLM judges (sql/migrations/017_eval_judges.sql) ---------------------------------------
+
+JudgedPrediction = tuple[str, int, int | None, str | None, str, str | None]
+# csconv_id, utt_index, pred_strategy, pred_text, parse_status, error
+
+
+def judged_run(con: duckdb.DuckDBPyConnection, model: str, setting: str) -> str | None:
+    """The run key the judges look at for a model and setting (None: no predictions yet)."""
+    found = query(con, sql("eval/judge_run"), [model, setting])
+    return found[0][0] if found else None
+
+
+def judge_turns_pending(con: duckdb.DuckDBPyConnection, language: str, run_key: str,
+                        judge_version: str, limit: int | None) -> list[str]:
+    ids = [i for (i,) in query(con, sql("eval/judge_turns_pending"),
+                               [language, run_key, judge_version])]
+    return ids if limit is None else ids[:limit]
+
+
+def judge_pairwise_pending(con: duckdb.DuckDBPyConnection, language: str, run_key: str,
+                           reference_run_key: str, judge_version: str,
+                           limit: int | None) -> list[str]:
+    ids = [i for (i,) in query(con, sql("eval/judge_pairwise_pending"),
+                               [language, run_key, reference_run_key, judge_version])]
+    return ids if limit is None else ids[:limit]
+
+
+def judge_predictions(con: duckdb.DuckDBPyConnection, run_key: str,
+                      ids: list[str]) -> list[JudgedPrediction]:
+    return query(con, sql("eval/judge_predictions"), [run_key, list(ids)]) if ids else []
+
+
+def judge_scores(con: duckdb.DuckDBPyConnection, run_key: str) -> pl.DataFrame:
+    """A run's turn judgements under its newest judge version, over the current set."""
+    return con.sql(sql("eval/judge_scores"), params=[run_key]).pl()
+
+
+def judge_verdicts(con: duckdb.DuckDBPyConnection, run_key: str) -> pl.DataFrame:
+    """A run's pairwise verdicts against the reference run it was compared with last."""
+    return con.sql(sql("eval/judge_verdicts"), params=[run_key]).pl()

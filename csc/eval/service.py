@@ -51,16 +51,20 @@ def refresh_metrics(*, db: Path | None = None, resamples: int | None = None) -> 
     up_to_date = 0
     with connect(db) as con:
         frames = {}
-        for key, *_ in eval_store.runs(con):
+        for key, model, *_ in eval_store.runs(con):
             now, n, stored = eval_store.fingerprints(con, key)
             if n == 0:
                 continue
+            judged = judgements(con, key)  # LLM judges: their rows are part of the fingerprint
+            now = judged_fingerprint(now, judged)
             if now == stored:
                 up_to_date += 1
                 continue
             frames[key] = frame = eval_store.run_frame(con, key)
             ev = evaluate(frame, resamples=resamples, seed=SEED, bertscore_model=bertscore)
-            eval_store.replace_metrics(con, key, metric_rows(key, ev, now, n))
+            rows = metric_rows(key, ev, now, n)
+            rows += judge_metric_rows(key, model, judged, now, resamples)
+            eval_store.replace_metrics(con, key, rows)
             computed.append(key)
         compared = 0
         if computed:  # the order or a neighbour's predictions changed
@@ -75,6 +79,34 @@ def refresh_metrics(*, db: Path | None = None, resamples: int | None = None) -> 
                                  "significant": c.significant})
             compared = eval_store.replace_comparisons(con, rows) if rows else 0
     return {"computed": computed, "current": up_to_date, "compared": compared}
+
+
+# ---- LLM-judge metrics (csc/eval/judging.py): judge_* scores and win_rate ------------------
+
+def judgements(con, run_key: str) -> tuple:
+    """(turn judgements, pairwise verdicts) of a run, as the judge metrics read them."""
+    return eval_store.judge_scores(con, run_key), eval_store.judge_verdicts(con, run_key)
+
+
+def judged_fingerprint(predictions: str, judged: tuple) -> str:
+    """The predictions' fingerprint with the judgements': new judgements mean new metrics."""
+    from csc.eval.judging import judgement_fingerprint
+
+    return f"{predictions}+{judgement_fingerprint(*judged)}"
+
+
+def judge_metric_rows(run_key: str, model: str, judged: tuple, fingerprint: str,
+                      resamples: int) -> list[dict]:
+    """eval.metrics headline rows judge_resolution, judge_empathy, judge_appropriateness and
+    win_rate; n_turns is the turns each was computed over."""
+    from csc.eval.judging import judge_metrics
+
+    values = judge_metrics(*judged, is_reference=model == current().eval_reference_model,
+                           resamples=resamples, seed=SEED)
+    return [{"run_key": run_key, "metric": m.name, "strategy_id": 0, "predicted_id": 0,
+             "phase": "", "value": m.value, "ci_low": m.ci_low, "ci_high": m.ci_high,
+             "n_turns": m.n, "status": m.status, "fingerprint": fingerprint}
+            for m in values.values()]
 
 
 def neighbours(con) -> list[tuple[str, str]]:

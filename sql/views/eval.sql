@@ -44,12 +44,25 @@ ranked AS (
                AS rank,
            lead(r.run_key) OVER (PARTITION BY r.setting ORDER BY h.acc DESC NULLS LAST, r.run_key)
                AS next_run_key
-    FROM marts.eval_current_runs r JOIN headline h USING (run_key))
+    FROM marts.eval_current_runs r JOIN headline h USING (run_key)),
+-- LLM-judge figures (beyond the paper; docs/metrics.md): mean 1-5 scores over the judged
+-- turns, and the win rate (x100) against the reference model; NULL when not computed (the
+-- status is in eval.metrics).
+judges AS (
+    SELECT run_key,
+           max(value) FILTER (WHERE metric = 'judge_resolution') AS judge_resolution,
+           max(value) FILTER (WHERE metric = 'judge_empathy') AS judge_empathy,
+           max(value) FILTER (WHERE metric = 'judge_appropriateness') AS judge_appropriateness,
+           max(value) FILTER (WHERE metric = 'win_rate') AS win_rate
+    FROM eval.metrics WHERE strategy_id = 0 AND predicted_id = 0 AND phase = ''
+    GROUP BY run_key)
 SELECT k.* EXCLUDE (next_run_key),
-       c.significant AS acc_differs_from_next
+       c.significant AS acc_differs_from_next,
+       j.judge_resolution, j.judge_empathy, j.judge_appropriateness, j.win_rate
 FROM ranked k
 LEFT JOIN eval.comparisons c
   ON c.run_key_a = k.run_key AND c.run_key_b = k.next_run_key AND c.metric = 'acc'
+LEFT JOIN judges j USING (run_key)
 ORDER BY k.setting, k.rank;
 
 -- Per-strategy precision, recall and F1 of the current runs, with strategy names.
