@@ -30,6 +30,12 @@ INTERNAL = {
     "csc.rolecs.dialogue._Abandoned": "private: a failed call ends simulate() as a dead or "
                                       "deferred outcome, which the stage kit counts",
     "csc.prompts._Unusual": "private: json_block falls back to json.dumps on it",
+    "csc.llm.client.UnreadableCompletion": "a 2xx answer that is no chat completion: the "
+                                           "gateway retries it, then dead-letters the item",
+    "csc.eval.context.Abandoned": "an endpoint failure mid-dialogue: the prediction stage "
+                                  "turns it into a dead or deferred outcome, which the kit counts",
+    "csc.eval.baselines.NoTrainingData": "a language with no RoleCS training dialogue: the "
+                                         "baseline run records it as skipped, with why",
     "warehouse.queries.UnknownQuery": "a bug (a misspelt query name in our code): it keeps "
                                       "its traceback",
 }

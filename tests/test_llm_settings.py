@@ -335,9 +335,9 @@ def test_good_prices_files_and_inline_text_load(monkeypatch, tmp_path):
 # -- preflight: which models the endpoint serves ------------------------------------------------
 
 SIM_MODELS = ("sim-annotator, sim-candidate, sim-customer, sim-customer_assistant, "
-              "sim-default, sim-dialogue_judge, sim-persona_describer, sim-planner, "
-              "sim-postfilter_judge, sim-prefilter_judge, sim-rewriter, sim-supporter, "
-              "sim-supporter_assistant")
+              "sim-default, sim-dialogue_judge, sim-pairwise_judge, sim-persona_describer, "
+              "sim-planner, sim-postfilter_judge, sim-prefilter_judge, sim-rewriter, "
+              "sim-supporter, sim-supporter_assistant, sim-turn_judge")
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ BAD = {
     S.TIME_ZONE: ["abc", "Asia/Shangai"],
     S.CRON: ["abc", "every night", "61 2 * * *"],
     S.TOPICS: ["|", "| |"],
+    S.MODEL_NAME: ["-lead", "has space", "a/b"],
 }
 ANY_TEXT = {S.PATH}  # a path cannot be malformed; whether it exists is checked where it is used
 FIELDS = sorted(S.fields())
@@ -153,6 +154,9 @@ TODAY = {  # the defaults each module read before csc.settings (README, docs/met
     # RoleCS (csc-method §4): the bundled personas, the seven topics, 50 utterances
     "CSC_ROLECS_PERSONAS": None, "CSC_ROLECS_TOPICS_ZH": None, "CSC_ROLECS_TOPICS_EN": None,
     "CSC_ROLECS_SEED": 0, "CSC_ROLECS_MAX_UTTERANCES": 50,
+    # evaluation (csc-method §5): the default registry, 1,000 bootstrap resamples
+    "CSC_EVAL_MODELS": None, "CSC_EVAL_RESAMPLES": 1000,
+    "CSC_EVAL_REFERENCE_MODEL": "strategy-prior",
     **{f"CSC_{r.value.upper()}_VARIANT": None for r in Role},
 }
 

@@ -3,6 +3,7 @@ shape, and every example query in docs/analysts.md."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -52,6 +53,17 @@ def pipeline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
                            batch_size=50)
             with connect(db) as con:
                 mark_near_duplicates(con)
+            # evaluation: a baseline and the simulator's candidate, measured
+            from csc.eval import service as eval_service
+            from csc.eval.baseline_run import run_baseline
+            from csc.eval.predict import PredictionStage
+            from csc.eval.registry import ModelEntry
+
+            run_baseline(ModelEntry("strategy-prior", baseline="strategy_prior"), "reference",
+                         db=db)
+            runner.run_all(PredictionStage.ref(model=os.environ["CSC_LLM_MODEL"],
+                                               setting="reference").build(), "eval-run")
+            eval_service.refresh_metrics(db=db, resamples=50)
     return db
 
 
@@ -240,8 +252,8 @@ def test_integer_columns_arrive_as_integers_in_polars_and_pandas(analyst):
             "llm_usage.attempts", "llm_usage.input_tokens", "csconv_funnel.dialogues",
             "csconv_strategy_distribution.turns", "raw_strategy_distribution.turns",
             "label_agreement_latest.n", "rolecs_summary.accepted",
-            "rolecs_strategy_transitions.transitions", "rolecs_stage_coverage.dialogues"
-            } <= checked
+            "rolecs_strategy_transitions.transitions", "rolecs_stage_coverage.dialogues",
+            "leaderboard.rank", "eval_per_strategy.support"} <= checked
 
 
 def test_ingest_sums_are_exact_bigints(warehouse):
