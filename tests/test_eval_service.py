@@ -124,6 +124,9 @@ def test_the_report_is_rebuilt_from_the_stored_metrics(warehouse, model, monkeyp
     assert path == tmp_path / "out" / "reports" / "eval.html"
     assert "&lt;b&gt;odd&lt;/b&gt;" in html and "<b>odd</b>" not in html
     assert "eval-a" in markdown
+    # the LLM judges' columns beside the paper's; unjudged here, so a status, never 0
+    assert "Win rate % vs reference" in html and "Judge: empathy (1-5)" in markdown
+    assert "not computed" in markdown.split("eval-a")[1]
     with connect(warehouse) as con:
         acc = query(con, "SELECT value FROM eval.metrics WHERE metric = 'acc'")[0][0]
     assert f"{acc:.1f}" in html

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from csc.eval import published
 from csc.eval.svg import Bar, bar_chart, esc, heatmap
-from csc.eval.types import HEADLINE, SETTINGS, Comparison, Evaluation, MetricValue
+from csc.eval.types import HEADLINE, JUDGED, SETTINGS, Comparison, Evaluation, MetricValue
 from csc.framework import STRATEGIES, Phase
 
 KINDS = ("baseline", "model", "simulator")
@@ -36,7 +36,11 @@ METRIC_LABELS = {
     "acc": "ACC", "macro_f1": "Macro-F1", "stage_acc": "Stage ACC", "bleu2": "B-2",
     "bleu4": "B-4", "rouge_l": "R-L", "bertscore": "BERTScore", "distinct1": "Dist-1",
     "distinct2": "Dist-2", "resp_len": "Resp. length", "parse_failures": "Parse failures %",
+    "judge_resolution": "Judge: resolution (1-5)", "judge_empathy": "Judge: empathy (1-5)",
+    "judge_appropriateness": "Judge: strategy fit (1-5)", "win_rate": "Win rate % vs reference",
 }
+# The leaderboard's columns: the paper's metrics, then the LLM judges' (beyond the paper).
+LEADERBOARD = (*HEADLINE, *JUDGED)
 # Metrics on a 0-100 scale (bars drawn to 100); the rest are scaled to their largest value.
 PERCENT_METRICS = frozenset(HEADLINE) - {"resp_len"}
 UNREADABLE = "unreadable"
@@ -218,7 +222,7 @@ def _sim_note(runs: Sequence[RunReport]) -> str:
 
 
 def _leaderboard_html(rows: list[RunReport], setting: str) -> str:
-    head = "".join(f"<th>{esc(METRIC_LABELS.get(m, m))}</th>" for m in HEADLINE)
+    head = "".join(f"<th>{esc(METRIC_LABELS.get(m, m))}</th>" for m in LEADERBOARD)
     out = [f'<div class="wide"><table class="leaderboard" data-setting="{esc(setting)}">',
            f"<caption>Leaderboard \u2014 {esc(SETTING_TITLES[setting])}, sorted by ACC; "
            "value [95% bootstrap interval by dialogue]</caption>",
@@ -226,7 +230,7 @@ def _leaderboard_html(rows: list[RunReport], setting: str) -> str:
            "<th>vs next row</th></tr></thead><tbody>"]
     for rank, run in enumerate(rows, 1):
         cells = "".join(_num_td(format_metric(run.metric(m)),
-                                value_of(run.metric(m)) is not None) for m in HEADLINE)
+                                value_of(run.metric(m)) is not None) for m in LEADERBOARD)
         comps = _comparisons(run)
         if comps:
             sig = "<br>".join(f'<span class="sig">{esc(significance_text(c))}</span>'
@@ -564,6 +568,11 @@ def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]],
     return lines
 
 
+def _md_align(i: int) -> str:
+    """Right-align the rank, the turns and the figures."""
+    return "---:" if i == 0 or 5 <= i < 5 + 1 + len(LEADERBOARD) else "---"
+
+
 def render_markdown(data: ReportData) -> str:
     """The leaderboards (one per setting) as Markdown, e.g. for a Prefect artifact."""
     lines = ["# CSC evaluation: leaderboard", "", f"Generated {md(data.generated_at)}."]
@@ -574,7 +583,7 @@ def render_markdown(data: ReportData) -> str:
         lines += ["", f"> **{md(SIMULATOR_LABEL)}**: {md(', '.join(sims))} "
                   "is the offline simulator; its rows test the pipeline, not a model."]
     header = ["#", "model", "kind", "run", "dataset", "turns",
-              *(md(METRIC_LABELS.get(m, m)) for m in HEADLINE), "vs next row"]
+              *(md(METRIC_LABELS.get(m, m)) for m in LEADERBOARD), "vs next row"]
     for setting in SETTINGS:
         rows = leaderboard(data.runs, setting)
         lines += ["", f"## {md(SETTING_TITLES[setting])}", ""]
@@ -588,10 +597,9 @@ def render_markdown(data: ReportData) -> str:
                 model += f" **({md(SIMULATOR_LABEL)})**"
             comps = "; ".join(_md_significance(c) for c in _comparisons(run)) or NO_FIGURE
             table.append([str(rank), model, md(run.kind), md(run.run_key), md(run.dataset),
-                          str(run.n_turns), *(_md_figure(run.metric(m)) for m in HEADLINE),
+                          str(run.n_turns), *(_md_figure(run.metric(m)) for m in LEADERBOARD),
                           comps])
-        lines += _md_table(header, table,
-                           lambda i: "---:" if i == 0 or 5 <= i < 5 + 1 + len(HEADLINE) else "---")
+        lines += _md_table(header, table, _md_align)
     lines += ["", "Values: x100 (Resp. length in characters/words) [95% bootstrap interval by "
               "dialogue]; \u2731 significant: the paired interval against the next row down "
               "excludes 0."]
