@@ -268,7 +268,52 @@ def _export_rolecs(args: argparse.Namespace) -> int:
     return EXIT_OK if records else EXIT_NOTHING
 
 
+SFT_FORMATS = ("openai", "sharegpt", "instruction", "all")
+FILE_FORMATS = ("json", "jsonl", "parquet")
+
+
+def _export_sft(args: argparse.Namespace) -> int:
+    """Run the fine-tune trigger (docs/finetune.md): write an SFT export of the accepted
+    RoleCS set when enough new dialogues came (or --force), and say what was decided."""
+    fmt = args.format or "all"
+    if fmt not in SFT_FORMATS:
+        return _fail(f"--format {fmt} is for csconv and rolecs; sft takes "
+                     f"{', '.join(SFT_FORMATS)}")
+    given = [flag for flag, value in (("--language", args.language), ("--out", args.out),
+                                      ("--source-map", args.source_map),
+                                      ("--labels", None if args.labels == "auto" else 1))
+             if value]
+    if given:
+        return _fail(f"{', '.join(given)}: not for sft; an SFT export holds every "
+                     "accepted RoleCS dialogue and goes to <output dir>/finetune/<export_id>/ "
+                     "(set CSC_OUT to move it)")
+    from csc.finetune.formats import FORMATS
+    from csc.finetune.service import run_trigger
+
+    outcome = run_trigger(force=args.force, formats=FORMATS if fmt == "all" else (fmt,))
+    decision = outcome.decision
+    print(f"{decision.decision}: {decision.reason}")
+    if outcome.export is not None:
+        e = outcome.export
+        print(f"export {e.export_id}: {e.count('train')} train and {e.count('validation')} "
+              f"validation dialogues, {e.count('dropped')} dropped, {e.n_truncated} truncated; "
+              + ", ".join(f"{f} {n} examples (~{e.tokens[f]} tokens)"
+                          for f, n in e.examples.items()))
+    if outcome.path is not None:
+        print(f"files: {outcome.path}")
+    return EXIT_NOTHING if decision.decision == "wait" else EXIT_OK
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
+    if args.dataset == "sft":
+        return _export_sft(args)
+    if args.force:
+        return _fail("--force applies to sft only")
+    if args.format is None:
+        args.format = "jsonl"
+    elif args.format not in FILE_FORMATS:
+        return _fail(f"--format {args.format} is for sft; {args.dataset} takes "
+                     f"{', '.join(FILE_FORMATS)}")
     if args.dataset == "rolecs":
         return _export_rolecs(args)
     from csc.csconv.export import released_shape, shape_lineage, write_export
@@ -443,11 +488,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serve the offline OpenAI-compatible simulator (--port P, "
                         "--latency-ms, --fault-rate; see `csc simulator --help`)")
 
-    p = command("export", "export a dataset in its released shape")
-    p.add_argument("dataset", choices=["csconv", "rolecs"],
-                   help="the dataset to export (rolecs: the accepted dialogues)")
-    p.add_argument("--format", choices=["json", "jsonl", "parquet"], default="jsonl",
-                   help="file format (default: jsonl)")
+    p = command("export", "export a dataset in its released shape, or (sft) the accepted "
+                          "RoleCS set as fine-tuning files when enough new dialogues came")
+    p.add_argument("dataset", choices=["csconv", "rolecs", "sft"],
+                   help="the dataset to export (rolecs: the accepted dialogues; sft: the "
+                        "fine-tune trigger: exit 0 when an export was written or already "
+                        "exists, 1 when it waits for more dialogues)")
+    p.add_argument("--format", choices=["json", "jsonl", "parquet", *SFT_FORMATS],
+                   help="file format (default: jsonl); sft: openai, sharegpt, instruction or "
+                        "all (default: all)")
+    p.add_argument("--force", action="store_true",
+                   help="sft: export even below CSC_FINETUNE_MIN_NEW_DIALOGUES new dialogues "
+                        "(the same content is still never exported twice)")
     p.add_argument("--language", choices=["zh", "en"],
                    help="only this language (default: both)")
     p.add_argument("--labels", choices=["auto", "zh", "en"], default="auto",

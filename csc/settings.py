@@ -36,6 +36,11 @@ The settings (env name: default):
     CSC_ROLECS_MAX_UTTERANCES  50: a simulated dialogue's length cap
     CSC_EVAL_REFERENCE_MODEL   strategy-prior: the registry model every other model's
                                replies are compared with (pairwise judge, win_rate)
+    CSC_FINETUNE_MIN_NEW_DIALOGUES  200: accepted dialogues in no export yet that make a
+                               fine-tune export due (docs/finetune.md)
+    CSC_FINETUNE_MAX_TOKENS    16000: estimated tokens one fine-tuning example may hold
+    CSC_FINETUNE_VALIDATION_SHARE  0.1: the share of dialogues in the validation split
+    CSC_FINETUNE_SEED          0: the seed of the train/validation split
 """
 
 from __future__ import annotations
@@ -186,6 +191,8 @@ TOPICS = Rule(str, lambda v: any(t.strip() for t in v.split("|")),
               "topics separated by '|' (at least one)")
 MODEL_NAME = Rule(str, lambda v: bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}", v)),
                   "a model name of the registry (1-64 letters, digits or . _ + -)")
+HOLDOUT = Rule(finite, lambda v: 0 <= v < 1, "a number from 0 to below 1 (the train split is "
+                                              "never empty)")
 CRON = Rule(str, _cron, "a cron expression (minute hour day month weekday, e.g. '0 2 * * *')")
 
 
@@ -239,6 +246,11 @@ class _Settings(BaseSettings):
     eval_resamples: Annotated[int, WHOLE_GE_0] = 1000
     # the model the pairwise judge compares every other model with (win_rate): a registry name
     eval_reference_model: Annotated[str, MODEL_NAME] = "strategy-prior"
+    # fine-tune exports (csc/finetune, docs/finetune.md)
+    finetune_min_new_dialogues: Annotated[int, WHOLE_GE_1] = 200
+    finetune_max_tokens: Annotated[int, WHOLE_GE_1] = 16_000
+    finetune_validation_share: Annotated[float, HOLDOUT] = 0.1
+    finetune_seed: Annotated[int, WHOLE_GE_0] = 0
     # the served schedule
     nightly_cron: Annotated[str, CRON] = DEFAULT_CRON
     nightly_tz: Annotated[str, TIME_ZONE] = "UTC"

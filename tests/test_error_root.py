@@ -36,6 +36,8 @@ INTERNAL = {
                                   "turns it into a dead or deferred outcome, which the kit counts",
     "csc.eval.baselines.NoTrainingData": "a language with no RoleCS training dialogue: the "
                                          "baseline run records it as skipped, with why",
+    "csc.finetune.export.NothingToExport": "an export every dialogue of which was dropped: "
+                                            "the trigger records it as a wait, with why",
     "warehouse.queries.UnknownQuery": "a bug (a misspelt query name in our code): it keeps "
                                       "its traceback",
 }

@@ -36,6 +36,7 @@ BAD = {
     S.CRON: ["abc", "every night", "61 2 * * *"],
     S.TOPICS: ["|", "| |"],
     S.MODEL_NAME: ["-lead", "has space", "a/b"],
+    S.HOLDOUT: ["abc", "1", "-0.1", "nan"],
 }
 ANY_TEXT = {S.PATH}  # a path cannot be malformed; whether it exists is checked where it is used
 FIELDS = sorted(S.fields())
@@ -157,6 +158,9 @@ TODAY = {  # the defaults each module read before csc.settings (README, docs/met
     # evaluation (csc-method §5): the default registry, 1,000 bootstrap resamples
     "CSC_EVAL_MODELS": None, "CSC_EVAL_RESAMPLES": 1000,
     "CSC_EVAL_REFERENCE_MODEL": "strategy-prior",
+    # fine-tune exports (docs/finetune.md): 200 new dialogues, 16k tokens, 10% validation
+    "CSC_FINETUNE_MIN_NEW_DIALOGUES": 200, "CSC_FINETUNE_MAX_TOKENS": 16_000,
+    "CSC_FINETUNE_VALIDATION_SHARE": 0.1, "CSC_FINETUNE_SEED": 0,
     **{f"CSC_{r.value.upper()}_VARIANT": None for r in Role},
 }
 
