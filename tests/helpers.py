@@ -71,3 +71,29 @@ def journal_calls() -> int:
         return journal.count("calls")
     finally:
         journal.close()
+
+
+# Two small CSConv dialogues (speaker, strategy id, text) the evaluation tests predict on.
+CSCONV_ZH = [("supporter", 1, "您好，请问有什么可以帮您？"), ("customer", None, "我的信用卡被锁了"),
+             ("supporter", 2, "请提供您的身份证后四位"), ("customer", None, "1234"),
+             ("supporter", 7, "已经为您解锁"), ("customer", None, "谢谢"),
+             ("supporter", 11, "感谢来电，再见")]
+CSCONV_EN = [("supporter", 1, "Hello, how can I help?"), ("customer", None, "My card is blocked"),
+             ("supporter", 4, "Which card is it?"), ("customer", None, "The visa"),
+             ("supporter", 11, "It is unblocked, goodbye")]
+
+
+def csconv_dialogue(con, cid: str, lang: str, turns: list[tuple[str, int | None, str]]) -> None:
+    """A kept CSConv dialogue of `turns`, written as the CSConv stage writes one."""
+    from warehouse.db import insert_rows, transaction
+
+    with transaction(con):
+        insert_rows(con, "csconv.dialogues", [{
+            "csconv_id": cid, "dialogue_id": f"raw-{cid}", "pipeline_version": "v1",
+            "language": lang, "business_area": None, "n_utterances": len(turns),
+            "n_supporter": sum(s == "supporter" for s, _, _ in turns), "strategy_use": 1.0,
+            "rewriter_model": "m", "rewrite_prompt": "p", "judge_model": "m", "run_id": "r"}])
+        insert_rows(con, "csconv.utterances", [
+            {"csconv_id": cid, "utt_index": i, "speaker": s, "strategy_id": sid,
+             "strategy_label": None, "stage": None, "text": t}
+            for i, (s, sid, t) in enumerate(turns)], stamp=None)

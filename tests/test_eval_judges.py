@@ -5,17 +5,16 @@ their metrics (judge means, win rate) hand-computed on rows written directly (no
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
+from helpers import CSCONV_EN, CSCONV_ZH, csconv_dialogue, journal_calls
 from pydantic import ValidationError
 
 from csc.eval import service
 from csc.eval.context import EvalDialogue, EvalTurn, Prediction
 from csc.eval.judging import JudgeItem, PairwiseStage, TurnJudgeStage, shown_first
 from csc.kit import runner
-from csc.llm.journal import Journal
 from csc.llm.settings import LLMSettings, RoleSettings
 from schemas.llm import PairwiseVerdict, Role, TurnJudgement
 from simulator import SimConfig, run_in_thread
@@ -25,26 +24,7 @@ MODEL, REFERENCE = "qwen-test", "strategy-prior"
 
 # ---- fixtures written as the stages and baselines write them ------------------------------
 
-ZH = [("supporter", 1, "您好，请问有什么可以帮您？"), ("customer", None, "我的信用卡被锁了"),
-      ("supporter", 2, "请提供您的身份证后四位"), ("customer", None, "1234"),
-      ("supporter", 7, "已经为您解锁"), ("customer", None, "谢谢"),
-      ("supporter", 11, "感谢来电，再见")]
-EN = [("supporter", 1, "Hello, how can I help?"), ("customer", None, "My card is blocked"),
-      ("supporter", 4, "Which card is it?"), ("customer", None, "The visa"),
-      ("supporter", 11, "It is unblocked, goodbye")]
 
-
-def _csconv(con, cid: str, lang: str, turns: list[tuple[str, int | None, str]]) -> None:
-    with transaction(con):
-        insert_rows(con, "csconv.dialogues", [{
-            "csconv_id": cid, "dialogue_id": f"raw-{cid}", "pipeline_version": "v1",
-            "language": lang, "business_area": None, "n_utterances": len(turns),
-            "n_supporter": sum(s == "supporter" for s, _, _ in turns), "strategy_use": 1.0,
-            "rewriter_model": "m", "rewrite_prompt": "p", "judge_model": "m", "run_id": "r"}])
-        insert_rows(con, "csconv.utterances", [
-            {"csconv_id": cid, "utt_index": i, "speaker": s, "strategy_id": sid,
-             "strategy_label": None, "stage": None, "text": t}
-            for i, (s, sid, t) in enumerate(turns)], stamp=None)
 
 
 def _run(con, key: str, model: str, setting: str = "reference") -> None:
@@ -79,22 +59,15 @@ def _world(warehouse: Path) -> None:
     """Two dialogues (zh 4 supporter turns, en 3), the model's run (its zh turn 4 a parse
     failure) and the reference baseline's run, both in the reference setting."""
     with connect(warehouse) as con:
-        _csconv(con, "z1", "zh", ZH)
-        _csconv(con, "e1", "en", EN)
+        csconv_dialogue(con, "z1", "zh", CSCONV_ZH)
+        csconv_dialogue(con, "e1", "en", CSCONV_EN)
         _run(con, "eval-model", MODEL)
         _run(con, "eval-ref", REFERENCE)
-        _predict(con, "eval-model", "z1", ZH, _long, failed={4})
-        _predict(con, "eval-model", "e1", EN, _long)
-        _predict(con, "eval-ref", "z1", ZH, lambda t: t)
-        _predict(con, "eval-ref", "e1", EN, lambda t: t)
+        _predict(con, "eval-model", "z1", CSCONV_ZH, _long, failed={4})
+        _predict(con, "eval-model", "e1", CSCONV_EN, _long)
+        _predict(con, "eval-ref", "z1", CSCONV_ZH, lambda t: t)
+        _predict(con, "eval-ref", "e1", CSCONV_EN, lambda t: t)
 
-
-def _calls() -> int:
-    journal = Journal(Path(os.environ["CSC_LLM_CACHE"]))
-    try:
-        return journal.count("calls")
-    finally:
-        journal.close()
 
 
 def _judge(setting: str = "reference", model: str = MODEL):
@@ -113,7 +86,7 @@ def test_every_predicted_turn_is_judged_and_compared_and_a_rerun_asks_nothing(wa
         assert (turns.input, turns.kept, pairs.input, pairs.kept) == (2, 2, 2, 2)
         assert turns.reconciles and pairs.reconciles
         # 6 readable turns judged, 6 compared; the parse failure asks nothing
-        assert _calls() == 12
+        assert journal_calls() == 12
         with connect(warehouse) as con:
             judged = query(con, "SELECT csconv_id, utt_index, status, resolution, empathy, "
                                 "appropriateness, reason <> '', error IS NOT NULL "
@@ -139,9 +112,9 @@ def test_every_predicted_turn_is_judged_and_compared_and_a_rerun_asks_nothing(wa
                 assert (p["status"], p["verdict"]) == ("forfeit", "reference")
             else:
                 assert (p["status"], p["verdict"]) == ("ok", "model"), p
-        calls = _calls()
+        calls = journal_calls()
         again_turns, again_pairs = _judge()
-        assert again_turns.input == again_pairs.input == 0 and _calls() == calls
+        assert again_turns.input == again_pairs.input == 0 and journal_calls() == calls
         with connect(warehouse) as con:
             assert query(con, "SELECT count(*) FROM eval.turn_judgements")[0][0] == 7
             assert query(con, "SELECT count(*) FROM eval.pairwise")[0][0] == 7
@@ -205,7 +178,7 @@ def _settings() -> LLMSettings:
 
 def _item() -> JudgeItem:
     d = EvalDialogue("d1", "en", tuple(EvalTurn(i, s, sid, t) for i, (s, sid, t)
-                                       in enumerate(EN)))
+                                       in enumerate(CSCONV_EN)))
     own = {0: Prediction(0, 2, "own zero"), 2: Prediction.failed(2, "x"),
            4: Prediction(4, 7, "own four")}
     return JudgeItem(d, "eval-model", own, "eval-ref", {0: Prediction(0, 1, "ref zero"),
@@ -219,16 +192,16 @@ def _texts(history: list[EvalTurn]) -> list[str]:
 def test_the_turn_judge_sees_the_history_the_model_saw():
     item = _item()
     gen = asyncio.run(TurnJudgeStage(_settings(), MODEL, "generated").histories(item))
-    assert _texts(gen[4]) == ["own zero", EN[1][2], "", EN[3][2]]  # its own turns
+    assert _texts(gen[4]) == ["own zero", CSCONV_EN[1][2], "", CSCONV_EN[3][2]]  # its own turns
     ref = asyncio.run(TurnJudgeStage(_settings(), MODEL, "reference").histories(item))
-    assert _texts(ref[4]) == [t for _, _, t in EN[:4]]  # the gold history
+    assert _texts(ref[4]) == [t for _, _, t in CSCONV_EN[:4]]  # the gold history
     assert sorted(gen) == sorted(ref) == [0, 2, 4]
 
 
 def test_the_pairwise_judge_compares_only_turns_both_predicted_after_the_gold_history():
     turns = asyncio.run(PairwiseStage(_settings(), MODEL, "generated").histories(_item()))
     assert sorted(turns) == [0, 4]
-    assert _texts(turns[4]) == [t for _, _, t in EN[:4]]
+    assert _texts(turns[4]) == [t for _, _, t in CSCONV_EN[:4]]
 
 
 def test_positions_are_mixed_about_evenly_and_stable():
@@ -281,13 +254,13 @@ def _headline(con, key: str) -> dict[str, dict]:
 
 def test_judge_means_and_win_rate_by_hand(warehouse):
     with connect(warehouse) as con:
-        _csconv(con, "z1", "zh", ZH)
-        _csconv(con, "e1", "en", EN)
+        csconv_dialogue(con, "z1", "zh", CSCONV_ZH)
+        csconv_dialogue(con, "e1", "en", CSCONV_EN)
         for key, model in (("eval-model", MODEL), ("eval-ref", REFERENCE),
                            ("eval-other", "other")):
             _run(con, key, model)
-            _predict(con, key, "z1", ZH, lambda t: t)
-            _predict(con, key, "e1", EN, lambda t: t)
+            _predict(con, key, "z1", CSCONV_ZH, lambda t: t)
+            _predict(con, key, "e1", CSCONV_EN, lambda t: t)
         # an older judge version, all 1s and all losses: superseded, never counted
         _judgements(con, "eval-model", "judge-old", [("z1", 0, "ok", 1, 1, 1)])
         _verdicts(con, "eval-model", "eval-ref", "judge-old",
@@ -337,10 +310,10 @@ def test_judge_means_and_win_rate_by_hand(warehouse):
 
 def test_new_judgements_make_the_metrics_stale(warehouse):
     with connect(warehouse) as con:
-        _csconv(con, "e1", "en", EN)
+        csconv_dialogue(con, "e1", "en", CSCONV_EN)
         for key, model in (("eval-model", MODEL), ("eval-ref", REFERENCE)):
             _run(con, key, model)
-            _predict(con, key, "e1", EN, lambda t: t)
+            _predict(con, key, "e1", CSCONV_EN, lambda t: t)
     assert sorted(service.refresh_metrics(db=warehouse, resamples=50)["computed"]) == [
         "eval-model", "eval-ref"]
     assert service.refresh_metrics(db=warehouse, resamples=50)["computed"] == []

@@ -9,34 +9,15 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import journal_calls
+from helpers import CSCONV_EN, CSCONV_ZH, csconv_dialogue, journal_calls
 
 from csc.llm.journal import Journal
 from simulator import SimConfig, run_in_thread
-from warehouse.db import connect, insert_rows, query, transaction
+from warehouse.db import connect, query
 
 # ---- the stage against the simulator ------------------------------------------------------
 
-def _csconv(con, cid: str, lang: str, turns: list[tuple[str, int | None, str]]) -> None:
-    with transaction(con):
-        insert_rows(con, "csconv.dialogues", [{
-            "csconv_id": cid, "dialogue_id": f"raw-{cid}", "pipeline_version": "v1",
-            "language": lang, "business_area": None, "n_utterances": len(turns),
-            "n_supporter": sum(s == "supporter" for s, _, _ in turns), "strategy_use": 1.0,
-            "rewriter_model": "m", "rewrite_prompt": "p", "judge_model": "m", "run_id": "r"}])
-        insert_rows(con, "csconv.utterances", [
-            {"csconv_id": cid, "utt_index": i, "speaker": s, "strategy_id": sid,
-             "strategy_label": None, "stage": None, "text": t}
-            for i, (s, sid, t) in enumerate(turns)], stamp=None)
 
-
-ZH = [("supporter", 1, "您好，请问有什么可以帮您？"), ("customer", None, "我的信用卡被锁了"),
-      ("supporter", 2, "请提供您的身份证后四位"), ("customer", None, "1234"),
-      ("supporter", 7, "已经为您解锁"), ("customer", None, "谢谢"),
-      ("supporter", 11, "感谢来电，再见")]
-EN = [("supporter", 1, "Hello, how can I help?"), ("customer", None, "My card is blocked"),
-      ("supporter", 4, "Which card is it?"), ("customer", None, "The visa"),
-      ("supporter", 11, "It is unblocked, goodbye")]
 
 
 def test_the_stage_predicts_what_is_missing_and_a_rerun_asks_nothing(warehouse, llm_env):
@@ -44,8 +25,8 @@ def test_the_stage_predicts_what_is_missing_and_a_rerun_asks_nothing(warehouse, 
     from csc.kit import runner
 
     with connect(warehouse) as con:
-        _csconv(con, "c1", "zh", ZH)
-        _csconv(con, "c2", "en", EN)
+        csconv_dialogue(con, "c1", "zh", CSCONV_ZH)
+        csconv_dialogue(con, "c2", "en", CSCONV_EN)
     with run_in_thread(SimConfig(seed=3)) as sim:
         llm_env(sim)
         model = os.environ["CSC_LLM_MODEL"]
@@ -63,7 +44,7 @@ def test_the_stage_predicts_what_is_missing_and_a_rerun_asks_nothing(warehouse, 
         assert again.input == 0 and journal_calls() == calls  # unchanged: no LLM call at all
         with connect(warehouse) as con:
             assert query(con, "SELECT count(*) FROM eval.predictions")[0][0] == rows
-            _csconv(con, "c3", "en", EN[:3])
+            csconv_dialogue(con, "c3", "en", CSCONV_EN[:3])
         more = runner.run_all(PredictionStage.ref(model=model, setting="reference").build(),
                               "r3")
         assert more.input == 1 and more.kept == 1  # only the new dialogue
@@ -73,7 +54,7 @@ def test_the_stage_predicts_what_is_missing_and_a_rerun_asks_nothing(warehouse, 
         assert runs == [(model, "simulator", "generated"), (model, "simulator", "reference")]
         gold = query(con, "SELECT utt_index, gold_strategy, gold_text FROM eval.predictions "
                           "WHERE csconv_id = 'c1' ORDER BY run_key, utt_index LIMIT 4")
-        assert gold == [(0, 1, ZH[0][2]), (2, 2, ZH[2][2]), (4, 7, ZH[4][2]), (6, 11, ZH[6][2])]
+        assert gold == [(0, 1, CSCONV_ZH[0][2]), (2, 2, CSCONV_ZH[2][2]), (4, 7, CSCONV_ZH[4][2]), (6, 11, CSCONV_ZH[6][2])]
 
 
 def test_an_unreadable_answer_is_a_counted_failure_not_a_skipped_turn(warehouse, llm_env,
@@ -83,7 +64,7 @@ def test_an_unreadable_answer_is_a_counted_failure_not_a_skipped_turn(warehouse,
 
     monkeypatch.setenv("CSC_LLM_MAX_REASKS", "1")
     with connect(warehouse) as con:
-        _csconv(con, "c2", "en", EN)
+        csconv_dialogue(con, "c2", "en", CSCONV_EN)
     with run_in_thread(SimConfig(seed=4, rate_malformed=1.0)) as sim:
         llm_env(sim)
         stage = PredictionStage.ref(model=os.environ["CSC_LLM_MODEL"],
@@ -106,9 +87,9 @@ def test_kill_9_mid_evaluation_then_rerun_matches_an_uninterrupted_run(
 
     def seed(db: Path) -> None:
         with connect(db) as con:
-            _csconv(con, "c1", "zh", ZH)
-            _csconv(con, "c2", "en", EN)
-            _csconv(con, "c3", "zh", ZH[:5])
+            csconv_dialogue(con, "c1", "zh", CSCONV_ZH)
+            csconv_dialogue(con, "c2", "en", CSCONV_EN)
+            csconv_dialogue(con, "c3", "zh", CSCONV_ZH[:5])
 
     seed(warehouse)
     seed(tmp_path / "clean.duckdb")
