@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 SETTINGS = ("reference", "generated")
 
@@ -56,6 +57,21 @@ class Prediction:
     @classmethod
     def failed(cls, utt_index: int, error: str) -> Prediction:
         return cls(utt_index, None, None, "failed", error)
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+@dataclass
+class Outcome(Generic[Item, Result]):
+    """A dialogue-sized item's outcome in an evaluation stage (predicting, judging): its
+    results per turn ('kept'), or abandoned ('dead'/'deferred', tried again next run)."""
+
+    item: Item
+    results: list[Result] = field(default_factory=list)
+    status: str = "kept"
+    error: str | None = None
 
 
 class Abandoned(Exception):

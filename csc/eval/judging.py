@@ -29,7 +29,14 @@ import numpy as np
 import polars as pl
 
 from csc.eval.bootstrap import draw_counts, percentile_interval, ratio
-from csc.eval.context import Abandoned, EvalDialogue, EvalTurn, Prediction, predict_dialogue
+from csc.eval.context import (
+    Abandoned,
+    EvalDialogue,
+    EvalTurn,
+    Outcome,
+    Prediction,
+    predict_dialogue,
+)
 from csc.eval.predict import dialogues_from
 from csc.eval.types import NOT_COMPUTED, MetricValue
 from csc.framework import strategy_label
@@ -83,14 +90,7 @@ class Verdict:
     error: str | None = None
 
 
-@dataclass
-class Judged:
-    """A dialogue's outcome: a verdict per turn ('kept'), or abandoned ('dead'/'deferred')."""
-
-    item: JudgeItem
-    verdicts: list[Verdict] = field(default_factory=list)
-    status: str = "kept"
-    error: str | None = None
+Judged = Outcome[JudgeItem, Verdict]
 
 
 def _predictions(rows: list[eval_store.JudgedPrediction]) -> dict[str, dict[int, Prediction]]:
@@ -238,7 +238,7 @@ class TurnJudgeStage(_JudgeStage):
         empty = dict.fromkeys((*SCORES, "reason"))
         return {"eval.turn_judgements": [{**empty, **self.base_row(o, v, version)}
                                          for o in outcomes if o.status == "kept"
-                                         for v in o.verdicts]}
+                                         for v in o.results]}
 
 
 class PairwiseStage(_JudgeStage):
@@ -299,7 +299,7 @@ class PairwiseStage(_JudgeStage):
         return {"eval.pairwise": [
             {"verdict": None, "reason": None, **self.base_row(o, v, version),
              "reference_run_key": o.item.reference_run_key}
-            for o in outcomes if o.status == "kept" for v in o.verdicts]}
+            for o in outcomes if o.status == "kept" for v in o.results]}
 
 
 # ---- metrics of the judgements ---------------------------------------------------------------

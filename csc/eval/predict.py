@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -22,6 +21,7 @@ from csc.eval.context import (
     Abandoned,
     EvalDialogue,
     EvalTurn,
+    Outcome,
     Prediction,
     predict_dialogue,
 )
@@ -85,14 +85,7 @@ def find_model(name: str, settings: LLMSettings | None) -> ModelEntry:
     return found
 
 
-@dataclass
-class Predicted:
-    """One dialogue's outcome: its predictions ('kept'), or abandoned ('dead'/'deferred')."""
-
-    dialogue: EvalDialogue
-    predictions: list[Prediction] = field(default_factory=list)
-    status: str = "kept"
-    error: str | None = None
+Predicted = Outcome[EvalDialogue, Prediction]
 
 
 class PredictionStage(LLMStage[EvalDialogue, Predicted]):
@@ -161,5 +154,5 @@ class PredictionStage(LLMStage[EvalDialogue, Predicted]):
                         self.prompt_version())] if done else []
         return {"eval.runs": runs,
                 "eval.predictions": [r for o in done
-                                     for r in prediction_rows(version, o.dialogue,
-                                                              o.predictions)]}
+                                     for r in prediction_rows(version, o.item,
+                                                              o.results)]}
