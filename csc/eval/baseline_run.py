@@ -32,14 +32,17 @@ def run_baseline(entry: ModelEntry, setting: str, *, db: Path | None = None,
     if not training:
         return {"model": entry.name, "setting": setting, "input": 0, "predicted": 0,
                 "skipped": "no accepted RoleCS dialogue to learn from yet (run rolecs first)"}
-    model = build(entry.baseline, training)
     key = run_key(entry, setting, [training_fingerprint(training), entry.baseline])
     predicted = turns = 0
     skipped: list[str] = []
     with connect(db) as con:
+        pending = {lang: eval_store.pending(con, lang, key, limit) for lang in LANGUAGES}
+        if not any(pending.values()):  # a night with nothing new: no model is trained
+            return {"model": entry.name, "setting": setting, "run_key": key, "input": 0,
+                    "predicted": 0, "turns": 0}
+        model = build(entry.baseline, training)
         eval_store.ensure_run(con, run_row(key, entry, setting, "baseline", None))
-        for lang in LANGUAGES:
-            ids = eval_store.pending(con, lang, key, limit)
+        for ids in pending.values():
             for start in range(0, len(ids), CHUNK):
                 dialogues = dialogues_from(eval_store.dialogue_turns(con, ids[start:start + CHUNK]))
                 try:
