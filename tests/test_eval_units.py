@@ -374,3 +374,13 @@ def test_a_key_from_the_named_variable_and_a_clear_line_without_it(monkeypatch):
     with pytest.raises(RegistryError, match="model 'm': the variable BOX_KEY that should hold "
                                             "its API key is not set"):
         entry.settings_for(_settings())
+
+
+def test_an_unknown_model_name_lists_the_registered_ones(monkeypatch):
+    from csc.eval.predict import find_model
+
+    monkeypatch.delenv("CSC_EVAL_MODELS", raising=False)
+    assert find_model("retrieval-tfidf", None).baseline == "retrieval"
+    with pytest.raises(RegistryError, match="no model named 'gpt-x' in the registry; known: "
+                                            "strategy-prior, retrieval-tfidf, qwen-7b"):
+        find_model("gpt-x", _settings())

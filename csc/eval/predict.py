@@ -25,7 +25,7 @@ from csc.eval.context import (
     Prediction,
     predict_dialogue,
 )
-from csc.eval.registry import ModelEntry, load_registry
+from csc.eval.registry import ModelEntry, RegistryError, load_registry
 from csc.framework import strategy_label
 from csc.kit.stage import LANGUAGES, LLMStage
 from csc.llm.settings import LLMSettings
@@ -75,8 +75,6 @@ def prediction_rows(key: str, d: EvalDialogue, preds: list[Prediction]) -> list[
 
 
 def find_model(name: str, settings: LLMSettings | None) -> ModelEntry:
-    from csc.eval.registry import RegistryError
-
     entries = load_registry(current().eval_models, settings)
     found = next((e for e in entries if e.name == name), None)
     if found is None:

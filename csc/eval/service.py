@@ -70,8 +70,11 @@ def refresh_metrics(*, db: Path | None = None, resamples: int | None = None) -> 
         if computed:  # the order or a neighbour's predictions changed
             rows = []
             for a, b in neighbours(con):
-                fa = frames.get(a) if a in frames else eval_store.run_frame(con, a)
-                fb = frames.get(b) if b in frames else eval_store.run_frame(con, b)
+                # a run in the middle of a setting's board is in two pairs: read it once
+                for k in (a, b):
+                    if k not in frames:
+                        frames[k] = eval_store.run_frame(con, k)
+                fa, fb = frames[a], frames[b]
                 for metric, c in compare(fa, fb, COMPARED, resamples=resamples,
                                          seed=SEED).items():
                     rows.append({"run_key_a": a, "run_key_b": b, "metric": metric,
