@@ -515,6 +515,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "output dir being $CSC_OUT or out/ beside the warehouse)")
     p.set_defaults(func=_cmd_export)
 
+    from cli.finetune import add_parser as add_finetune
+
+    add_finetune(command)
+
     p = command("sources", "list the built-in source configs")
     p.set_defaults(func=_cmd_sources)
 

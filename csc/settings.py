@@ -41,6 +41,9 @@ The settings (env name: default):
     CSC_FINETUNE_MAX_TOKENS    16000: estimated tokens one fine-tuning example may hold
     CSC_FINETUNE_VALIDATION_SHARE  0.1: the share of dialogues in the validation split
     CSC_FINETUNE_SEED          0: the seed of the train/validation split
+    CSC_FINETUNE_POLL_S        10: seconds before a fine-tune job's second poll, doubled after
+                               each poll up to CSC_FINETUNE_POLL_MAX_S (300)
+    CSC_FINETUNE_TIMEOUT_S     21600: seconds one run waits for a job before cancelling it
 """
 
 from __future__ import annotations
@@ -200,7 +203,13 @@ CRON = Rule(str, _cron, "a cron expression (minute hour day month weekday, e.g. 
 
 # Pairs whose first must not be above the second.
 ORDERED = (("rules_min_turns", "rules_max_turns"),
-           ("csconv_min_utterances", "csconv_max_utterances"))
+           ("csconv_min_utterances", "csconv_max_utterances"),
+           ("finetune_poll_s", "finetune_poll_max_s"))
+
+
+def _shown(value: float) -> str:
+    """A number as the user would write it: 20, not 20.0."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 class _Settings(BaseSettings):
@@ -251,6 +260,11 @@ class _Settings(BaseSettings):
     finetune_max_tokens: Annotated[int, WHOLE_GE_1] = 16_000
     finetune_validation_share: Annotated[float, HOLDOUT] = 0.1
     finetune_seed: Annotated[int, WHOLE_GE_0] = 0
+    # fine-tune jobs at a provider (csc/finetune/jobs.py): the first pause between polls,
+    # doubled up to the longest, and the most one run waits before it cancels the job
+    finetune_poll_s: Annotated[float, POSITIVE] = 10.0
+    finetune_poll_max_s: Annotated[float, POSITIVE] = 300.0
+    finetune_timeout_s: Annotated[float, POSITIVE] = 21_600.0
     # the served schedule
     nightly_cron: Annotated[str, CRON] = DEFAULT_CRON
     nightly_tz: Annotated[str, TIME_ZONE] = "UTC"
@@ -262,7 +276,8 @@ class _Settings(BaseSettings):
             if a > b:
                 raise PydanticCustomError(
                     "csc_order", "{line}",
-                    {"line": f"{env_name(low)}={a} must be <= {env_name(high)}, which is {b}",
+                    {"line": f"{env_name(low)}={_shown(a)} must be <= {env_name(high)}, "
+                             f"which is {_shown(b)}",
                      "fields": (low, high)})
         return self
 

@@ -27,6 +27,8 @@ from starlette.routing import Route
 from schemas.llm import ROLE_HEADER, ROLES, Role
 from simulator import faults as fx
 from simulator.config import SimConfig
+from simulator.finetuning import ROUTES as FINE_TUNING_ROUTES
+from simulator.finetuning import FineTuning
 from simulator.inputs import (
     Unreadable,
     extract_payload,
@@ -312,6 +314,8 @@ def create_app(config: SimConfig | None = None,
         Route("/sim/config", sim_config, methods=["POST"]),
         Route("/sim/reset", sim_reset, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
+        *FINE_TUNING_ROUTES,  # files and fine-tuning jobs: simulator/finetuning.py
     ])
     app.state.sim = SimState(config or SimConfig(), open_request_log(request_log))
+    app.state.fine_tuning = FineTuning()
     return app

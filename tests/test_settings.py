@@ -37,6 +37,7 @@ BAD = {
     S.TOPICS: ["|", "| |"],
     S.MODEL_NAME: ["-lead", "has space", "a/b"],
     S.HOLDOUT: ["abc", "1", "-0.1", "nan"],
+    S.POSITIVE: ["abc", "0", "-1", "inf"],
 }
 ANY_TEXT = {S.PATH}  # a path cannot be malformed; whether it exists is checked where it is used
 FIELDS = sorted(S.fields())
@@ -161,6 +162,9 @@ TODAY = {  # the defaults each module read before csc.settings (README, docs/met
     # fine-tune exports (docs/finetune.md): 200 new dialogues, 16k tokens, 10% validation
     "CSC_FINETUNE_MIN_NEW_DIALOGUES": 200, "CSC_FINETUNE_MAX_TOKENS": 16_000,
     "CSC_FINETUNE_VALIDATION_SHARE": 0.1, "CSC_FINETUNE_SEED": 0,
+    # fine-tune jobs (docs/finetune.md): 10 s first pause, 5 min longest, 6 h in all
+    "CSC_FINETUNE_POLL_S": 10.0, "CSC_FINETUNE_POLL_MAX_S": 300.0,
+    "CSC_FINETUNE_TIMEOUT_S": 21_600.0,
     **{f"CSC_{r.value.upper()}_VARIANT": None for r in Role},
 }
 

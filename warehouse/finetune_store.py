@@ -1,5 +1,6 @@
 """Reads and writes of the finetune.* tables: the accepted turns an export is made of, what is
-new since the last export, and an export recorded whole with the decision that made it."""
+new since the last export, an export recorded whole with the decision that made it, and the
+provider jobs trained on an export (written before any upload, updated as each id comes back)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import duckdb
 import polars as pl
 
 from schemas.finetune import FinetuneDecision, FinetuneExport, FinetuneExportDialogue
-from warehouse.db import insert_frame, query, transaction
+from warehouse.db import insert_frame, query, query_dicts, transaction
 from warehouse.queries import sql
 
 # Columns that may be NULL in every row of a write, with the type they have when set.
@@ -59,3 +60,37 @@ def record_export(con: duckdb.DuckDBPyConnection, export: dict, dialogues: list[
         insert_frame(con, "finetune.exports", exports, "created_at")
         insert_frame(con, "finetune.export_dialogues", placed)
         insert_frame(con, "finetune.decisions", decided, "decided_at", keyed=False)
+
+
+def latest_export(con: duckdb.DuckDBPyConnection) -> tuple | None:
+    """(export_id, path) of the newest export, or None when there is none."""
+    rows = query(con, sql("finetune/latest_export"))
+    return rows[0] if rows else None
+
+
+# -- provider jobs: one row per (provider, base model, export), updated as the job goes ------
+
+def job_of(con: duckdb.DuckDBPyConnection, job_key: str) -> dict | None:
+    """The finetune.jobs row with this key as a dict (JSON columns as text), or None."""
+    rows = query_dicts(con, sql("finetune/job_of"), [job_key])
+    return rows[0] if rows else None
+
+
+def insert_job(con: duckdb.DuckDBPyConnection, row: dict) -> None:
+    """A new job row; an existing row with the same key is left as it is."""
+    query(con, sql("finetune/job_insert"),
+          [row["job_key"], row["provider"], row["base_model"], row["export_id"], row["status"],
+           row["status_history"], row["started_at"], row["updated_at"]])
+
+
+def update_job(con: duckdb.DuckDBPyConnection, row: dict) -> None:
+    """The job's progress: status, history, provider ids, result or error."""
+    query(con, sql("finetune/job_update"),
+          [row["status"], row["status_history"], row["provider_file_ids"],
+           row["provider_job_id"], row["fine_tuned_model"], row["error"], row["finished_at"],
+           row["updated_at"], row["job_key"]])
+
+
+def jobs(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Every job, newest first (see sql/queries/finetune/jobs.sql for the columns)."""
+    return query(con, sql("finetune/jobs"))
