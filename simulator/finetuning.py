@@ -141,7 +141,9 @@ class FineTuning:
         job.body["finished_at"] = int(time.time())
         if status == "failed":
             job.body["error"] = {"code": code or "failed", "message": message, "param": None}
-        self.event(job, message, "error" if status == "failed" else "info")
+        failed = status == "failed"  # the event says so; the job's error holds the why
+        self.event(job, f"job failed: {message}" if failed else message,
+                   "error" if failed else "info")
 
 
 def _state(request: Request) -> FineTuning:
