@@ -189,13 +189,19 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     from flows.nightly import nightly
     from warehouse.db import output_dir, warehouse_path
 
-    result = _launch(nightly, drop_folder=str(SAMPLES))
+    # the samples accept a handful of RoleCS dialogues, far under the export threshold: the
+    # demo forces the export (the same set is still exported and trained once)
+    result = _launch(nightly, drop_folder=str(SAMPLES), finetune_force=True)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"\nwarehouse: {warehouse_path()}  (open it with duckdb; see docs/analysts.md)")
     print(f"funnel:    {result['csconv']['report']}")
     made = result["rolecs"]
     print(f"rolecs:    {made['input']} dialogues simulated, {made['accepted']} accepted (judged "
           "5/5, not a near-duplicate: marts.rolecs_accepted)")
+    job = result["finetune"]["job"]
+    print(f"finetune:  export {result['finetune']['export_id'] or '-'} "
+          f"({result['finetune']['decision']}); job: "
+          + (job.get("skipped") or f"{job['status']} -> {job['fine_tuned_model'] or job['error']}"))
     _print_leaderboard()
     print(f"report:    {result['evaluate']['report']}  (opens offline in a browser)")
     print(f"export:    .venv/bin/csc export csconv --format jsonl   "

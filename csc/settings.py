@@ -44,6 +44,10 @@ The settings (env name: default):
     CSC_FINETUNE_POLL_S        10: seconds before a fine-tune job's second poll, doubled after
                                each poll up to CSC_FINETUNE_POLL_MAX_S (300)
     CSC_FINETUNE_TIMEOUT_S     21600: seconds one run waits for a job before cancelling it
+    CSC_FINETUNE_PROVIDER      local: who trains a new export in the nightly (local: the
+                               CPU classifier; openai: the endpoint's fine-tuning API; off)
+    CSC_FINETUNE_BASE_MODEL    the model a job fine-tunes (default: retrieval-tfidf for local,
+                               the endpoint's candidate model for openai)
 """
 
 from __future__ import annotations
@@ -196,6 +200,8 @@ MODEL_NAME = Rule(str, lambda v: bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{
                   "a model name of the registry (1-64 letters, digits or . _ + -)")
 HOLDOUT = Rule(finite, lambda v: 0 <= v < 1, "a number from 0 to below 1 (the train split is "
                                               "never empty)")
+FINETUNE_PROVIDER = Rule(str.lower, lambda v: v in ("local", "openai", "off"),
+                         "local, openai or off")
 CRON = Rule(str, _cron, "a cron expression (minute hour day month weekday, e.g. '0 2 * * *')")
 
 
@@ -265,6 +271,9 @@ class _Settings(BaseSettings):
     finetune_poll_s: Annotated[float, POSITIVE] = 10.0
     finetune_poll_max_s: Annotated[float, POSITIVE] = 300.0
     finetune_timeout_s: Annotated[float, POSITIVE] = 21_600.0
+    # who trains an export in the nightly, and on what (None: the provider's own default)
+    finetune_provider: Annotated[str, FINETUNE_PROVIDER] = "local"
+    finetune_base_model: Annotated[str | None, MODEL_NAME] = None
     # the served schedule
     nightly_cron: Annotated[str, CRON] = DEFAULT_CRON
     nightly_tz: Annotated[str, TIME_ZONE] = "UTC"

@@ -12,7 +12,12 @@ from csc.eval.predict import PredictionStage
 from csc.eval.registry import load_registry
 from csc.llm.settings import load_settings
 from csc.settings import current
-from tasks.evaluate import compute_metrics, predict_baseline, publish_eval_report
+from tasks.evaluate import (
+    compute_metrics,
+    predict_baseline,
+    publish_eval_report,
+    with_finetuned,
+)
 from tasks.runs import refuses_bad_config, run_ledger
 from tasks.stage import run_stage
 
@@ -21,13 +26,14 @@ from tasks.stage import run_stage
 @refuses_bad_config
 def evaluate(models: list[str] | None = None, settings: list[str] | None = None,
              limit: int | None = None, batch_size: int = 50) -> dict:
-    """Evaluate `models` (registry names; default every registered one) in `settings`
-    (default both); `limit` caps the new dialogues per language and run."""
+    """Evaluate `models` (registry names; default every registered one, and every model a
+    fine-tune job produced) in `settings` (default both); `limit` caps the new dialogues per
+    language and run."""
     chosen_settings = list(settings or SETTINGS)
     params = {"models": models, "settings": chosen_settings, "limit": limit,
               "batch_size": batch_size}
     with run_ledger("evaluate", params) as run:
-        registry = load_registry(current().eval_models, _endpoint())
+        registry = with_finetuned(load_registry(current().eval_models, _endpoint()))
         entries = [e for e in registry if models is None or e.name in models]
         summary: dict = {"runs": [], "judges": []}
         for entry in entries:

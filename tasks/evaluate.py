@@ -7,6 +7,16 @@ from prefect import get_run_logger, task
 
 from csc.eval import baseline_run, service
 from csc.eval.registry import ModelEntry
+from csc.finetune.registered import finetuned_entries
+from warehouse import finetune_store
+from warehouse.db import connect
+
+
+def with_finetuned(registry: list[ModelEntry]) -> list[ModelEntry]:
+    """The registry and, after it, every model a fine-tune job produced (finetune.jobs)."""
+    with connect(read_only=True) as con:
+        trained = finetune_store.trained_models(con)
+    return registry + finetuned_entries(registry, trained)
 
 
 @task(name="baseline-predict")

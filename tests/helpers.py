@@ -7,7 +7,7 @@ from pathlib import Path
 
 from csc.ingest.service import ingest_file
 from csc.ingest.sources import load_source
-from warehouse.db import connect, query
+from warehouse.db import connect, insert_rows, query, transaction
 
 GOOD_ZH = [
     ("客户", "你好，我的银行卡昨天被锁了，登录不上手机银行"),
@@ -85,8 +85,6 @@ CSCONV_EN = [("supporter", 1, "Hello, how can I help?"), ("customer", None, "My 
 
 def csconv_dialogue(con, cid: str, lang: str, turns: list[tuple[str, int | None, str]]) -> None:
     """A kept CSConv dialogue of `turns`, written as the CSConv stage writes one."""
-    from warehouse.db import insert_rows, transaction
-
     with transaction(con):
         insert_rows(con, "csconv.dialogues", [{
             "csconv_id": cid, "dialogue_id": f"raw-{cid}", "pipeline_version": "v1",
@@ -97,3 +95,26 @@ def csconv_dialogue(con, cid: str, lang: str, turns: list[tuple[str, int | None,
             {"csconv_id": cid, "utt_index": i, "speaker": s, "strategy_id": sid,
              "strategy_label": None, "stage": None, "text": t}
             for i, (s, sid, t) in enumerate(turns)], stamp=None)
+
+
+def rolecs_accepted(con, dialogues: list, status: str = "accepted",
+              duplicate_of: str | None = None) -> None:
+    """Dialogues as the RoleCS stage and the near-duplicate check leave them."""
+    rows, checks, utterances = [], [], []
+    for d in dialogues:
+        rows.append({"dialogue_id": d.dialogue_id, "scenario_id": d.dialogue_id,
+                     "version": "v1", "language": d.language, "persona_id": "p",
+                     "topic": "t", "status": status, "stop_reason": "closure",
+                     "n_utterances": len(d.turns),
+                     "n_supporter": sum(t.speaker == "supporter" for t in d.turns),
+                     "judge_passed": status == "accepted", "notes": "[]", "run_id": "r"})
+        checks.append({"dialogue_id": d.dialogue_id, "kind": None,
+                       "duplicate_of": duplicate_of, "similarity": None, "threshold": 0.8})
+        utterances += [{"dialogue_id": d.dialogue_id, "utt_index": i, "speaker": t.speaker,
+                        "strategy_id": t.strategy_id, "stage": None, "direction": None,
+                        "text": t.text, "reasoning": None, "model": "m",
+                        "prompt_version": "p"} for i, t in enumerate(d.turns)]
+    with transaction(con):
+        insert_rows(con, "rolecs.dialogues", rows)
+        insert_rows(con, "rolecs.near_duplicates", checks, "checked_at")
+        insert_rows(con, "rolecs.utterances", utterances, stamp=None)

@@ -102,7 +102,7 @@ def test_nightly_on_the_bundled_samples(warehouse, prefect_server, monkeypatch, 
     monkeypatch.setenv("CSC_LLM_BASE_URL", "simulator")  # a background simulator process
     monkeypatch.setenv("CSC_LLM_CACHE", str(tmp_path / "llm.sqlite"))
 
-    result = nightly(drop_folder=str(SAMPLES))
+    result = nightly(drop_folder=str(SAMPLES), finetune_force=True)  # as the demo runs it
     ingest = result["ingest"]
     assert ingest["reconciles"] and ingest["new"] >= 40
     assert ingest["quarantined"] >= 3
@@ -129,21 +129,34 @@ def test_nightly_on_the_bundled_samples(warehouse, prefect_server, monkeypatch, 
     # evaluation: the two offline baselines (trained on the accepted RoleCS dialogues) and the
     # simulator's candidate, in both settings, on every supporter turn of the CSConv set
     assert Path(result["evaluate"]["report"]).is_file()
+    # fine-tuning: the forced export, trained by the local provider, evaluated next to its base
+    tuned = result["finetune"]
+    assert tuned["decision"] == "start" and tuned["job"]["status"] == "succeeded"
+    model = tuned["job"]["fine_tuned_model"]
+    assert model == f"retrieval-tfidf+local-ft-{tuned['export_id'][:8]}"
     assert query_all(warehouse, "SELECT setting, kind, count(*) FROM marts.leaderboard "
                                 "GROUP BY ALL ORDER BY ALL") == [
-        ("generated", "baseline", 2), ("generated", "simulator", 1),
-        ("reference", "baseline", 2), ("reference", "simulator", 1)]
+        ("generated", "baseline", 3), ("generated", "simulator", 1),
+        ("reference", "baseline", 3), ("reference", "simulator", 1)]
+    assert query_all(warehouse, "SELECT setting, model, base_model, base_acc IS NOT NULL "
+                                "FROM marts.finetune_deltas ORDER BY ALL") == [
+        ("generated", model, "retrieval-tfidf", True),
+        ("reference", model, "retrieval-tfidf", True)]
     turns = count(warehouse, "SELECT count(*) FROM csconv.utterances u JOIN "
                              "marts.csconv_current USING (csconv_id) WHERE speaker = 'supporter'")
     assert count(warehouse, "SELECT count(DISTINCT n_turns) FROM marts.leaderboard") == 1
     assert count(warehouse, "SELECT min(n_turns) FROM marts.leaderboard") == turns
     predictions = count(warehouse, "SELECT count(*) FROM eval.predictions")
-    again = nightly(drop_folder=str(SAMPLES))
+    again = nightly(drop_folder=str(SAMPLES), finetune_force=True)
     assert again["ingest"]["new"] == 0 and again["ingest"]["reconciles"]
+    # the same accepted set: no second export, and the job that trained it is not redone
+    assert again["finetune"]["decision"] == "already_exported"
+    assert again["finetune"]["job"]["job_key"] == tuned["job"]["job_key"]
+    assert count(warehouse, "SELECT count(*) FROM finetune.jobs") == 1
     assert again["csconv"]["input"] == 0
     assert again["rolecs"]["input"] == 0  # the same night's batch is done
     # nothing new to predict or measure
     assert again["evaluate"]["metrics"]["computed"] == []
     assert count(warehouse, "SELECT count(*) FROM eval.predictions") == predictions
-    # two nightly runs, each with its ingest, csconv, rolecs and evaluate sub-runs
-    assert count(warehouse, "SELECT count(*) FROM ops.runs") == 10
+    # two nightly runs, each with its ingest, csconv, rolecs, finetune and evaluate sub-runs
+    assert count(warehouse, "SELECT count(*) FROM ops.runs") == 12

@@ -347,14 +347,14 @@ def test_a_bad_value_names_the_file_the_entry_and_the_rule(tmp_path: Path, entry
 def test_registry_messages_list_what_is_known(tmp_path: Path):
     f = tmp_path / "models.yaml"
     f.write_text("models:\n  - name: a\n    baseline: knn\n")
-    with pytest.raises(RegistryError, match=r"known: strategy_prior, retrieval$"):
+    with pytest.raises(RegistryError, match=r"known: strategy_prior, retrieval, classifier$"):
         load_registry(f)
     f.write_text("models:\n  - name: a\n    model: m\n    colour: red\n    size: 1\n")
     with pytest.raises(RegistryError, match="unknown key\\(s\\) colour, size; known: "
                                             "api_key_env, base_url, baseline, max_tokens"):
         load_registry(f)
     f.write_text("models:\n  - name: a\n")
-    with pytest.raises(RegistryError, match="'baseline' \\(strategy_prior or retrieval\\)"):
+    with pytest.raises(RegistryError, match="'baseline' \\(strategy_prior, retrieval or classifier\\)"):
         load_registry(f)
     f.write_text("models:\n  - a\n")
     with pytest.raises(RegistryError, match=", model 1: expected a mapping"):

@@ -9,6 +9,7 @@ import json
 import os
 
 import pytest
+from helpers import rolecs_accepted as _accepted
 
 from cli.main import main
 from csc.finetune import formats as F
@@ -30,7 +31,7 @@ from csc.finetune.trigger import gate, verdict
 from csc.framework import STRATEGIES, normalise_label, strategy_label
 from csc.llm.parsing import parse_as
 from schemas.llm import CandidatePrediction
-from warehouse.db import connect, insert_rows, query, transaction
+from warehouse.db import connect, query
 
 S, C = "supporter", "customer"
 
@@ -384,29 +385,6 @@ def test_the_trigger_waits_below_the_threshold_and_starts_at_it_or_when_forced()
 
 
 # -- the trigger over a warehouse ---------------------------------------------------------------
-
-def _accepted(con, dialogues: list[Dialogue], status: str = "accepted",
-              duplicate_of: str | None = None) -> None:
-    """Dialogues as the RoleCS stage and the near-duplicate check leave them."""
-    rows, checks, utterances = [], [], []
-    for d in dialogues:
-        rows.append({"dialogue_id": d.dialogue_id, "scenario_id": d.dialogue_id,
-                     "version": "v1", "language": d.language, "persona_id": "p",
-                     "topic": "t", "status": status, "stop_reason": "closure",
-                     "n_utterances": len(d.turns),
-                     "n_supporter": sum(t.speaker == S for t in d.turns),
-                     "judge_passed": status == "accepted", "notes": "[]", "run_id": "r"})
-        checks.append({"dialogue_id": d.dialogue_id, "kind": None,
-                       "duplicate_of": duplicate_of, "similarity": None, "threshold": 0.8})
-        utterances += [{"dialogue_id": d.dialogue_id, "utt_index": i, "speaker": t.speaker,
-                        "strategy_id": t.strategy_id, "stage": None, "direction": None,
-                        "text": t.text, "reasoning": None, "model": "m",
-                        "prompt_version": "p"} for i, t in enumerate(d.turns)]
-    with transaction(con):
-        insert_rows(con, "rolecs.dialogues", rows)
-        insert_rows(con, "rolecs.near_duplicates", checks, "checked_at")
-        insert_rows(con, "rolecs.utterances", utterances, stamp=None)
-
 
 def _many(n: int, start: int = 0) -> list[Dialogue]:
     return [Dialogue(f"{i:016x}", "en" if i % 2 else "zh",

@@ -38,6 +38,7 @@ BAD = {
     S.MODEL_NAME: ["-lead", "has space", "a/b"],
     S.HOLDOUT: ["abc", "1", "-0.1", "nan"],
     S.POSITIVE: ["abc", "0", "-1", "inf"],
+    S.FINETUNE_PROVIDER: ["abc", "open-ai", "none"],
 }
 ANY_TEXT = {S.PATH}  # a path cannot be malformed; whether it exists is checked where it is used
 FIELDS = sorted(S.fields())
@@ -165,6 +166,8 @@ TODAY = {  # the defaults each module read before csc.settings (README, docs/met
     # fine-tune jobs (docs/finetune.md): 10 s first pause, 5 min longest, 6 h in all
     "CSC_FINETUNE_POLL_S": 10.0, "CSC_FINETUNE_POLL_MAX_S": 300.0,
     "CSC_FINETUNE_TIMEOUT_S": 21_600.0,
+    # who trains in the nightly: the CPU classifier, on its provider's default base
+    "CSC_FINETUNE_PROVIDER": "local", "CSC_FINETUNE_BASE_MODEL": None,
     **{f"CSC_{r.value.upper()}_VARIANT": None for r in Role},
 }
 

@@ -94,3 +94,9 @@ def update_job(con: duckdb.DuckDBPyConnection, row: dict) -> None:
 def jobs(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """Every job, newest first (see sql/queries/finetune/jobs.sql for the columns)."""
     return query(con, sql("finetune/jobs"))
+
+
+def trained_models(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(provider, base model, export id, fine-tuned model, export folder) of every job that
+    succeeded, oldest first."""
+    return query(con, sql("finetune/trained_models"))

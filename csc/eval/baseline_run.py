@@ -15,6 +15,7 @@ from csc.eval.baselines import NoTrainingData, build, training_fingerprint
 from csc.eval.context import EvalDialogue, EvalTurn, Prediction, predict_dialogue
 from csc.eval.predict import dialogues_from, prediction_rows, run_key, run_row
 from csc.eval.registry import ModelEntry
+from csc.finetune.providers.local import TRAIN_FILE, read_dialogues
 from csc.kit.stage import LANGUAGES
 from warehouse import eval_store
 from warehouse.db import connect
@@ -27,8 +28,11 @@ def run_baseline(entry: ModelEntry, setting: str, *, db: Path | None = None,
                  limit: int | None = None) -> dict:
     """Predict the pending dialogues; counts (input = predicted), or why it could not run."""
     assert entry.baseline is not None
-    with connect(db) as con:
-        training = dialogues_from(eval_store.training_turns(con))
+    try:
+        training = _training(entry, db)
+    except (OSError, ValueError) as exc:  # a fine-tune export moved away or damaged
+        return {"model": entry.name, "setting": setting, "input": 0, "predicted": 0,
+                "skipped": f"cannot read what {entry.name} learns from: {exc}"}
     if not training:
         return {"model": entry.name, "setting": setting, "input": 0, "predicted": 0,
                 "skipped": "no accepted RoleCS dialogue to learn from yet (run rolecs first)"}
@@ -59,6 +63,16 @@ def run_baseline(entry: ModelEntry, setting: str, *, db: Path | None = None,
     if skipped:
         out["skipped"] = "; ".join(skipped)
     return out
+
+
+def _training(entry: ModelEntry, db: Path | None) -> list[EvalDialogue]:
+    """What the baseline learns from: the accepted RoleCS set, or for a model fine-tuned
+    locally the training file of its export (the same file its job trained on)."""
+    if entry.trained_on is not None:
+        folder = Path(entry.trained_on)
+        return read_dialogues(folder / TRAIN_FILE, folder.name)
+    with connect(db) as con:
+        return dialogues_from(eval_store.training_turns(con))
 
 
 def _predict(model, d: EvalDialogue, setting: str) -> list[Prediction]:

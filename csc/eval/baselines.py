@@ -10,6 +10,11 @@ the CSConv set they are evaluated on.
   the two turns before it; the turn to predict is looked up by the same two turns of its
   history, and the neighbour's strategy and reply are the answer. Character 1-2-grams
   (`char_wb`) serve Chinese, which has no spaces, and English alike.
+- classifier: a learnt strategy classifier with the retrieval responder. A logistic regression
+  over the same TF-IDF context features, plus the previous supporter strategy, picks the
+  strategy; the reply is the nearest training turn that used it. What the local fine-tune
+  provider trains from an export (csc/finetune/providers/local.py), so its base is retrieval:
+  the same responder before it learns which strategy the context calls for.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import hashlib
 from collections import Counter, defaultdict
 
 import numpy as np
+from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
 from csc.eval.context import EvalDialogue, EvalTurn, Prediction
 
@@ -104,9 +111,55 @@ class Retrieval:
         return Prediction(utt_index, best.strategy_id, best.text)
 
 
-def build(baseline: str, training: list[EvalDialogue]) -> StrategyPrior | Retrieval:
+def _previous_strategy(turns) -> csr_matrix:
+    """One-hot of the previous supporter strategy (column 0: none yet), one row per context."""
+    rows = [next((t.strategy_id for t in reversed(h) if t.speaker == "supporter"), None) or 0
+            for h in turns]
+    return csr_matrix((np.ones(len(rows)), (np.arange(len(rows)), rows)), shape=(len(rows), 13))
+
+
+class Classifier:
+    """Strategy by logistic regression over the context, reply by retrieval within it."""
+
+    def __init__(self, training: list[EvalDialogue]) -> None:
+        self.models: dict[str, tuple] = {}
+        by_lang: dict[str, tuple[list, list[EvalTurn]]] = defaultdict(lambda: ([], []))
+        for d in sorted(training, key=lambda d: d.dialogue_id):
+            histories, turns = by_lang[d.language]
+            for _, i, t in _supporter_turns(d):
+                histories.append(d.turns[:i])
+                turns.append(t)
+        for lang, (histories, turns) in by_lang.items():
+            vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 2))
+            text = vectoriser.fit_transform([_context(h) for h in histories])
+            labels = [t.strategy_id for t in turns]
+            # lbfgs is deterministic for the same data; one class has nothing to learn
+            model = (LogisticRegression(max_iter=1000).fit(
+                hstack([text, _previous_strategy(histories)]).tocsr(), labels)
+                if len(set(labels)) > 1 else labels[0])
+            by_strategy = {sid: np.array([i for i, t in enumerate(turns) if t.strategy_id == sid])
+                           for sid in set(labels)}
+            self.models[lang] = (vectoriser, model, text, turns, by_strategy)
+
+    def predict(self, d: EvalDialogue, history: list[EvalTurn], utt_index: int) -> Prediction:
+        found = self.models.get(d.language)
+        if found is None:
+            raise NoTrainingData(f"no training dialogue in '{d.language}' to learn from")
+        vectoriser, model, matrix, turns, by_strategy = found
+        query = vectoriser.transform([_context(history)])
+        sid = (model if isinstance(model, int) else
+               int(model.predict(hstack([query, _previous_strategy([history])]).tocsr())[0]))
+        same = by_strategy[sid]
+        scores = (matrix[same] @ query.T).toarray().ravel()
+        best = turns[int(same[np.argmax(scores)])]  # ties: the first, in dialogue-id order
+        return Prediction(utt_index, sid, best.text)
+
+
+def build(baseline: str, training: list[EvalDialogue]) -> StrategyPrior | Retrieval | Classifier:
     if baseline == "strategy_prior":
         return StrategyPrior(training)
     if baseline == "retrieval":
         return Retrieval(training)
+    if baseline == "classifier":
+        return Classifier(training)
     raise ValueError(f"unknown baseline {baseline!r}")

@@ -29,7 +29,7 @@ from csc.errors import UserError
 from csc.llm.settings import LLMSettings, RoleSettings
 from schemas.llm import Role
 
-BASELINES = ("strategy_prior", "retrieval")
+BASELINES = ("strategy_prior", "retrieval", "classifier")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 _KEYS = {"name", "model", "base_url", "api_key_env", "temperature", "max_tokens", "baseline"}
 
@@ -47,6 +47,8 @@ class ModelEntry:
     api_key_env: str | None = None
     temperature: float | None = 0.0
     max_tokens: int | None = None
+    trained_on: str | None = None  # an export's folder: a baseline fine-tuned on it learns there
+    base: str | None = None  # the registry name of the model it was fine-tuned from
 
     @property
     def is_baseline(self) -> bool:
@@ -62,10 +64,11 @@ class ModelEntry:
 
     def params(self) -> dict[str, Any]:
         """What shapes its answers, as stored in eval.runs.params (no secret)."""
+        tuned = {"base": self.base} if self.base else {}
         if self.is_baseline:
-            return {"baseline": self.baseline}
+            return {"baseline": self.baseline, **tuned}
         return {"model": self.model, "temperature": self.temperature,
-                "max_tokens": self.max_tokens, "base_url": self.base_url}
+                "max_tokens": self.max_tokens, "base_url": self.base_url, **tuned}
 
     def settings_for(self, settings: LLMSettings) -> LLMSettings:
         """The endpoint settings with the candidate role answered by this model."""
@@ -122,7 +125,7 @@ def _entry(item: Any, n: int, path: Path) -> ModelEntry:
     baseline, model = item.get("baseline"), item.get("model")
     if (baseline is None) == (model is None):
         raise RegistryError(f"{where} ('{name}'): give exactly one of 'model' (an endpoint's "
-                            f"model) or 'baseline' ({' or '.join(BASELINES)})")
+                            f"model) or 'baseline' ({', '.join(BASELINES[:-1])} or {BASELINES[-1]})")
     if baseline is not None and baseline not in BASELINES:
         raise RegistryError(f"{where} ('{name}'): unknown baseline {baseline!r}; "
                             f"known: {', '.join(BASELINES)}")

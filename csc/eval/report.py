@@ -61,6 +61,7 @@ class RunReport:
     n_turns: int
     evaluation: Evaluation
     vs_next: dict[str, Comparison] = field(default_factory=dict)
+    base: str | None = None  # for a fine-tuned model: the model it was fine-tuned from
 
     def __post_init__(self) -> None:
         # A mistyped kind would silently drop the simulator label, so refuse it.
@@ -365,15 +366,43 @@ def _baseline_delta_html(rows: list[RunReport], setting: str) -> str:
                "for significance see the leaderboard's paired comparisons</caption>"
                f"<thead><tr><th>model</th>{head}</tr></thead><tbody>")
     for run in others:
-        cells = []
-        for m in HEADLINE:
-            d = delta(run.metric(m), base.metric(m))
-            if d is None:
-                missing = run.metric(m) if value_of(run.metric(m)) is None else base.metric(m)
-                cells.append(_num_td(_absent(missing), False))
-            else:
-                cells.append(_num_td(signed(d), True))
-        out.append(f'{_tr(run)}<td>{_model_cell(run)}</td>{"".join(cells)}</tr>')
+        out.append(f'{_tr(run)}<td>{_model_cell(run)}</td>{_delta_cells(run, base)}</tr>')
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _delta_cells(run: RunReport, base: RunReport) -> str:
+    """One cell per headline metric: run minus base, or why there is no difference."""
+    cells = []
+    for m in HEADLINE:
+        d = delta(run.metric(m), base.metric(m))
+        if d is None:
+            missing = run.metric(m) if value_of(run.metric(m)) is None else base.metric(m)
+            cells.append(_num_td(_absent(missing), False))
+        else:
+            cells.append(_num_td(signed(d), True))
+    return "".join(cells)
+
+
+def _finetune_delta_html(rows: list[RunReport], setting: str) -> str:
+    """Each fine-tuned model against the model it was fine-tuned from (the paper's "+RoleCS"
+    rows); nothing when no fine-tuned model was evaluated."""
+    tuned = [r for r in rows if r.base]
+    if not tuned:
+        return ""
+    by_model = {r.model: r for r in rows}
+    head = "".join(f"<th>\u0394 {esc(METRIC_LABELS.get(m, m))}</th>" for m in HEADLINE)
+    out = [f"<h3>Fine-tuned against its base \u2014 {esc(setting)} context</h3>",
+           _sim_note(tuned),
+           '<table class="finetune-deltas"><caption>Each fine-tuned model minus the model it '
+           "was fine-tuned from (finetune.jobs): differences of point estimates</caption>"
+           f"<thead><tr><th>model</th><th>base</th>{head}</tr></thead><tbody>"]
+    for run in tuned:
+        base = by_model.get(run.base or "")
+        cells = (_delta_cells(run, base) if base else
+                 f'<td colspan="{len(HEADLINE)}" class="absent">base not evaluated in this '
+                 "setting</td>")
+        out.append(f"{_tr(run)}<td>{_model_cell(run)}</td><td>{esc(run.base)}</td>{cells}</tr>")
     out.append("</tbody></table>")
     return "".join(out)
 
@@ -503,7 +532,8 @@ def _setting_html(runs: list[RunReport], setting: str) -> str:
         out.append('<p class="small">No runs in this setting.</p></section>')
         return "".join(out)
     out += [_sim_note(rows), _leaderboard_html(rows, setting), _metric_bars_html(rows, setting),
-            _baseline_delta_html(rows, setting), _strategy_f1_html(rows, setting),
+            _baseline_delta_html(rows, setting), _finetune_delta_html(rows, setting),
+            _strategy_f1_html(rows, setting),
             _phase_html(rows, setting), _confusion_html(rows, setting), "</section>"]
     return "".join(out)
 
@@ -593,6 +623,8 @@ def render_markdown(data: ReportData) -> str:
         table = []
         for rank, run in enumerate(rows, 1):
             model = md(run.model)
+            if run.base:
+                model += f" (fine-tuned from {md(run.base)})"
             if run.is_simulator:
                 model += f" **({md(SIMULATOR_LABEL)})**"
             comps = "; ".join(_md_significance(c) for c in _comparisons(run)) or NO_FIGURE

@@ -137,7 +137,7 @@ def report_data(con, generated_at: str) -> ReportData:
                    if c["run_key_a"] == r["run_key"] and c["run_key_b"] == r["next_run_key"]}
         out.append(RunReport(r["run_key"], r["model"], r["kind"], r["setting"], "csconv",
                              r["n_turns"], evaluation_from(by_run.get(r["run_key"], [])),
-                             vs_next))
+                             vs_next, base=r["base_model"]))
     return ReportData(out, generated_at, dataset_note="CSConv, the current set "
                                                       "(marts.csconv_current)")
 

@@ -15,7 +15,7 @@ from csc.settings import current
 from warehouse import finetune_store as store
 from warehouse.db import connect
 
-PROVIDERS = ("openai",)
+PROVIDERS = ("local", "openai")
 
 
 class WarehouseJobs:
@@ -69,11 +69,29 @@ def settings_polling(timeout_s: float | None = None) -> Polling:
 
 def provider_named(name: str) -> Provider:
     """The provider for `name`, configured from the settings."""
+    if name == "local":
+        from csc.finetune.providers.local import LocalProvider
+
+        return LocalProvider()
     if name == "openai":
         from csc.finetune.providers.openai_api import OpenAIProvider
 
         return OpenAIProvider.from_settings()
     raise NotTrainable(f"no fine-tuning provider '{name}'; known: {', '.join(PROVIDERS)}")
+
+
+def default_base(provider: str) -> str:
+    """The model a job fine-tunes when CSC_FINETUNE_BASE_MODEL names none: for the local
+    provider the retrieval baseline (the classifier's base); for an API, the endpoint's
+    candidate model."""
+    if provider == "local":
+        from csc.finetune.providers.local import DEFAULT_BASE
+
+        return DEFAULT_BASE
+    from csc.llm.settings import load_settings
+    from schemas.llm import Role
+
+    return load_settings(roles=(Role.CANDIDATE,)).role(Role.CANDIDATE).model
 
 
 def train(provider: Provider, base_model: str, *, export_id: str | None = None,

@@ -39,7 +39,8 @@ WITH headline AS (
     FROM eval.metrics WHERE strategy_id = 0 AND predicted_id = 0 AND phase = ''
     GROUP BY run_key),
 ranked AS (
-    SELECT r.setting, r.model, r.kind, r.run_key, r.n_turns, r.computed_at, h.*  EXCLUDE (run_key),
+    SELECT r.setting, r.model, r.kind, r.run_key, r.n_turns, r.computed_at,
+           json_extract_string(r.params, '$.base') AS base_model, h.*  EXCLUDE (run_key),
            row_number() OVER (PARTITION BY r.setting ORDER BY h.acc DESC NULLS LAST, r.run_key)
                AS rank,
            lead(r.run_key) OVER (PARTITION BY r.setting ORDER BY h.acc DESC NULLS LAST, r.run_key)
@@ -64,6 +65,21 @@ LEFT JOIN eval.comparisons c
   ON c.run_key_a = k.run_key AND c.run_key_b = k.next_run_key AND c.metric = 'acc'
 LEFT JOIN judges j USING (run_key)
 ORDER BY k.setting, k.rank;
+
+-- Each fine-tuned model (issue 15: finetune.jobs that succeeded) beside the model it was
+-- fine-tuned from, per setting: the "+RoleCS" rows of the paper. Differences are point
+-- estimates (fine-tuned minus base); the leaderboard holds the intervals.
+CREATE OR REPLACE VIEW marts.finetune_deltas AS
+SELECT t.setting, t.model, t.kind, t.base_model,
+       t.acc, b.acc AS base_acc, t.acc - b.acc AS acc_delta,
+       t.macro_f1, b.macro_f1 AS base_macro_f1, t.macro_f1 - b.macro_f1 AS macro_f1_delta,
+       t.bleu2, b.bleu2 AS base_bleu2, t.bleu2 - b.bleu2 AS bleu2_delta,
+       t.rouge_l, b.rouge_l AS base_rouge_l, t.rouge_l - b.rouge_l AS rouge_l_delta,
+       t.run_key, b.run_key AS base_run_key
+FROM marts.leaderboard t
+LEFT JOIN marts.leaderboard b ON b.setting = t.setting AND b.model = t.base_model
+WHERE t.base_model IS NOT NULL
+ORDER BY t.setting, t.model;
 
 -- Per-strategy precision, recall and F1 of the current runs, with strategy names.
 CREATE OR REPLACE VIEW marts.eval_per_strategy AS

@@ -1,0 +1,213 @@
+"""The local provider and the train -> evaluate loop over a real DuckDB file: an export's
+training file read back turn for turn, the learnt classifier, one job per export however
+often the trigger runs, and the fine-tuned model on the leaderboard next to its base."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import CSCONV_EN, CSCONV_ZH, csconv_dialogue, rolecs_accepted
+
+from csc.eval import baseline_run, service
+from csc.eval.baselines import Classifier, Retrieval
+from csc.eval.context import EvalDialogue, EvalTurn
+from csc.eval.registry import ModelEntry, default_registry
+from csc.finetune import launch
+from csc.finetune.export import Dialogue, Turn
+from csc.finetune.jobs import NotTrainable
+from csc.finetune.providers import local
+from csc.finetune.providers.local import LocalProvider, read_dialogues
+from csc.finetune.registered import finetuned_entries
+from csc.finetune.service import run_trigger
+from warehouse import finetune_store
+from warehouse.db import connect, query
+
+RETRIEVAL = ModelEntry("retrieval-tfidf", baseline="retrieval")
+
+
+def _dialogues(n: int) -> list[Dialogue]:
+    return [Dialogue(f"{i:016x}", "en" if i % 2 else "zh",
+                     (Turn("supporter", 1, f"hello {i}"), Turn("customer", None, f"question {i}"),
+                      Turn("supporter", 7, f"answer {i}"), Turn("customer", None, "thanks"),
+                      Turn("supporter", 11, "bye")))
+            for i in range(n)]
+
+
+@pytest.fixture
+def exported(warehouse):
+    """A warehouse with 12 accepted RoleCS dialogues and their export (forced)."""
+    with connect(warehouse) as con:
+        rolecs_accepted(con, _dialogues(12))
+    outcome = run_trigger(force=True, db=warehouse)
+    assert outcome.decision.decision == "start"
+    return warehouse, outcome
+
+
+def test_the_training_file_reads_back_turn_for_turn(exported):
+    _, outcome = exported
+    path = outcome.path / "openai.train.jsonl"
+    back = read_dialogues(path, "x")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(back) == len(lines) == outcome.export.row(str(outcome.path))["n_train"]
+    assert [d.dialogue_id for d in back[:2]] == ["x:0000001", "x:0000002"]
+    for d in back:  # the fixed opening user message is not a customer turn
+        i = int(d.turns[0].text.split()[1])
+        assert d.language == ("en" if i % 2 else "zh")
+        assert [(t.speaker, t.strategy_id, t.text) for t in d.turns] == [
+            ("supporter", 1, f"hello {i}"), ("customer", None, f"question {i}"),
+            ("supporter", 7, f"answer {i}"), ("customer", None, "thanks"),
+            ("supporter", 11, "bye")]
+        assert [t.utt_index for t in d.turns] == [0, 1, 2, 3, 4]
+
+
+def test_a_line_that_is_not_an_example_is_named(tmp_path):
+    f = tmp_path / "openai.train.jsonl"
+    f.write_text('{"messages": []}\n{"messages": [{"role": "assistant", "content": "hi"}]}\n')
+    with pytest.raises(ValueError, match="line 2 is not a chat example: is not a JSON object"):
+        read_dialogues(f, "x")
+
+
+def _turns(*spec) -> tuple[EvalTurn, ...]:
+    return tuple(EvalTurn(i, sp, sid, text) for i, (sp, sid, text) in enumerate(spec))
+
+
+def test_the_classifier_learns_which_strategy_a_context_calls_for():
+    # "refund" is always answered with strategy 7, "password" with 4; the replies of each
+    # strategy differ, so the reply shows which strategy's turns it was retrieved from
+    training = []
+    for k in range(6):
+        training.append(EvalDialogue(f"r{k}", "en", _turns(
+            ("customer", None, f"I want a refund for order {k}"),
+            ("supporter", 7, f"Refund {k} is on its way"))))
+        training.append(EvalDialogue(f"p{k}", "en", _turns(
+            ("customer", None, f"I forgot my password again {k}"),
+            ("supporter", 4, f"Which account is it, {k}?"))))
+    model = Classifier(training)
+    d = EvalDialogue("q", "en", ())
+    refund = model.predict(d, list(_turns(("customer", None, "a refund please"))), 1)
+    password = model.predict(d, list(_turns(("customer", None, "password reset"))), 1)
+    assert (refund.strategy_id, password.strategy_id) == (7, 4)
+    assert refund.text.startswith("Refund") and password.text.startswith("Which account")
+    assert refund.utt_index == 1
+
+
+def test_one_strategy_only_is_that_strategy_and_an_unseen_language_says_so():
+    one = [EvalDialogue("a", "zh", _turns(("customer", None, "你好"), ("supporter", 1, "您好")))]
+    model = Classifier(one)
+    d = EvalDialogue("q", "zh", ())
+    assert model.predict(d, [], 0).strategy_id == 1
+    with pytest.raises(ValueError, match="no training dialogue in 'en'"):
+        model.predict(EvalDialogue("q", "en", ()), [], 0)
+
+
+def test_a_local_job_trains_once_and_joins_the_registry_named_for_its_base(exported,
+                                                                         monkeypatch):
+    db, outcome = exported
+    export_id = outcome.decision.export_id
+    job = launch.train(LocalProvider(), "retrieval-tfidf", db=db)
+    assert job.status == "succeeded" and job.error is None
+    assert job.fine_tuned_model == f"retrieval-tfidf+local-ft-{export_id[:8]}"
+    assert [h["status"] for h in job.history] == ["created", "uploaded", "submitted",
+                                                  "succeeded"]
+    manifest = json.loads((outcome.path / "local" / f"{job.job_key}.json").read_text())
+    assert manifest["dialogues"] == outcome.export.row("")["n_train"]
+    assert manifest["supporter_turns"] == 3 * manifest["dialogues"]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a second job was started")
+
+    monkeypatch.setattr(LocalProvider, "start", refuse)
+    monkeypatch.setattr(LocalProvider, "upload", refuse)
+    assert run_trigger(force=True, db=db).decision.decision == "already_exported"
+    again = launch.train(LocalProvider(), "retrieval-tfidf", db=db)
+    assert again.job_key == job.job_key and again.status == "succeeded"
+    with connect(db) as con:
+        assert query(con, "SELECT count(*) FROM finetune.jobs")[0][0] == 1
+        trained = finetune_store.trained_models(con)
+    entries = finetuned_entries(default_registry(None), trained)
+    assert entries == [ModelEntry(job.fine_tuned_model, baseline="classifier",
+                                  trained_on=str(outcome.path), base="retrieval-tfidf")]
+    # already registered (a registry file naming it): not added twice
+    assert finetuned_entries([*default_registry(None), *entries], trained) == []
+
+
+def test_an_export_without_the_openai_file_is_not_trainable(exported):
+    _, outcome = exported
+    (outcome.path / "openai.train.jsonl").unlink()
+    with pytest.raises(NotTrainable, match=r"has no openai\.train\.jsonl"):
+        launch.train(LocalProvider(), "retrieval-tfidf", db=exported[0])
+
+
+def test_an_api_model_is_asked_like_its_base_and_a_missing_base_keeps_its_name():
+    base = ModelEntry("gpt-small", model="gpt-4o-mini", base_url="http://x/v1",
+                      api_key_env="K", temperature=0.2, max_tokens=300)
+    added = finetuned_entries([base], [("openai", "gpt-4o-mini", "e" * 16, "ft:gpt-4o-mini:x",
+                                        "/f")])
+    assert added == [ModelEntry("ft:gpt-4o-mini:x", model="ft:gpt-4o-mini:x",
+                                base_url="http://x/v1", api_key_env="K", temperature=0.2,
+                                max_tokens=300, base="gpt-small")]
+    other = finetuned_entries([base], [("openai", "llama-8b", "e" * 16, "ft:llama", "/f")])
+    assert other == [ModelEntry("ft:llama", model="ft:llama", base="llama-8b")]
+    assert added[0].params()["base"] == "gpt-small" and "base" not in base.params()
+
+
+def test_the_fine_tuned_model_is_evaluated_beside_its_base(exported, monkeypatch):
+    db, _ = exported
+    with connect(db) as con:
+        csconv_dialogue(con, "c1", "zh", CSCONV_ZH)
+        csconv_dialogue(con, "c2", "en", CSCONV_EN)
+    job = launch.train(LocalProvider(), "retrieval-tfidf", db=db)
+    with connect(db) as con:
+        tuned = finetuned_entries([RETRIEVAL], finetune_store.trained_models(con))[0]
+    for entry in (RETRIEVAL, tuned):
+        done = baseline_run.run_baseline(entry, "reference", db=db)
+        assert done["predicted"] == 2 and "skipped" not in done
+    service.refresh_metrics(db=db, resamples=20)
+    with connect(db) as con:
+        rows = query(con, "SELECT model, base_model, acc, base_acc, acc_delta "
+                          "FROM marts.finetune_deltas")
+        board = query(con, "SELECT model, base_model FROM marts.leaderboard ORDER BY model")
+    assert board == [("retrieval-tfidf", None), (job.fine_tuned_model, "retrieval-tfidf")]
+    [(model, base, acc, base_acc, acc_delta)] = rows
+    assert (model, base) == (job.fine_tuned_model, "retrieval-tfidf")
+    assert acc_delta == pytest.approx(acc - base_acc)
+    path, markdown = service.write_eval_report(db)
+    html = path.read_text(encoding="utf-8")
+    assert "Fine-tuned against its base" in html
+    assert f"{job.fine_tuned_model} (fine-tuned from retrieval-tfidf)" in markdown
+
+
+def test_a_moved_export_is_a_recorded_skip_not_a_crash(exported, tmp_path):
+    db, outcome = exported
+    launch.train(LocalProvider(), "retrieval-tfidf", db=db)
+    with connect(db) as con:
+        tuned = finetuned_entries([RETRIEVAL], finetune_store.trained_models(con))[0]
+    (outcome.path / local.TRAIN_FILE).rename(tmp_path / "moved.jsonl")
+    done = baseline_run.run_baseline(tuned, "reference", db=db)
+    assert done["predicted"] == 0 and "cannot read what" in done["skipped"]
+
+
+def test_the_retrieval_base_and_the_classifier_share_their_responder():
+    # same training, same context: when the classifier picks the neighbour's strategy, the
+    # reply is the neighbour's too
+    training = [EvalDialogue("a", "en", _turns(("customer", None, "my card is blocked"),
+                                               ("supporter", 4, "Which card?"))),
+                EvalDialogue("b", "en", _turns(("customer", None, "thanks a lot"),
+                                               ("supporter", 11, "Goodbye!")))]
+    history = list(_turns(("customer", None, "my card is blocked")))
+    d = EvalDialogue("q", "en", ())
+    assert Classifier(training).predict(d, history, 1) == Retrieval(training).predict(
+        d, history, 1)
+
+
+def test_the_previous_strategy_decides_where_the_text_cannot():
+    # every supporter turn reads "Sure." and every customer turn "ok": the text of the context
+    # is the same everywhere, only the strategy before it tells 4 (after 1) from 7 (after 4)
+    training = [EvalDialogue(f"d{k}", "en", _turns(
+        ("supporter", 1, "Sure."), ("customer", None, "ok"), ("supporter", 4, "Sure."),
+        ("customer", None, "ok"), ("supporter", 7, "Sure."))) for k in range(5)]
+    model, d = Classifier(training), EvalDialogue("q", "en", ())
+    after = [model.predict(d, list(_turns(("supporter", sid, "Sure."), ("customer", None, "ok"))),
+                           2).strategy_id for sid in (1, 4)]
+    assert after == [4, 7]
