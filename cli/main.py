@@ -216,15 +216,19 @@ def _print_leaderboard() -> None:
 
     with connect(read_only=True) as con:
         rows = query_dicts(con, "SELECT setting, rank, model, kind, n_turns, acc, acc_ci_low, "
-                                "acc_ci_high, macro_f1, bleu2, rouge_l FROM marts.leaderboard")
+                                "acc_ci_high, macro_f1, bleu2, rouge_l, base_model "
+                                "FROM marts.leaderboard")
     print("leaderboard (marts.leaderboard; x100, 95% bootstrap interval by dialogue):")
+    width = max((len(r["model"]) for r in rows), default=16)
     for r in rows:
         note = "  <- simulator, not a model's result" if r["kind"] == "simulator" else ""
+        if r["base_model"]:
+            note += f"  <- fine-tuned from {r['base_model']}"
         ci = (f" [{r['acc_ci_low']:.1f}-{r['acc_ci_high']:.1f}]"
               if r["acc_ci_low"] is not None else "")
         def num(v):
             return "-" if v is None else f"{v:.1f}"
-        print(f"  {r['setting']:<9} {r['rank']}. {r['model']:<16} ACC {num(r['acc'])}{ci}  "
+        print(f"  {r['setting']:<9} {r['rank']}. {r['model']:<{width}} ACC {num(r['acc'])}{ci}  "
               f"F1 {num(r['macro_f1'])}  B-2 {num(r['bleu2'])}  R-L {num(r['rouge_l'])}  "
               f"({r['n_turns']} turns){note}")
 
