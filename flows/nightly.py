@@ -54,7 +54,7 @@ def nightly(drop_folder: str | None = None, source: str | None = None,
                                                          "deferred", "accepted")}
         # the evaluation does not need a new model: a provider that is down fails this stage
         # (its job resumes on the next run), and the night goes on
-        state = finetune(force=finetune_force, return_state=True)
+        state = finetune(force=finetune_force, evaluate_after=False, return_state=True)
         if state.is_completed():
             tuned = state.result()
             run["summary"]["finetune"] = {"decision": tuned["export"]["decision"],

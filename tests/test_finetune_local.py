@@ -211,3 +211,31 @@ def test_the_previous_strategy_decides_where_the_text_cannot():
     after = [model.predict(d, list(_turns(("supporter", sid, "Sure."), ("customer", None, "ok"))),
                            2).strategy_id for sid in (1, 4)]
     assert after == [4, 7]
+
+
+@pytest.mark.prefect
+def test_the_finetune_flow_trains_and_evaluates_once(exported, prefect_server, monkeypatch):
+    from flows.finetune import finetune
+
+    db, _ = exported
+    monkeypatch.delenv("CSC_LLM_BASE_URL", raising=False)  # offline: no endpoint at all
+    with connect(db) as con:
+        csconv_dialogue(con, "c1", "zh", CSCONV_ZH)
+        csconv_dialogue(con, "c2", "en", CSCONV_EN)
+    first = finetune(force=True)
+    assert first["export"]["decision"] == "already_exported"  # the fixture exported it
+    assert first["job"]["status"] == "succeeded" and first["evaluate"]["runs"] == 4
+    with connect(db) as con:
+        board = query(con, "SELECT setting, model, base_model FROM marts.leaderboard "
+                           "ORDER BY ALL")
+        predictions = query(con, "SELECT count(*) FROM eval.predictions")[0][0]
+    tuned = first["job"]["fine_tuned_model"]
+    assert board == [("generated", "retrieval-tfidf", None), ("generated", tuned,
+                                                              "retrieval-tfidf"),
+                     ("reference", "retrieval-tfidf", None), ("reference", tuned,
+                                                              "retrieval-tfidf")]
+    again = finetune(force=True)
+    assert again["job"]["job_key"] == first["job"]["job_key"]
+    with connect(db) as con:
+        assert query(con, "SELECT count(*) FROM eval.predictions")[0][0] == predictions
+        assert query(con, "SELECT count(*) FROM finetune.jobs")[0][0] == 1
