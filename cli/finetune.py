@@ -34,11 +34,12 @@ def add_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
                    help="run: the OpenAI-compatible fine-tuning API at CSC_LLM_BASE_URL with "
                         "CSC_LLM_API_KEY (default: openai)")
     p.add_argument("--base-model", metavar="MODEL",
-                   help="run, llamafactory: the model to fine-tune (required)")
+                   help="run, llamafactory: the model to fine-tune (required: no default)")
     p.add_argument("--export", metavar="ID",
                    help="the export to train on (default: the newest)")
     p.add_argument("--suffix", metavar="TEXT",
-                   help="run: the provider's suffix for the fine-tuned model's name")
+                   help="run: the provider's suffix for the fine-tuned model's name "
+                        "(default: none)")
     p.add_argument("--timeout", type=_positive_seconds, metavar="SECONDS",
                    help="run: the most to wait before cancelling the job (default: "
                         "$CSC_FINETUNE_TIMEOUT_S, else 21600)")
