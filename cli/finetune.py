@@ -30,11 +30,14 @@ def add_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
                    help="run: start the job, or resume or show the one that exists, and wait "
                         "for it; jobs: every recorded job; llamafactory: write the config and "
                         "command next to the export (not run)")
-    p.add_argument("--provider", choices=["openai"], default="openai",
-                   help="run: the OpenAI-compatible fine-tuning API at CSC_LLM_BASE_URL with "
-                        "CSC_LLM_API_KEY (default: openai)")
+    p.add_argument("--provider", choices=["openai", "local"], default="openai",
+                   help="run: openai, the OpenAI-compatible fine-tuning API at "
+                        "CSC_LLM_BASE_URL with CSC_LLM_API_KEY; local, the CPU classifier "
+                        "baseline (default: openai)")
     p.add_argument("--base-model", metavar="MODEL",
-                   help="run, llamafactory: the model to fine-tune (required: no default)")
+                   help="the model to fine-tune (default for run: $CSC_FINETUNE_BASE_MODEL, "
+                        "else the provider's own: the endpoint's candidate model for openai; "
+                        "llamafactory: required)")
     p.add_argument("--export", metavar="ID",
                    help="the export to train on (default: the newest)")
     p.add_argument("--suffix", metavar="TEXT",
@@ -57,18 +60,20 @@ def _fail(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.action == "jobs":
         return _jobs()
-    if not args.base_model:
-        return _fail(f"finetune {args.action} needs --base-model MODEL")
     if args.action == "llamafactory":
+        if not args.base_model:
+            return _fail("finetune llamafactory needs --base-model MODEL")
         return _llamafactory(args)
     if args.template:
         return _fail("--template: for llamafactory only")
-    from csc.finetune.launch import provider_named, train
+    from csc.finetune.launch import default_base, provider_named, train
+    from csc.settings import current
 
     provider = provider_named(args.provider)
+    base_model = args.base_model or current().finetune_base_model or default_base(args.provider)
     if getattr(provider, "simulated", False):
         print(SIMULATED, file=sys.stderr, flush=True)
-    job = train(provider, args.base_model, export_id=args.export, suffix=args.suffix,
+    job = train(provider, base_model, export_id=args.export, suffix=args.suffix,
                 timeout_s=args.timeout)
     if ":csc-sim:" in (job.fine_tuned_model or "") and not getattr(provider, "simulated", False):
         print(SIMULATED, file=sys.stderr, flush=True)  # a simulator reached by its URL

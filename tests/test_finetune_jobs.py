@@ -17,8 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers import rolecs_accepted as _accepted
 from kill9 import wait_for_word
-from test_finetune_export import _accepted, _many
+from test_finetune_export import _many
 
 from cli.main import main
 from csc.finetune import jobs as J
@@ -367,7 +368,7 @@ def test_csc_finetune_run_prints_the_job_and_reruns_it_without_a_call(env, sim, 
 
 
 @pytest.mark.parametrize(("argv", "says"), [
-    (["finetune", "run"], "finetune run needs --base-model MODEL"),
+    (["finetune", "llamafactory"], "finetune llamafactory needs --base-model MODEL"),
     (["finetune", "run", "--base-model", "m", "--export", "nope"],
      "no fine-tune export nope in the warehouse"),
     (["finetune", "run", "--base-model", "m", "--template", "qwen"], "--template: for "),
@@ -384,6 +385,16 @@ def test_a_timeout_that_is_no_positive_number_is_refused_by_the_parser(capsys):
         main(["finetune", "run", "--base-model", "m", "--timeout", "0"])
     assert exited.value.code == 2
     assert "argument --timeout: 0 must be a number of seconds > 0" in capsys.readouterr().err
+
+
+def test_the_base_model_defaults_to_the_setting_then_the_candidate_model(env, sim, capsys,
+                                                                         monkeypatch):
+    monkeypatch.setenv("CSC_LLM_CANDIDATE_MODEL", "sim-candidate")
+    assert main(["finetune", "run"]) == 0
+    assert "sim-candidate on export" in capsys.readouterr().out.splitlines()[0]
+    monkeypatch.setenv("CSC_FINETUNE_BASE_MODEL", "sim-chosen")
+    assert main(["finetune", "run"]) == 0
+    assert "sim-chosen on export" in capsys.readouterr().out.splitlines()[0]
 
 
 def test_no_export_or_no_endpoint_is_one_line_and_exit_2(warehouse, monkeypatch, capsys):

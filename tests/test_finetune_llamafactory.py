@@ -9,7 +9,8 @@ import os
 
 import pytest
 import yaml
-from test_finetune_export import EN, ZH, _accepted, _many
+from helpers import rolecs_accepted as _accepted
+from test_finetune_export import EN, ZH, _many
 
 from cli.main import main
 from csc.finetune.export import ExportConfig, build_export
