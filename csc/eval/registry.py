@@ -124,8 +124,9 @@ def _entry(item: Any, n: int, path: Path) -> ModelEntry:
                             f"(got {name!r})")
     baseline, model = item.get("baseline"), item.get("model")
     if (baseline is None) == (model is None):
+        known = f"{', '.join(BASELINES[:-1])} or {BASELINES[-1]}"
         raise RegistryError(f"{where} ('{name}'): give exactly one of 'model' (an endpoint's "
-                            f"model) or 'baseline' ({', '.join(BASELINES[:-1])} or {BASELINES[-1]})")
+                            f"model) or 'baseline' ({known})")
     if baseline is not None and baseline not in BASELINES:
         raise RegistryError(f"{where} ('{name}'): unknown baseline {baseline!r}; "
                             f"known: {', '.join(BASELINES)}")
