@@ -30,10 +30,10 @@ def add_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
                    help="run: start the job, or resume or show the one that exists, and wait "
                         "for it; jobs: every recorded job; llamafactory: write the config and "
                         "command next to the export (not run)")
-    p.add_argument("--provider", choices=["openai", "local"], default="openai",
+    p.add_argument("--provider", choices=["openai", "local"], default=None,
                    help="run: openai, the OpenAI-compatible fine-tuning API at "
                         "CSC_LLM_BASE_URL with CSC_LLM_API_KEY; local, the CPU classifier "
-                        "baseline (default: openai)")
+                        "baseline (default: $CSC_FINETUNE_PROVIDER, else local)")
     p.add_argument("--base-model", metavar="MODEL",
                    help="the model to fine-tune (default for run: $CSC_FINETUNE_BASE_MODEL, "
                         "else the provider's own: the endpoint's candidate model for openai; "
@@ -69,8 +69,11 @@ def run(args: argparse.Namespace) -> int:
     from csc.finetune.launch import default_base, provider_named, train
     from csc.settings import current
 
-    provider = provider_named(args.provider)
-    base_model = args.base_model or current().finetune_base_model or default_base(args.provider)
+    chosen = args.provider or current().finetune_provider
+    if chosen == "off":
+        return _fail("CSC_FINETUNE_PROVIDER is off: pass --provider local or openai")
+    provider = provider_named(chosen)
+    base_model = args.base_model or current().finetune_base_model or default_base(chosen)
     if getattr(provider, "simulated", False):
         print(SIMULATED, file=sys.stderr, flush=True)
     job = train(provider, base_model, export_id=args.export, suffix=args.suffix,

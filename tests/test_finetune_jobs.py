@@ -351,16 +351,16 @@ def test_no_api_key_in_the_warehouse_or_the_logs(env, sim, warehouse, caplog):
 # -- the command ---------------------------------------------------------------------------------
 
 def test_csc_finetune_run_prints_the_job_and_reruns_it_without_a_call(env, sim, capsys):
-    assert main(["finetune", "run", "--base-model", "sim-base"]) == 0
+    assert main(["finetune", "run", "--provider", "openai", "--base-model", "sim-base"]) == 0
     out = capsys.readouterr()
     lines = out.out.splitlines()
     assert lines[0].startswith("succeeded: job ") and lines[1].startswith(
         "fine-tuned model: ft:sim-base:csc-sim:")
     assert "offline simulator" in out.err  # a stand-in, said so
     before = counts(sim)
-    assert main(["finetune", "run", "--base-model", "sim-base"]) == 0
+    assert main(["finetune", "run", "--provider", "openai", "--base-model", "sim-base"]) == 0
     assert capsys.readouterr().out.splitlines()[:2] == lines[:2] and counts(sim) == before
-    assert main(["finetune", "run", "--base-model", "sim-fail"]) == 1
+    assert main(["finetune", "run", "--provider", "openai", "--base-model", "sim-fail"]) == 1
     assert capsys.readouterr().out.splitlines()[-1] == f"error: {FAILED_ON_REQUEST}"
     assert main(["finetune", "jobs"]) == 0
     listed = capsys.readouterr().out.splitlines()
@@ -382,7 +382,7 @@ def test_a_mistake_with_finetune_is_one_line_and_exit_2(argv, says, env, capsys)
 
 def test_a_timeout_that_is_no_positive_number_is_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exited:
-        main(["finetune", "run", "--base-model", "m", "--timeout", "0"])
+        main(["finetune", "run", "--provider", "openai", "--base-model", "m", "--timeout", "0"])
     assert exited.value.code == 2
     assert "argument --timeout: 0 must be a number of seconds > 0" in capsys.readouterr().err
 
@@ -390,20 +390,29 @@ def test_a_timeout_that_is_no_positive_number_is_refused_by_the_parser(capsys):
 def test_the_base_model_defaults_to_the_setting_then_the_candidate_model(env, sim, capsys,
                                                                          monkeypatch):
     monkeypatch.setenv("CSC_LLM_CANDIDATE_MODEL", "sim-candidate")
+    monkeypatch.setenv("CSC_FINETUNE_PROVIDER", "openai")  # the provider from the setting
     assert main(["finetune", "run"]) == 0
     assert "sim-candidate on export" in capsys.readouterr().out.splitlines()[0]
     monkeypatch.setenv("CSC_FINETUNE_BASE_MODEL", "sim-chosen")
     assert main(["finetune", "run"]) == 0
     assert "sim-chosen on export" in capsys.readouterr().out.splitlines()[0]
+    monkeypatch.delenv("CSC_FINETUNE_BASE_MODEL")
+    monkeypatch.delenv("CSC_FINETUNE_PROVIDER")  # the default provider: local, on its base
+    assert main(["finetune", "run"]) == 0
+    assert "local" in (out := capsys.readouterr().out.splitlines()[0])
+    assert "retrieval-tfidf on export" in out
+    monkeypatch.setenv("CSC_FINETUNE_PROVIDER", "off")
+    assert main(["finetune", "run"]) == 2
+    assert "CSC_FINETUNE_PROVIDER is off" in capsys.readouterr().err
 
 
 def test_no_export_or_no_endpoint_is_one_line_and_exit_2(warehouse, monkeypatch, capsys):
     monkeypatch.setenv("CSC_LLM_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("CSC_LLM_API_KEY", SECRET)
-    assert main(["finetune", "run", "--base-model", "m"]) == 2
+    assert main(["finetune", "run", "--provider", "openai", "--base-model", "m"]) == 2
     err = capsys.readouterr().err
     assert err == "csc: error: no fine-tune export yet: make one with `csc export sft`\n"
     monkeypatch.delenv("CSC_LLM_BASE_URL")
-    assert main(["finetune", "run", "--base-model", "m"]) == 2
+    assert main(["finetune", "run", "--provider", "openai", "--base-model", "m"]) == 2
     err = capsys.readouterr().err
     assert "no LLM endpoint is configured" in err and err.count("\n") == 1
