@@ -10,8 +10,6 @@ import pytest
 from helpers import CSCONV_EN, CSCONV_ZH, csconv_dialogue, rolecs_accepted
 
 from csc.eval import baseline_run, service
-from csc.eval.baselines import Classifier, Retrieval
-from csc.eval.context import EvalDialogue, EvalTurn
 from csc.eval.registry import ModelEntry, default_registry
 from csc.finetune import launch
 from csc.finetune.export import Dialogue, Turn
@@ -35,6 +33,8 @@ def _dialogues(n: int) -> list[Dialogue]:
 
 
 @pytest.fixture
+
+
 def exported(warehouse):
     """A warehouse with 12 accepted RoleCS dialogues and their export (forced)."""
     with connect(warehouse) as con:
@@ -59,46 +59,6 @@ def test_the_training_file_reads_back_turn_for_turn(exported):
             ("supporter", 7, f"answer {i}"), ("customer", None, "thanks"),
             ("supporter", 11, "bye")]
         assert [t.utt_index for t in d.turns] == [0, 1, 2, 3, 4]
-
-
-def test_a_line_that_is_not_an_example_is_named(tmp_path):
-    f = tmp_path / "openai.train.jsonl"
-    f.write_text('{"messages": []}\n{"messages": [{"role": "assistant", "content": "hi"}]}\n')
-    with pytest.raises(ValueError, match="line 2 is not a chat example: is not a JSON object"):
-        read_dialogues(f, "x")
-
-
-def _turns(*spec) -> tuple[EvalTurn, ...]:
-    return tuple(EvalTurn(i, sp, sid, text) for i, (sp, sid, text) in enumerate(spec))
-
-
-def test_the_classifier_learns_which_strategy_a_context_calls_for():
-    # "refund" is always answered with strategy 7, "password" with 4; the replies of each
-    # strategy differ, so the reply shows which strategy's turns it was retrieved from
-    training = []
-    for k in range(6):
-        training.append(EvalDialogue(f"r{k}", "en", _turns(
-            ("customer", None, f"I want a refund for order {k}"),
-            ("supporter", 7, f"Refund {k} is on its way"))))
-        training.append(EvalDialogue(f"p{k}", "en", _turns(
-            ("customer", None, f"I forgot my password again {k}"),
-            ("supporter", 4, f"Which account is it, {k}?"))))
-    model = Classifier(training)
-    d = EvalDialogue("q", "en", ())
-    refund = model.predict(d, list(_turns(("customer", None, "a refund please"))), 1)
-    password = model.predict(d, list(_turns(("customer", None, "password reset"))), 1)
-    assert (refund.strategy_id, password.strategy_id) == (7, 4)
-    assert refund.text.startswith("Refund") and password.text.startswith("Which account")
-    assert refund.utt_index == 1
-
-
-def test_one_strategy_only_is_that_strategy_and_an_unseen_language_says_so():
-    one = [EvalDialogue("a", "zh", _turns(("customer", None, "你好"), ("supporter", 1, "您好")))]
-    model = Classifier(one)
-    d = EvalDialogue("q", "zh", ())
-    assert model.predict(d, [], 0).strategy_id == 1
-    with pytest.raises(ValueError, match="no training dialogue in 'en'"):
-        model.predict(EvalDialogue("q", "en", ()), [], 0)
 
 
 def test_a_local_job_trains_once_and_joins_the_registry_named_for_its_base(exported,
@@ -139,19 +99,6 @@ def test_an_export_without_the_openai_file_is_not_trainable(exported):
         launch.train(LocalProvider(), "retrieval-tfidf", db=exported[0])
 
 
-def test_an_api_model_is_asked_like_its_base_and_a_missing_base_keeps_its_name():
-    base = ModelEntry("gpt-small", model="gpt-4o-mini", base_url="http://x/v1",
-                      api_key_env="K", temperature=0.2, max_tokens=300)
-    added = finetuned_entries([base], [("openai", "gpt-4o-mini", "e" * 16, "ft:gpt-4o-mini:x",
-                                        "/f")])
-    assert added == [ModelEntry("ft:gpt-4o-mini:x", model="ft:gpt-4o-mini:x",
-                                base_url="http://x/v1", api_key_env="K", temperature=0.2,
-                                max_tokens=300, base="gpt-small")]
-    other = finetuned_entries([base], [("openai", "llama-8b", "e" * 16, "ft:llama", "/f")])
-    assert other == [ModelEntry("ft:llama", model="ft:llama", base="llama-8b")]
-    assert added[0].params()["base"] == "gpt-small" and "base" not in base.params()
-
-
 def test_the_fine_tuned_model_is_evaluated_beside_its_base(exported, monkeypatch):
     db, _ = exported
     with connect(db) as con:
@@ -188,32 +135,9 @@ def test_a_moved_export_is_a_recorded_skip_not_a_crash(exported, tmp_path):
     assert done["predicted"] == 0 and "cannot read what" in done["skipped"]
 
 
-def test_the_retrieval_base_and_the_classifier_share_their_responder():
-    # same training, same context: when the classifier picks the neighbour's strategy, the
-    # reply is the neighbour's too
-    training = [EvalDialogue("a", "en", _turns(("customer", None, "my card is blocked"),
-                                               ("supporter", 4, "Which card?"))),
-                EvalDialogue("b", "en", _turns(("customer", None, "thanks a lot"),
-                                               ("supporter", 11, "Goodbye!")))]
-    history = list(_turns(("customer", None, "my card is blocked")))
-    d = EvalDialogue("q", "en", ())
-    assert Classifier(training).predict(d, history, 1) == Retrieval(training).predict(
-        d, history, 1)
-
-
-def test_the_previous_strategy_decides_where_the_text_cannot():
-    # every supporter turn reads "Sure." and every customer turn "ok": the text of the context
-    # is the same everywhere, only the strategy before it tells 4 (after 1) from 7 (after 4)
-    training = [EvalDialogue(f"d{k}", "en", _turns(
-        ("supporter", 1, "Sure."), ("customer", None, "ok"), ("supporter", 4, "Sure."),
-        ("customer", None, "ok"), ("supporter", 7, "Sure."))) for k in range(5)]
-    model, d = Classifier(training), EvalDialogue("q", "en", ())
-    after = [model.predict(d, list(_turns(("supporter", sid, "Sure."), ("customer", None, "ok"))),
-                           2).strategy_id for sid in (1, 4)]
-    assert after == [4, 7]
-
-
 @pytest.mark.prefect
+
+
 def test_the_finetune_flow_trains_and_evaluates_once(exported, prefect_server, monkeypatch):
     from flows.finetune import finetune
 
