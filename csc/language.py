@@ -8,11 +8,7 @@ ZH_SHARE = 0.2  # share of Han characters among letters above which a dialogue i
 
 
 def han_and_latin(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(Han characters, ASCII letters) per text. Han is counted as what is left once every
-    run of other characters is removed: a Chinese line has a few such runs but dozens of Han
-    matches, and each match costs a regex search (1.4x faster on the ingest benchmark)."""
-    return (text.str.replace_all(r"\P{Han}+", "").str.len_chars(),
-            text.str.count_matches(r"[A-Za-z]"))
+    return text.str.count_matches(r"\p{Han}"), text.str.count_matches(r"[A-Za-z]")
 
 
 def detect_expr(han: pl.Expr, latin: pl.Expr) -> pl.Expr:

@@ -83,34 +83,24 @@ def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterable, ref: FileRe
     return summary
 
 
-def _new_rows(batch, new_ids: pl.Series, ref: FileRef, run_id: str
-              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The batch's rows of its new dialogues. On a fresh file every dialogue is new and the
-    frames are taken whole: no semi-join over a million utterances in DuckDB."""
-    frames = (batch.dialogues.with_columns(pl.lit(ref.sha256).alias("file_sha256"),
-                                           pl.lit(run_id).alias("run_id")),
-              batch.utterances, batch.prefilter.with_columns(pl.lit(run_id).alias("run_id")))
-    if new_ids.len() == batch.dialogues.height:
-        return frames
-    return tuple(f.filter(pl.col("dialogue_id").is_in(new_ids)) for f in frames)
-
-
 def _write_one(con: duckdb.DuckDBPyConnection, batch, ref: FileRef, run_id: str,
                summary: FileSummary) -> None:
-    with registered(con, d_batch=batch.dialogues, u_batch=batch.utterances):
+    with registered(
+        con,
+        d_batch=batch.dialogues.with_columns(
+            pl.lit(ref.sha256).alias("file_sha256"), pl.lit(run_id).alias("run_id")),
+        u_batch=batch.utterances,
+        p_batch=batch.prefilter.with_columns(pl.lit(run_id).alias("run_id")),
+    ):
         # a row whose source id is stored (same language) with other content is a clash:
         # quarantined, never an update
         clashes = con.sql(sql("raw/clashes")).pl()
         present = query(con, sql("raw/present"))[0][0]
-        new_ids = con.sql(sql("raw/new_ids")).pl()["dialogue_id"]
-    d_new, u_new, p_new = _new_rows(batch, new_ids, ref, run_id)
-    with registered(con, d_new=d_new, u_new=u_new, p_new=p_new):
+        con.execute(sql("raw/new_ids"))
         con.execute(sql("raw/insert_dialogues"))
         con.execute(sql("raw/insert_utterances"))
         con.execute(sql("raw/insert_prefilter"))
-    new = p_new.height
-    passed = int(p_new["passed"].sum())
-    utts = int(p_new["n_lines"].sum())
+        new, passed, utts = query(con, sql("raw/new_counts"))[0]
     quarantine = pl.concat([batch.quarantine, clashes], how="vertical_relaxed")
     write_quarantine(con, quarantine, ref, run_id)
     cut = quarantine.filter(pl.col("check") == "truncated_file")

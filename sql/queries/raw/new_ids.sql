@@ -1,5 +1,5 @@
--- The batch's dialogues to insert: not stored yet and not clashing with a stored one. The
--- caller keeps the batch rows of these ids (all of them, on a fresh night's file).
+-- The batch's dialogues to insert: not stored yet and not clashing with a stored one.
+CREATE OR REPLACE TEMP TABLE new_ids AS
 SELECT b.dialogue_id FROM d_batch b
 WHERE b.dialogue_id NOT IN (SELECT dialogue_id FROM raw.dialogues)
   AND NOT EXISTS (SELECT 1 FROM raw.dialogues r WHERE r.source = b.source
