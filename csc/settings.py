@@ -44,6 +44,8 @@ The settings (env name: default):
     CSC_FINETUNE_POLL_S        10: seconds before a fine-tune job's second poll, doubled after
                                each poll up to CSC_FINETUNE_POLL_MAX_S (300)
     CSC_FINETUNE_TIMEOUT_S     21600: seconds one run waits for a job before cancelling it
+    CSC_RUN_WAIT_S             21600: seconds a run waits for another process's run on the
+                               same warehouse to finish before it is refused (0: refuse at once)
     CSC_FINETUNE_PROVIDER      local: who trains a new export in the nightly (local: the
                                CPU classifier; openai: the endpoint's fine-tuning API; off)
     CSC_FINETUNE_BASE_MODEL    the model a job fine-tunes (default: retrieval-tfidf for local,
@@ -230,6 +232,9 @@ class _Settings(BaseSettings):
     warehouse: Annotated[Path, PATH] = PROJECT_ROOT / "warehouse" / "csc.duckdb"
     out: Annotated[Path | None, PATH] = None
     warehouse_wait_s: Annotated[float, SECONDS] = 300.0
+    # how long a run waits for another process's run on the same warehouse to end before it
+    # is refused (warehouse.runs): two flows started together both finish, one after the other
+    run_wait_s: Annotated[float, SECONDS] = 21_600.0
     drop_folder: Annotated[Path | None, PATH] = None
     source_map: Annotated[Path | None, PATH] = None
     prompts_dir: Annotated[Path, PATH] = PROJECT_ROOT / "prompts"

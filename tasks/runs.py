@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,13 +51,34 @@ def current_run_id() -> str:
 
 @contextmanager
 def run_ledger(flow: str, params: dict) -> Iterator[dict]:
-    """Record the run in ops.runs, holding the warehouse's run lock until it ends
-    (RunInProgress when another process holds it); the caller fills `summary`, stored at
-    the end."""
+    """Record the run in ops.runs, holding the warehouse's run lock until it ends. A run of
+    another process holding it is waited for, up to CSC_RUN_WAIT_S (then RunInProgress);
+    the caller fills `summary`, stored at the end."""
     run = {"run_id": current_run_id(), "summary": {}}
-    get_run_logger().info("%s run writes to the warehouse %s", flow, warehouse_path().resolve())
-    with connect() as con:
-        start_run(con, run["run_id"], flow, params, settings=settings.record())
+    logger = get_run_logger()
+    logger.info("%s run writes to the warehouse %s", flow, warehouse_path().resolve())
+    recorded = settings.record()
+    deadline = time.monotonic() + settings.current().run_wait_s
+    pause = 1.0
+    while True:
+        try:
+            with connect() as con:
+                start_run(con, run["run_id"], flow, params, settings=recorded)
+            break
+        except RunInProgress as busy:
+            # single writer: queue behind the other run (the connection is closed meanwhile,
+            # so it can write), and give up only after CSC_RUN_WAIT_S
+            left = deadline - time.monotonic()
+            if left <= 0:
+                waited = settings.current().run_wait_s
+                if not waited:
+                    raise
+                raise RunInProgress(f"{busy} (this run waited {waited:g} s for it: "
+                                    "CSC_RUN_WAIT_S)") from None
+            if pause == 1.0:
+                logger.info("waiting for the other run to finish: %s", busy)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 10.0)
     status = "failed"
     try:
         yield run

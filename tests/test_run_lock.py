@@ -1,6 +1,7 @@
-"""One run at a time on a warehouse (issue 11 B3): a run starts only when no other live
-process has a run 'running' there; otherwise it is refused with one line naming the other run,
-does no work, and is recorded as 'refused'."""
+"""One run at a time on a warehouse (issue 11 B3, issue 16): a run starts only when no other
+live process has a run 'running' there. Otherwise it waits for that run to end, up to
+CSC_RUN_WAIT_S; after that it is refused with one line naming the other run, does no work, and
+is recorded as 'refused'."""
 
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def test_a_finished_run_releases_the_lock(warehouse, other_process):
 
 @pytest.mark.prefect
 def test_the_cli_refuses_a_second_run_in_one_line(warehouse, other_process, prefect_server,
-                                                  tmp_path, capsys):
+                                                  tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CSC_RUN_WAIT_S", "0")  # refuse at once instead of queueing
     assert main(["init"]) == 0
     _holder(warehouse, other_process.pid)
     f = write_jsonl(tmp_path / "in.jsonl", [dialogue("a")])
@@ -100,3 +102,46 @@ def test_the_cli_refuses_a_second_run_in_one_line(warehouse, other_process, pref
     assert "Traceback" not in "\n".join(err)
     assert count(warehouse, "SELECT count(*) FROM raw.dialogues") == 0
     assert count(warehouse, "SELECT count(*) FROM ops.runs WHERE status = 'refused'") == 1
+
+
+@pytest.mark.prefect
+def test_a_second_run_waits_for_the_first_and_then_runs(warehouse, other_process,
+                                                        prefect_server, tmp_path, capsys,
+                                                        monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setenv("CSC_RUN_WAIT_S", "60")
+    assert main(["init"]) == 0
+    _holder(warehouse, other_process.pid)
+    f = write_jsonl(tmp_path / "in.jsonl", [dialogue("a")])
+    def end_other() -> None:  # the other run ends (here: its process is gone)
+        other_process.kill()
+        other_process.wait()
+
+    ends = threading.Timer(3.0, end_other)
+    ends.start()
+    started = time.monotonic()
+    try:
+        assert main(["ingest", str(f)]) == 0
+    finally:
+        ends.cancel()
+    assert time.monotonic() - started >= 3.0  # it waited for the other run
+    assert count(warehouse, "SELECT count(*) FROM raw.dialogues") == 1
+    assert query_all(warehouse, "SELECT status FROM ops.runs WHERE run_id = 'holder'") == [
+        ("abandoned",)]
+
+
+@pytest.mark.prefect
+def test_a_run_that_waited_too_long_says_so(warehouse, other_process, prefect_server,
+                                            tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CSC_RUN_WAIT_S", "1.5")
+    assert main(["init"]) == 0
+    _holder(warehouse, other_process.pid)
+    f = write_jsonl(tmp_path / "in.jsonl", [dialogue("a")])
+    capsys.readouterr()
+    assert main(["ingest", str(f)]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("csc: error: another run is in progress on this warehouse: ")
+    assert last.endswith("(this run waited 1.5 s for it: CSC_RUN_WAIT_S)")
+    assert count(warehouse, "SELECT count(*) FROM raw.dialogues") == 0

@@ -166,6 +166,8 @@ TODAY = {  # the defaults each module read before csc.settings (README, docs/met
     # fine-tune jobs (docs/finetune.md): 10 s first pause, 5 min longest, 6 h in all
     "CSC_FINETUNE_POLL_S": 10.0, "CSC_FINETUNE_POLL_MAX_S": 300.0,
     "CSC_FINETUNE_TIMEOUT_S": 21_600.0,
+    # a run queues behind another process's run for up to 6 hours
+    "CSC_RUN_WAIT_S": 21_600.0,
     # who trains in the nightly: the CPU classifier, on its provider's default base
     "CSC_FINETUNE_PROVIDER": "local", "CSC_FINETUNE_BASE_MODEL": None,
     **{f"CSC_{r.value.upper()}_VARIANT": None for r in Role},
