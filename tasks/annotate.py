@@ -17,5 +17,6 @@ def agreement_line(overall: dict) -> str:
 @task(name="label-agreement")
 def measure_agreement(run_id: str) -> dict:
     overall = service.measure_agreement(run_id)
-    get_run_logger().info("%s", agreement_line(overall))
+    unchanged = "" if overall["recorded"] else " (the same turns as last measured: no new row)"
+    get_run_logger().info("%s%s", agreement_line(overall), unchanged)
     return overall

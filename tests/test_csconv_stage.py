@@ -139,6 +139,9 @@ def test_csconv_on_the_samples_is_complete_idempotent_and_exported(
         again = csconv(batch_size=8)  # nothing pending: zero calls, zero rows
         assert sim.stats()["requests"] == served and snapshot(warehouse) == rows
         assert again["input"] == 0 and again["annotated_dialogues"] == 0
+        # the same turns measured again: the agreement is not stored a second time
+        assert summary["agreement"]["recorded"] and not again["agreement"]["recorded"]
+        assert count(warehouse, "SELECT count(*) FROM csconv.label_agreement") == 13
     report = Path(summary["funnel"]["report"]).read_text(encoding="utf-8")
     assert "simulator" in report and "(f) strict speaker alternation" in report
     out = tmp_path / "csconv.jsonl"

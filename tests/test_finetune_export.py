@@ -27,7 +27,7 @@ from csc.finetune.export import (
     sharegpt_record,
 )
 from csc.finetune.service import run_trigger, write_folder
-from csc.finetune.trigger import gate, verdict
+from csc.finetune.trigger import gate, is_news, verdict
 from csc.framework import STRATEGIES, normalise_label, strategy_label
 from csc.llm.parsing import parse_as
 from schemas.llm import CandidatePrediction
@@ -384,6 +384,28 @@ def test_the_trigger_waits_below_the_threshold_and_starts_at_it_or_when_forced()
     assert again.decision == "already_exported" and "2026-01-02 03:04:05" in again.reason
 
 
+def test_a_decision_is_news_unless_it_repeats_or_only_confirms_the_newest():
+    from datetime import datetime
+
+    def row(d):
+        return d.row("run-1")
+
+    started = verdict(250, 200, False, "e" * 16, None)
+    quiet = gate(0, 200, False)
+    assert is_news(started, None) and is_news(quiet, None)
+    assert is_news(started, row(started))  # a start made an export: always recorded
+    assert not is_news(quiet, row(started))  # nothing new since the export: it confirms it
+    assert is_news(gate(3, 200, False), row(started))  # dialogues came
+    assert is_news(quiet, row(verdict(250, 200, True, "e" * 16, None)))  # forcing changed
+    assert is_news(gate(0, 100, False), row(started))  # the threshold changed
+    assert not is_news(gate(3, 200, False), row(gate(3, 200, False)))  # a repeat
+    assert is_news(gate(4, 200, False), row(gate(3, 200, False)))
+    exported = verdict(0, 200, True, "e" * 16, datetime(2026, 1, 2, 3, 4, 5))
+    assert not is_news(exported, row(verdict(7, 200, True, "e" * 16, None)))
+    assert not is_news(exported, row(exported))
+    assert is_news(exported, row(quiet))
+
+
 # -- the trigger over a warehouse ---------------------------------------------------------------
 
 def _many(n: int, start: int = 0) -> list[Dialogue]:
@@ -429,10 +451,12 @@ def test_wait_start_already_exported_and_force_each_recorded(warehouse, monkeypa
     assert manifest["export_id"] == export.export_id and len(manifest["dialogues"]) == 5
     before = {name: (started.path / name).stat().st_mtime_ns for name in written}
 
-    waited = run_trigger()  # nothing new: wait, whatever exists
+    # nothing new: wait, whatever exists; it only confirms the export: not recorded
+    waited = run_trigger()
     assert waited.decision.decision == "wait" and waited.decision.new_dialogues == 0
     again = run_trigger(force=True)  # forced, but the same content: nothing written
     assert again.decision.decision == "already_exported"
+    assert run_trigger(force=True).decision == again.decision  # recorded once, not twice
     assert again.decision.export_id == export.export_id and again.path == started.path
     assert _folders(out) == [export.export_id]
     assert {n: (started.path / n).stat().st_mtime_ns for n in written} == before
@@ -446,12 +470,14 @@ def test_wait_start_already_exported_and_force_each_recorded(warehouse, monkeypa
     assert {p.dialogue_id: p.split for p in forced.export.placements
             if p.dialogue_id in old_splits} == old_splits
 
+    # the decisions that were news: not the wait that confirmed the export, nor the repeated
+    # already_exported (forced: the first one differs from the unforced start)
     decisions = _decisions(warehouse)
-    assert [d[0] for d in decisions] == ["wait", "start", "wait", "already_exported", "start"]
-    assert [d[2] for d in decisions] == [4, 5, 0, 0, 2]
-    assert [d[4] for d in decisions] == [False, False, False, True, True]
+    assert [d[0] for d in decisions] == ["wait", "start", "already_exported", "start"]
+    assert [d[2] for d in decisions] == [4, 5, 0, 2]
+    assert [d[4] for d in decisions] == [False, False, True, True]
     assert {d[3] for d in decisions} == {5}
-    assert decisions[0][1] is None and decisions[3][1] == export.export_id
+    assert decisions[0][1] is None and decisions[2][1] == export.export_id
     with connect(warehouse) as con:
         rows = query(con, "SELECT export_id, n_dialogues, n_train + n_validation + n_dropped, "
                           "path FROM finetune.exports ORDER BY created_at")
@@ -492,6 +518,10 @@ def test_nothing_to_export_is_a_recorded_wait(warehouse):
     assert outcome.decision.decision == "wait"
     assert outcome.decision.reason.endswith("no accepted dialogue to export")
     assert len(_decisions(warehouse)) == 1
+    run_trigger(force=True)  # the same decision again: not a new row
+    assert len(_decisions(warehouse)) == 1
+    run_trigger()  # not forced: a different decision (the reason differs), recorded
+    assert [d[4] for d in _decisions(warehouse)] == [True, False]
 
 
 def test_an_orphan_folder_of_a_crashed_export_is_replaced_whole(tmp_path):

@@ -75,6 +75,11 @@ def analyst(pipeline_db: Path):
     con.close()
 
 
+def query_rows(db: Path, sql: str) -> list[tuple]:
+    with connect(db) as con:
+        return query(con, sql)
+
+
 def marts_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, int | None]]:
     return query(con, "SELECT table_name, column_name, data_type, numeric_scale "
                       "FROM information_schema.columns WHERE table_schema = 'marts' "
@@ -191,7 +196,7 @@ def test_label_agreement_latest_names_strategy_rows_only(warehouse):
                                        ("r2", T2, "strategy", 6, 4),
                                        ("r2", T2, "strategy", 12, 2)):
             con.execute("INSERT INTO csconv.label_agreement VALUES (?, ?, ?, ?, 0.9, 0.8, "
-                        "?::TIMESTAMP)", [run, scope, sid, n, at])
+                        "?::TIMESTAMP, ?)", [run, scope, sid, n, at, f"key-{run}"])
         rows = query(con, "SELECT run_id, scope, strategy_id, n, strategy_name, "
                           "strategy_name_zh FROM marts.label_agreement_latest "
                           "ORDER BY strategy_id NULLS FIRST")
@@ -201,6 +206,39 @@ def test_label_agreement_latest_names_strategy_rows_only(warehouse):
                     ("r2", "strategy", 12, 2, "Others", "其它")]
     assert columns[:7] == ["run_id", "scope", "strategy_id", "n", "accuracy", "kappa",
                            "computed_at"]  # the original columns, in their original order
+
+
+def test_the_same_turns_measured_again_add_no_agreement_rows(warehouse):
+    """Issue 16: a rerun used to add 13 rows each time; only a change of the turns compared
+    (or of their labels) is a new measurement."""
+    def label(con, utt: int, sid: int, model: str = "sim-a") -> None:
+        con.execute("INSERT INTO csconv.annotations VALUES ('csconv', 'd1-v1', ?, ?, 'l', "
+                    "NULL, ?, 'p1', 'r', now())", [utt, sid, model])
+
+    def stored() -> list[tuple]:
+        return query_rows(warehouse, "SELECT run_id, count(*), any_value(measured_key) "
+                                     "FROM csconv.label_agreement GROUP BY ALL ORDER BY ALL")
+
+    with connect(warehouse) as con:
+        raw_dialogue(con, "d1")
+        kept(con, "d1", "v1", T1, strategies=(1, 6))
+        label(con, 1, 1)
+        label(con, 2, 7)
+    first = service.measure_agreement("run-1")
+    again = service.measure_agreement("run-2")
+    assert first["recorded"] and not again["recorded"]
+    assert first | {"recorded": False} == again  # the same numbers, not stored twice
+    assert [r[:2] for r in stored()] == [("run-1", 13)]
+    with connect(warehouse) as con:  # a newer annotation of turn 2 agrees this time
+        label(con, 2, 6, model="sim-b")
+    changed = service.measure_agreement("run-3")
+    assert changed["recorded"] and changed["accuracy"] == 1.0
+    rows = stored()
+    assert [r[:2] for r in rows] == [("run-1", 13), ("run-3", 13)] and rows[0][2] != rows[1][2]
+    with connect(warehouse) as con:
+        latest = query(con, "SELECT DISTINCT run_id, measured_key "
+                            "FROM marts.label_agreement_latest")
+    assert latest == [("run-3", rows[1][2])]
 
 
 def test_names_on_a_pipeline_warehouse_match_the_framework(analyst):

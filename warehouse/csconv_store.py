@@ -73,17 +73,26 @@ def target_turns(con: duckdb.DuckDBPyConnection, kind: str,
     return out
 
 
-def agreement_pairs(con: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
+def agreement_turns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int]]:
+    """(csconv_id, utt_index, rewrite label, annotator label) per compared supporter turn."""
     return query(con, sql("annotate/agreement_pairs"))
 
 
-def write_agreement(con: duckdb.DuckDBPyConnection, rows: list[dict], run_id: str) -> None:
+def write_agreement(con: duckdb.DuckDBPyConnection, rows: list[dict], run_id: str,
+                    measured_key: str) -> bool:
+    """Store a measurement unless the newest one stored measured the same turns (same
+    key): a measurement that did not change is not a new row. True when rows were written."""
     if not rows:
-        return
-    frame = pl.DataFrame([r | {"run_id": run_id} for r in rows], infer_schema_length=None,
+        return False
+    latest = query(con, sql("annotate/agreement_latest_key"))
+    if latest and latest[0][0] == measured_key:
+        return False
+    frame = pl.DataFrame([r | {"run_id": run_id, "measured_key": measured_key} for r in rows],
+                         infer_schema_length=None,
                          schema_overrides={"strategy_id": pl.Int64, "accuracy": pl.Float64,
                                            "kappa": pl.Float64})
     insert_frame(con, "csconv.label_agreement", frame, stamp="computed_at", keyed=False)
+    return True
 
 
 def funnel_numbers(con: duckdb.DuckDBPyConnection) -> dict:

@@ -43,9 +43,17 @@ def export_of(con: duckdb.DuckDBPyConnection, export_id: str) -> tuple | None:
 
 
 def record_decision(con: duckdb.DuckDBPyConnection, decision: dict) -> None:
-    """One finetune.decisions row, checked by its contract."""
+    """One finetune.decisions row, checked by its contract. The service asks
+    csc.finetune.trigger.is_news first: a decision that repeats the newest is not recorded."""
     insert_frame(con, "finetune.decisions", FinetuneDecision.validate(_frame([decision])),
                  "decided_at", keyed=False)
+
+
+def latest_decision(con: duckdb.DuckDBPyConnection) -> dict | None:
+    """The newest finetune.decisions row (decision, export_id, new_dialogues, threshold,
+    forced, reason) as a dict, or None before the first decision."""
+    rows = query_dicts(con, sql("finetune/latest_decision"))
+    return rows[0] if rows else None
 
 
 def record_export(con: duckdb.DuckDBPyConnection, export: dict, dialogues: list[dict],

@@ -7,6 +7,7 @@ which strategies their real agents use.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -150,6 +151,21 @@ class AnnotationStage(LLMStage[Target, Labelled]):
     def write(self, con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict]]
               ) -> dict[str, int]:
         return {"csconv.annotations": write_annotations(con, tables["csconv.annotations"])}
+
+
+# Bumped when agreement_rows computes differently: the same turns then measure anew.
+AGREEMENT_VERSION = "1"
+
+
+def measured_key(turns: Sequence[tuple[str, int, int, int]]) -> str:
+    """What one agreement measurement measured: a hash of every compared turn (csconv_id,
+    utt_index, rewrite label, annotator label) and of how it was computed. Equal keys give
+    equal numbers, so a run whose key matches the newest stored one has nothing new to add
+    (issue 16: a rerun adds no row)."""
+    digest = hashlib.sha256(f"agreement-{AGREEMENT_VERSION}\n".encode())
+    for csconv_id, utt_index, rewrite, annotator in sorted(turns):
+        digest.update(f"{csconv_id}\t{utt_index}\t{rewrite}\t{annotator}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def agreement_rows(pairs: list[tuple[int, int]]) -> list[dict]:

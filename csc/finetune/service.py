@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
+import duckdb
+
 from csc.finetune.export import (
     Dialogue,
     Export,
@@ -27,7 +29,7 @@ from csc.finetune.export import (
     build_export,
 )
 from csc.finetune.formats import FORMATS
-from csc.finetune.trigger import START, Decision, gate, nothing_to_export, verdict
+from csc.finetune.trigger import START, Decision, gate, is_news, nothing_to_export, verdict
 from csc.settings import current
 from warehouse import finetune_store as store
 from warehouse.db import connect, output_dir
@@ -83,26 +85,27 @@ def run_trigger(*, force: bool = False, formats: Sequence[str] = FORMATS,
                 run_id: str | None = None, db: Path | None = None,
                 config: ExportConfig | None = None, threshold: int | None = None) -> Outcome:
     """Decide whether an export is due, make it if so, and record the decision with its
-    reason. Never writes an export whose id exists; never records nothing."""
+    reason when it is news (trigger.is_news: a repeat of the newest decision is not). Never
+    writes an export whose id exists."""
     config = config or settings_config(formats)
     threshold = current().finetune_min_new_dialogues if threshold is None else threshold
     with connect(db) as con:
         new = store.new_dialogues(con)
         decision = gate(new, threshold, force)
         if decision is not None:
-            store.record_decision(con, decision.row(run_id))
+            _record(con, decision, run_id)
             return Outcome(decision)
         try:
             export = build_export(dialogues_of(store.accepted_turns(con)), config)
         except NothingToExport as exc:
             decision = nothing_to_export(new, threshold, force, str(exc))
-            store.record_decision(con, decision.row(run_id))
+            _record(con, decision, run_id)
             return Outcome(decision)
         earlier = store.export_of(con, export.export_id)
         decision = verdict(new, threshold, force, export.export_id,
                            earlier[0] if earlier else None)
         if decision.decision != START:
-            store.record_decision(con, decision.row(run_id))
+            _record(con, decision, run_id)
             return Outcome(decision, Path(earlier[1]) if earlier else None)
         path = write_folder(export, output_dir() / "finetune")
         store.record_export(con, export.row(str(path)),
@@ -112,3 +115,10 @@ def run_trigger(*, force: bool = False, formats: Sequence[str] = FORMATS,
                              for p in export.placements],
                             decision.row(run_id))
         return Outcome(decision, path, export)
+
+
+def _record(con: duckdb.DuckDBPyConnection, decision: Decision, run_id: str | None) -> None:
+    """A decision that wrote nothing, recorded only when it says something the newest row
+    does not (docs/finetune.md, "The trigger")."""
+    if is_news(decision, store.latest_decision(con)):
+        store.record_decision(con, decision.row(run_id))

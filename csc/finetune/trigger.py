@@ -3,7 +3,7 @@
 The policy (docs/finetune.md): an export is made when the accepted dialogues that are in no
 export yet reach the threshold (CSC_FINETUNE_MIN_NEW_DIALOGUES), or when forced; an export whose
 id already exists is never written or trained on again. Every decision carries its reason, and
-the service records each one in finetune.decisions.
+the service records in finetune.decisions each one that is news (`is_news`).
 """
 
 from __future__ import annotations
@@ -62,3 +62,21 @@ def nothing_to_export(new_dialogues: int, threshold: int, force: bool, why: str)
     """A wait decision for a due export that would hold no dialogue."""
     return Decision(WAIT, f"{why_building(new_dialogues, threshold, force)}, but nothing can "
                           f"be exported: {why}", new_dialogues, threshold, force)
+
+
+def is_news(decision: Decision, newest: dict | None) -> bool:
+    """Whether `decision` belongs in finetune.decisions after `newest` (that table's latest
+    row as a dict, None when empty). A start always does: it made an export. A decision that
+    wrote nothing does not when it repeats the newest row (the same decision, export, counts,
+    threshold, forcing and reason), nor when the newest row started an export and no
+    dialogue has become new since, under the same threshold and forcing: it only confirms
+    that export. So a nightly rerun with nothing new adds no row (issue 16)."""
+    if decision.decision == START or newest is None:
+        return True
+    row = decision.row(None)
+    if all(newest[k] == row[k] for k in ("decision", "export_id", "new_dialogues",
+                                         "threshold", "forced", "reason")):
+        return False
+    return not (newest["decision"] == START and decision.new_dialogues == 0
+                and (newest["threshold"], newest["forced"]) == (decision.threshold,
+                                                                 decision.forced))

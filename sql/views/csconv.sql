@@ -57,11 +57,12 @@ FROM (
     GROUP BY ALL) r
 LEFT JOIN marts.strategies s USING (strategy_id);
 
--- The latest run's agreement rows; 'strategy' rows carry the strategy's names, 'overall' rows
--- NULL names.
+-- The newest measurement's agreement rows; 'strategy' rows carry the strategy's names,
+-- 'overall' rows NULL names. A run writes a measurement only when the turns it compared
+-- changed (measured_key), so the newest run_id is the run that first measured them.
 CREATE OR REPLACE VIEW marts.label_agreement_latest AS
 SELECT a.run_id, a.scope, a.strategy_id, a.n::BIGINT AS n, a.accuracy, a.kappa, a.computed_at,
-       s.strategy_name, s.strategy_name_zh
+       s.strategy_name, s.strategy_name_zh, a.measured_key
 FROM csconv.label_agreement a
 LEFT JOIN marts.strategies s USING (strategy_id)
 WHERE a.run_id = (SELECT run_id FROM csconv.label_agreement ORDER BY computed_at DESC LIMIT 1);
