@@ -202,6 +202,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     print(f"finetune:  export {result['finetune']['export_id'] or '-'} "
           f"({result['finetune']['decision']}); job: "
           + (job.get("skipped") or f"{job['status']} -> {job['fine_tuned_model'] or job['error']}"))
+    print(f"snapshot:  {result['publish']['snapshot']}  (read-only copy for analysts)")
     _print_leaderboard()
     print(f"report:    {result['evaluate']['report']}  (opens offline in a browser)")
     print(f"export:    .venv/bin/csc export csconv --format jsonl   "

@@ -1,10 +1,14 @@
-"""The nightly DAG. Each stage is its own flow, run here in dependency order.
+"""The nightly DAG. Each stage is its own flow, run here in dependency order:
 
     ingest -> csconv (LLM pre-filter, rewrite, post-filter, annotation, funnel)
-    rolecs (personas -> simulated, judged dialogues; independent of the two above)
+    rolecs (personas -> simulated, judged dialogues; needs nothing above)
     rolecs -> finetune (export the accepted set when enough is new; train it at the provider)
-    evaluate (every registered model and every fine-tuned one on the CSConv set, both
-              settings; the offline baselines learn from RoleCS) -> metrics, leaderboard
+    csconv + rolecs -> evaluate (every registered and fine-tuned model, both settings)
+    -> publish (the analysts' snapshot, once the data-quality gate passed)
+
+A failed stage stops only the stages that need it; the others run, and the night ends failed
+with each failure named. The run summary (per stage: status, duration, counts, LLM calls,
+cache hits, cost, dead letters) is in ops.runs and a Prefect artifact.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from flows.evaluate import evaluate
 from flows.finetune import finetune
 from flows.ingest import ingest
 from flows.rolecs import rolecs
+from tasks.dag import Dag
+from tasks.publish import publish, summary_artifact
 from tasks.runs import refuses_bad_config, run_ledger
 
 
@@ -42,29 +48,41 @@ def nightly(drop_folder: str | None = None, source: str | None = None,
     params = {"drop_folder": drop, "source": source, "csconv_batch_size": csconv_batch_size,
               "rolecs_per_language": rolecs_per_language, "finetune_force": finetune_force}
     with run_ledger("nightly", params) as run:
-        ingested = ingest(path=drop, source=source)
-        run["summary"] = {"ingest": ingested["totals"] | {"reconciles": ingested["reconciles"]}}
-        built = csconv(batch_size=csconv_batch_size)
-        run["summary"]["csconv"] = {k: built[k] for k in ("input", "kept", "rejected", "dead",
-                                                          "deferred")} | {
-            "reconciles": built["funnel"]["reconciles"], "report": built["funnel"]["report"],
-            "quality_checks_passed": built["quality"]["success"]}
-        made = rolecs(per_language=rolecs_per_language)
-        run["summary"]["rolecs"] = {k: made[k] for k in ("input", "kept", "rejected", "dead",
-                                                         "deferred", "accepted")}
-        # the evaluation does not need a new model: a provider that is down fails this stage
-        # (its job resumes on the next run), and the night goes on
-        state = finetune(force=finetune_force, evaluate_after=False, return_state=True)
-        if state.is_completed():
-            tuned = state.result()
-            run["summary"]["finetune"] = {"decision": tuned["export"]["decision"],
-                                          "export_id": tuned["export"]["export_id"],
-                                          "job": tuned["job"]}
-        else:
-            run["summary"]["finetune"] = {"decision": None, "export_id": None,
-                                          "job": {"skipped": f"failed: {state.message}"}}
-        evaluated = evaluate()
-        run["summary"]["evaluate"] = {"runs": len(evaluated["runs"]),
-                                      "metrics": evaluated["metrics"],
-                                      "report": evaluated["report"]}
+        dag = Dag()
+        dag.run("ingest", ingest, path=drop, source=source, shape=_ingest)
+        dag.run("csconv", csconv, batch_size=csconv_batch_size, needs=("ingest",),
+                shape=_csconv)
+        dag.run("rolecs", rolecs, per_language=rolecs_per_language, shape=_rolecs)
+        dag.run("finetune", finetune, force=finetune_force, evaluate_after=False,
+                needs=("rolecs",), shape=_finetune)
+        dag.run("evaluate", evaluate, needs=("csconv", "rolecs"), shape=_evaluate)
+        dag.run("publish", publish, run["run_id"], needs=("csconv", "rolecs", "evaluate"))
+        run["summary"] = dag.stages
+        summary_artifact(dag.markdown())
+        dag.raise_if_failed()
     return run["summary"]
+
+
+# What each stage's summary keeps of its flow's result (the figures are added by the Dag).
+
+def _ingest(r: dict) -> dict:
+    return r["totals"] | {"reconciles": r["reconciles"]}
+
+
+def _csconv(r: dict) -> dict:
+    return {k: r[k] for k in ("input", "kept", "rejected", "dead", "deferred")} | {
+        "reconciles": r["funnel"]["reconciles"], "report": r["funnel"]["report"],
+        "quality_checks_passed": r["quality"]["success"]}
+
+
+def _rolecs(r: dict) -> dict:
+    return {k: r[k] for k in ("input", "kept", "rejected", "dead", "deferred", "accepted")}
+
+
+def _finetune(r: dict) -> dict:
+    return {"decision": r["export"]["decision"], "export_id": r["export"]["export_id"],
+            "job": r["job"]}
+
+
+def _evaluate(r: dict) -> dict:
+    return {"runs": len(r["runs"]), "metrics": r["metrics"], "report": r["report"]}
