@@ -260,6 +260,71 @@ def test_names_on_a_pipeline_warehouse_match_the_framework(analyst):
 # -- counts are BIGINT -----------------------------------------------------------------------
 
 
+# -- the cross-stage views and the comments --------------------------------------------------
+
+
+def test_strategy_distribution_adds_up_to_each_stages_own_view(analyst):
+    per_stage = {
+        "csconv": "SELECT language, strategy_id, turns FROM marts.csconv_strategy_distribution",
+        "raw": "SELECT language, strategy_id, sum(turns)::BIGINT "
+               "FROM marts.raw_strategy_distribution GROUP BY ALL",
+        "rolecs": "SELECT language, strategy_id, turns FROM marts.rolecs_strategy_distribution",
+    }
+    for stage, own in per_stage.items():
+        mine = query(analyst, "SELECT language, strategy_id, sum(turns)::BIGINT "
+                              "FROM marts.strategy_distribution WHERE pipeline_stage = ? "
+                              "GROUP BY ALL ORDER BY ALL", [stage])
+        assert mine and mine == query(analyst, own + " ORDER BY ALL"), stage
+    shares = query(analyst, "SELECT sum(pct) FROM marts.strategy_distribution GROUP BY "
+                            "pipeline_stage, source, language")
+    assert all(abs(total - 100) < 0.1 for (total,) in shares)
+    names = query(analyst, "SELECT DISTINCT strategy_id, strategy_name, stage_id "
+                           "FROM marts.strategy_distribution WHERE strategy_id IS NOT NULL")
+    assert all(name == BY_ID[sid].name for sid, name, _ in names)
+
+
+def test_llm_cost_daily_adds_up_to_llm_usage(analyst):
+    daily = query(analyst, "SELECT stage, model, sum(calls)::BIGINT, sum(cache_hits)::BIGINT, "
+                           "sum(requests)::BIGINT, round(sum(cost_usd), 6) "
+                           "FROM marts.llm_cost_daily GROUP BY ALL ORDER BY ALL")
+    usage = query(analyst, "SELECT stage, model, sum(calls)::BIGINT, sum(cache_hits)::BIGINT, "
+                           "sum(calls - cache_hits)::BIGINT, round(sum(cost_usd), 6) "
+                           "FROM marts.llm_usage GROUP BY ALL ORDER BY ALL")
+    assert daily and daily == usage
+    days = query(analyst, "SELECT DISTINCT day FROM marts.llm_cost_daily")
+    assert days and all(isinstance(d, type(days[0][0])) for (d,) in days)
+
+
+COMMENTED = ("strategy_distribution", "llm_cost_daily", "llm_usage", "leaderboard",
+             "csconv_funnel", "rolecs_summary", "rolecs_outcomes", "rolecs_accepted",
+             "label_agreement_latest")
+
+
+def test_the_key_views_and_every_column_of_the_new_ones_carry_comments(analyst):
+    """Read back through a read-only session, as an analyst's client shows them: DuckDB
+    keeps COMMENT ON VIEW and COMMENT ON COLUMN of a view in the file."""
+    described = dict(query(analyst, "SELECT view_name, comment FROM duckdb_views() "
+                                    "WHERE schema_name = 'marts'"))
+    missing = [v for v in COMMENTED if not described.get(v)]
+    assert not missing, f"views without a comment: {missing}"
+    columns = query(analyst, "SELECT table_name, column_name, comment FROM duckdb_columns() "
+                             "WHERE schema_name = 'marts' AND table_name IN "
+                             "('strategy_distribution', 'llm_cost_daily', 'csconv_funnel', "
+                             "'rolecs_summary', 'label_agreement_latest')")
+    bare = [f"{t}.{c}" for t, c, comment in columns if not comment]
+    assert columns and not bare, f"columns without a comment: {bare}"
+
+
+def test_comments_survive_the_views_being_recreated(warehouse):
+    from warehouse.db import migrate
+
+    with connect(warehouse) as con:
+        migrate(con)  # every view replaced again (CREATE OR REPLACE drops a view's comments)
+        comment = query(con, "SELECT comment FROM duckdb_columns() WHERE schema_name = 'marts' "
+                             "AND table_name = 'llm_cost_daily' AND column_name = 'requests'")
+    assert comment[0][0].startswith("Calls that reached the endpoint")
+
+
 def test_the_width_check_catches_hugeint_and_decimal_sums():
     con = duckdb.connect()
     con.execute("CREATE SCHEMA marts; CREATE VIEW marts.v AS SELECT sum(1) AS huge, "

@@ -34,6 +34,11 @@ GROUP BY ALL
 UNION ALL
 SELECT 'dead_lettered', NULL, count(*)::BIGINT FROM marts.csconv_dead_lettered;
 
+COMMENT ON VIEW marts.csconv_funnel IS 'The CSConv funnel: dialogues per latest outcome (kept, rejected per post-filter step, dead_lettered). The funnel report reads it; it reconciles with the rule-passed input.';
+COMMENT ON COLUMN marts.csconv_funnel.outcome IS 'kept, rejected or dead_lettered (the LLM call failed for good, no outcome yet).';
+COMMENT ON COLUMN marts.csconv_funnel.step IS 'The post-filter step that rejected (llm_prefilter, length, judge, ...); NULL for kept and dead_lettered.';
+COMMENT ON COLUMN marts.csconv_funnel.dialogues IS 'Dialogues with this outcome and step (BIGINT).';
+
 -- Names come from marts.strategies (00_framework.sql); they follow the original columns so
 -- queries that read columns by position keep working.
 CREATE OR REPLACE VIEW marts.csconv_strategy_distribution AS
@@ -66,3 +71,15 @@ SELECT a.run_id, a.scope, a.strategy_id, a.n::BIGINT AS n, a.accuracy, a.kappa, 
 FROM csconv.label_agreement a
 LEFT JOIN marts.strategies s USING (strategy_id)
 WHERE a.run_id = (SELECT run_id FROM csconv.label_agreement ORDER BY computed_at DESC LIMIT 1);
+
+COMMENT ON VIEW marts.label_agreement_latest IS 'Agreement of the rewriter''s strategy labels with the independent annotator''s on the current CSConv set, newest measurement: one overall row and one row per strategy.';
+COMMENT ON COLUMN marts.label_agreement_latest.run_id IS 'The run that first measured these turns (a rerun over the same turns adds no row).';
+COMMENT ON COLUMN marts.label_agreement_latest.scope IS 'overall, or strategy (one-vs-rest for strategy_id).';
+COMMENT ON COLUMN marts.label_agreement_latest.strategy_id IS 'The strategy 1-12 of a strategy row; NULL on the overall row.';
+COMMENT ON COLUMN marts.label_agreement_latest.computed_at IS 'When the measurement was stored.';
+COMMENT ON COLUMN marts.label_agreement_latest.strategy_name IS 'English name of strategy_id; NULL on the overall row.';
+COMMENT ON COLUMN marts.label_agreement_latest.strategy_name_zh IS 'Chinese name of strategy_id; NULL on the overall row.';
+COMMENT ON COLUMN marts.label_agreement_latest.n IS 'Turns compared (per strategy: turns either side labelled with it).';
+COMMENT ON COLUMN marts.label_agreement_latest.accuracy IS 'Share of turns where both labels agree (0-1).';
+COMMENT ON COLUMN marts.label_agreement_latest.kappa IS 'Cohen''s kappa (0-1 scale, chance-corrected); NULL when undefined.';
+COMMENT ON COLUMN marts.label_agreement_latest.measured_key IS 'Hash of the turns compared and both labels of each; NULL for measurements stored before it existed.';

@@ -66,6 +66,26 @@ LEFT JOIN eval.comparisons c
 LEFT JOIN judges j USING (run_key)
 ORDER BY k.setting, k.rank;
 
+COMMENT ON VIEW marts.leaderboard IS 'The evaluation headline: per setting, the current run of each model ranked by strategy accuracy (x100, 95% bootstrap intervals by dialogue). kind simulator rows are the offline simulator: a pipeline check, never a result.';
+COMMENT ON COLUMN marts.leaderboard.setting IS 'reference: the gold history; generated: the model''s own earlier supporter turns (customer turns stay gold).';
+COMMENT ON COLUMN marts.leaderboard.model IS 'The registry''s model name.';
+COMMENT ON COLUMN marts.leaderboard.kind IS 'model, baseline or simulator (the offline simulator: never a model''s result).';
+COMMENT ON COLUMN marts.leaderboard.run_key IS 'The run (eval.runs): model, setting and version; joins eval.metrics.';
+COMMENT ON COLUMN marts.leaderboard.n_turns IS 'Supporter turns scored.';
+COMMENT ON COLUMN marts.leaderboard.computed_at IS 'When the run''s metrics were computed.';
+COMMENT ON COLUMN marts.leaderboard.base_model IS 'The model a fine-tuned model was fine-tuned from; NULL otherwise.';
+COMMENT ON COLUMN marts.leaderboard.rank IS 'Rank within the setting by acc (1 = best; ties by run_key).';
+COMMENT ON COLUMN marts.leaderboard.acc IS 'Strategy accuracy x100; acc_ci_low, acc_ci_high its 95% bootstrap interval.';
+COMMENT ON COLUMN marts.leaderboard.macro_f1 IS 'Macro F1 over the 12 strategies x100, with its interval.';
+COMMENT ON COLUMN marts.leaderboard.stage_acc IS 'Accuracy of the strategy''s conversation stage x100.';
+COMMENT ON COLUMN marts.leaderboard.bleu2 IS 'BLEU-2 of the reply x100, with its interval.';
+COMMENT ON COLUMN marts.leaderboard.rouge_l IS 'ROUGE-L of the reply x100.';
+COMMENT ON COLUMN marts.leaderboard.bertscore IS 'BERTScore x100; NULL when not computed (bertscore_status says why).';
+COMMENT ON COLUMN marts.leaderboard.resp_len IS 'Mean reply length: characters for zh, words for en (not x100).';
+COMMENT ON COLUMN marts.leaderboard.parse_failures IS 'Turns whose answer stayed unreadable (counted as wrong).';
+COMMENT ON COLUMN marts.leaderboard.acc_differs_from_next IS 'Whether acc differs significantly from the next row''s (paired bootstrap, 95%); NULL on the last row.';
+COMMENT ON COLUMN marts.leaderboard.win_rate IS 'Pairwise LLM-judge win rate x100 against the reference model, ties half; NULL when not computed.';
+
 -- Each fine-tuned model (issue 15: finetune.jobs that succeeded) beside the model it was
 -- fine-tuned from, per setting: the "+RoleCS" rows of the paper. Differences are point
 -- estimates (fine-tuned minus base); the leaderboard holds the intervals.

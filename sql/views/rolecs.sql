@@ -27,6 +27,11 @@ LEFT JOIN marts.rolecs_accepted a USING (dialogue_id)
 LEFT JOIN rolecs.near_duplicates n USING (dialogue_id)
 GROUP BY ALL;
 
+COMMENT ON VIEW marts.rolecs_accepted IS 'THE RoleCS accepted set (the training data): dialogues the judge passed 5/5 that the near-duplicate check found to repeat nothing earlier. Columns of rolecs.dialogues.';
+COMMENT ON VIEW marts.rolecs_outcomes IS 'RoleCS dialogues per language, outcome (accepted, near_duplicate, unchecked, rejected, stopped), stored status and stop reason.';
+COMMENT ON COLUMN marts.rolecs_outcomes.outcome IS 'accepted (in marts.rolecs_accepted), near_duplicate, unchecked (near-duplicate check pending), rejected (by the judge), stopped (before the judge).';
+COMMENT ON COLUMN marts.rolecs_outcomes.dialogues IS 'Dialogues (BIGINT).';
+
 -- One row per language: the outcomes' counts, the accepted rate, and utterances per accepted
 -- dialogue.
 CREATE OR REPLACE VIEW marts.rolecs_summary AS
@@ -48,6 +53,19 @@ FROM (SELECT language, sum(dialogues)::BIGINT AS dialogues,
 LEFT JOIN (SELECT language, round(avg(n_utterances), 2) AS mean_utterances,
                   min(n_utterances) AS min_utterances, max(n_utterances) AS max_utterances
            FROM marts.rolecs_accepted GROUP BY language) l USING (language);
+
+COMMENT ON VIEW marts.rolecs_summary IS 'RoleCS quality per language: simulated dialogues by outcome, the accepted rate, and utterances per accepted dialogue. Accepted = marts.rolecs_accepted (judged 5/5, not a near-duplicate).';
+COMMENT ON COLUMN marts.rolecs_summary.language IS 'zh or en.';
+COMMENT ON COLUMN marts.rolecs_summary.dialogues IS 'Simulated dialogues, every outcome.';
+COMMENT ON COLUMN marts.rolecs_summary.accepted IS 'Dialogues in marts.rolecs_accepted: the training set.';
+COMMENT ON COLUMN marts.rolecs_summary.accepted_pct IS 'accepted as a percentage of dialogues.';
+COMMENT ON COLUMN marts.rolecs_summary.near_duplicates IS 'Judge-passed, but repeating an earlier dialogue or scenario (marts.rolecs_near_duplicates).';
+COMMENT ON COLUMN marts.rolecs_summary.rejected IS 'Failed the judge.';
+COMMENT ON COLUMN marts.rolecs_summary.stopped IS 'Stopped before the judge (a loop, a repeated strategy).';
+COMMENT ON COLUMN marts.rolecs_summary.unchecked IS 'Judge-passed, near-duplicate check not run yet: not accepted until it is.';
+COMMENT ON COLUMN marts.rolecs_summary.mean_utterances IS 'Mean utterances per accepted dialogue.';
+COMMENT ON COLUMN marts.rolecs_summary.min_utterances IS 'Fewest utterances of an accepted dialogue.';
+COMMENT ON COLUMN marts.rolecs_summary.max_utterances IS 'Most utterances of an accepted dialogue.';
 
 -- Every dialogue marked as a near-duplicate, with the earlier one it repeats.
 CREATE OR REPLACE VIEW marts.rolecs_near_duplicates AS
