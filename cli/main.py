@@ -164,6 +164,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from flows.evaluate import evaluate
 
         result = _launch(evaluate, limit=args.limit)
+    elif args.stage == "quality":
+        _prepare_run()
+        from flows.quality import quality
+
+        result = _launch(quality)
     elif args.stage == "nightly":
         drop = _drop_folder(args.drop)
         _prepare_run(("csconv", "rolecs", "evaluate"))
@@ -464,8 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("run", "run a flow directly, with a temporary Prefect server "
                        "(or $PREFECT_API_URL's)")
-    p.add_argument("stage", choices=["nightly", "ingest", "csconv", "rolecs", "evaluate"],
-                   help="nightly: the whole DAG; ingest, csconv, rolecs or evaluate: one stage")
+    p.add_argument("stage", choices=["nightly", "ingest", "csconv", "rolecs", "evaluate",
+                                     "quality"],
+                   help="nightly: the whole DAG; ingest, csconv, rolecs or evaluate: one stage; "
+                        "quality: the data-quality gate over the published tables")
     p.add_argument("--drop", metavar="FOLDER",
                    help="nightly and ingest: the drop folder of raw dialogue files (default: "
                         "$CSC_DROP_FOLDER; the bundled samples are samples/raw)")

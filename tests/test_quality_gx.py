@@ -24,9 +24,10 @@ def frames(**bad):
 
 def test_a_clean_set_passes_every_expectation():
     result = check_csconv(*frames())
-    # 15 = 8 expectations in schemas/published.py csconv_utterances + 7 in csconv_dialogues
-    assert len(csconv_utterances()) == 8 and len(csconv_dialogues(10, 50)) == 7
-    assert result.success and len(result.results) == 15 and not result.failures
+    # 16 = 9 expectations in schemas/published.py csconv_utterances (the 9th: no unmasked
+    # PII) + 7 in csconv_dialogues
+    assert len(csconv_utterances()) == 9 and len(csconv_dialogues(10, 50)) == 7
+    assert result.success and len(result.results) == 16 and not result.failures
 
 
 def test_label_agreement_has_one_overall_row_and_one_row_per_strategy():

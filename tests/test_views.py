@@ -64,6 +64,11 @@ def pipeline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
             runner.run_all(PredictionStage.ref(model=os.environ["CSC_LLM_MODEL"],
                                                setting="reference").build(), "eval-run")
             eval_service.refresh_metrics(db=db, resamples=50)
+        # the data-quality gate over all of it (marts.quality_history)
+        from csc.quality.gate import run_gate
+
+        gate = run_gate(db, docs_dir=folder / "docs", run_id="gate-run")
+        assert gate.passed, gate.message()
     return db
 
 

@@ -1,0 +1,2 @@
+-- The leaderboard as analysts read it.
+SELECT * FROM marts.leaderboard
