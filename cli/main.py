@@ -534,8 +534,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export)
 
     from cli.finetune import add_parser as add_finetune
+    from cli.query import add_parser as add_query
 
     add_finetune(command)
+    add_query(command)
 
     p = command("sources", "list the built-in source configs")
     p.set_defaults(func=_cmd_sources)
