@@ -25,7 +25,7 @@ from csc.settings import SettingsError, current, load
 
 STOP_GRACE_S = 8.0  # after a stop signal, exit even if the server never answers
 SERVER_WAIT_S = 30.0  # a server started a moment ago gets this long to answer
-SERVED_STAGES = ("csconv",)  # the LLM stages the served deployments run
+SERVED_STAGES = ("csconv", "rolecs", "evaluate")  # the LLM stages served deployments run
 
 
 def nightly_schedule() -> Cron:
@@ -36,19 +36,36 @@ def nightly_schedule() -> Cron:
 
 
 def deployments() -> list:
+    """Every stage as a deployment, each at most one run at a time (a second start waits in
+    Prefect's queue; across deployments the warehouse's run lock queues them): `nightly` on
+    its schedule, the others on demand."""
     from flows.csconv import csconv
+    from flows.evaluate import evaluate
+    from flows.finetune import finetune
     from flows.ingest import ingest
     from flows.nightly import nightly
+    from flows.rolecs import rolecs
 
     schedule = nightly_schedule()
+    one = {"concurrency_limit": 1}
     return [
         nightly.to_deployment(
-            name="nightly", schedule=schedule,
+            name="nightly", schedule=schedule, **one,
             description=f"Nightly refresh of every dataset from ${DROP_ENV}: "
                         f"'{schedule.cron}' in {schedule.timezone}."),
-        ingest.to_deployment(name="manual", description="Ingest a file or folder on demand "
-                                                        f"(path, default ${DROP_ENV})."),
-        csconv.to_deployment(name="manual", description="Build CSConv from what is pending."),
+        ingest.to_deployment(name="manual", **one,
+                             description="Ingest a file or folder on demand "
+                                         f"(path, default ${DROP_ENV})."),
+        csconv.to_deployment(name="manual", **one,
+                             description="Build CSConv from what is pending."),
+        rolecs.to_deployment(name="manual", **one,
+                             description="Simulate and judge RoleCS dialogues (per_language)."),
+        finetune.to_deployment(name="manual", **one,
+                               description="Export the accepted RoleCS set when due (force) "
+                                           "and train it at CSC_FINETUNE_PROVIDER."),
+        evaluate.to_deployment(name="manual", **one,
+                               description="Evaluate every registered and fine-tuned model "
+                                           "on the CSConv set."),
     ]
 
 

@@ -1,4 +1,4 @@
-"""The README's "Running on a schedule" commands, copied in order into a fresh shell, end in a
+"""The README's "Run on a schedule" commands, copied in order into a fresh shell, end in a
 completed nightly run that read the configured drop folder, never the bundled samples. Then a
 run given a missing folder fails once with one line, and `flows.serve` stops on SIGTERM
 although the Prefect server went away first."""
@@ -62,7 +62,7 @@ def test_readme_schedule_commands_end_in_a_completed_nightly_on_the_drop_folder(
     # the user's data: one dialogue that is not among the samples
     mine = [(s, t.replace("银行卡", "信用卡")) for s, t in GOOD_ZH]
     write_jsonl(drop / "tonight.jsonl", [dialogue("mine-1", mine)])
-    script = (readme_block("Running on a schedule")
+    script = (readme_block("Run on a schedule")
               .replace(".venv/bin/", f"{BIN}/").replace("4200", str(port))
               .replace("/data/drop", str(drop)).replace("/data/csc", str(data)))
     assert "flows.serve &" in script and "deployment run 'nightly/nightly'" in script
