@@ -2,9 +2,11 @@
 
     ingest -> csconv (LLM pre-filter, rewrite, post-filter, annotation, funnel)
     rolecs (personas -> simulated, judged dialogues; needs nothing above)
-    rolecs -> finetune (export the accepted set when enough is new; train it at the provider)
-    csconv + rolecs -> evaluate (every registered and fine-tuned model, both settings)
-    -> publish (the analysts' snapshot, once the data-quality gate passed)
+    csconv + rolecs -> quality (the data-quality gate over every published table)
+    quality -> finetune (export the accepted set when enough is new; train it at the provider)
+    quality -> evaluate (every registered and fine-tuned model, both settings)
+    quality + evaluate -> publish (the gate again, over tonight's results too; then the
+                                   analysts' snapshot)
 
 A failed stage stops only the stages that need it; the others run, and the night ends failed
 with each failure named. The run summary (per stage: status, duration, counts, LLM calls,
@@ -25,6 +27,7 @@ from flows.ingest import ingest
 from flows.rolecs import rolecs
 from tasks.dag import Dag
 from tasks.publish import publish, summary_artifact
+from tasks.quality import quality_gate
 from tasks.runs import refuses_bad_config, run_ledger
 
 
@@ -53,10 +56,12 @@ def nightly(drop_folder: str | None = None, source: str | None = None,
         dag.run("csconv", csconv, batch_size=csconv_batch_size, needs=("ingest",),
                 shape=_csconv)
         dag.run("rolecs", rolecs, per_language=rolecs_per_language, shape=_rolecs)
+        # bad data goes no further: not into a training set, an evaluation, or the snapshot
+        dag.run("quality", quality_gate, run["run_id"], needs=("csconv", "rolecs"))
         dag.run("finetune", finetune, force=finetune_force, evaluate_after=False,
-                needs=("rolecs",), shape=_finetune)
-        dag.run("evaluate", evaluate, needs=("csconv", "rolecs"), shape=_evaluate)
-        dag.run("publish", publish, run["run_id"], needs=("csconv", "rolecs", "evaluate"))
+                needs=("quality",), shape=_finetune)
+        dag.run("evaluate", evaluate, needs=("quality",), shape=_evaluate)
+        dag.run("publish", publish, run["run_id"], needs=("quality", "evaluate"))
         run["summary"] = dag.stages
         summary_artifact(dag.markdown())
         dag.raise_if_failed()

@@ -42,8 +42,7 @@ class Dag:
         state = call(*args, return_state=True, **kwargs)
         took = round(time.monotonic() - started, 2)
         if not state.is_completed():
-            self.stages[name] = {"status": FAILED, "duration_s": took,
-                                 "error": state.message or f"{name} ended {state.name}"}
+            self.stages[name] = {"status": FAILED, "duration_s": took, "error": _why(state, name)}
             return None
         result = state.result()
         kept = shape(result) if shape else (result if isinstance(result, dict) else {})
@@ -75,6 +74,18 @@ class Dag:
                         f"{llm.get('cost_usd', '')} | {s.get('dead_letters', '')} | "
                         f"{note.replace('|', '/')} |")
         return "\n".join(rows)
+
+
+def _why(state: Any, name: str) -> str:
+    """The failure's own message: the exception a task raised or a refused flow carries,
+    without Prefect's "Task run encountered an exception" wrapping."""
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception:  # a result that cannot be read back: the state's message must do
+        exc = None
+    if isinstance(exc, BaseException) and str(exc):
+        return str(exc)
+    return state.message or f"{name} ended {state.name}"
 
 
 def figures(result: Any) -> dict:

@@ -5,15 +5,22 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from csc.quality.gate import GateFailed, run_gate
 from warehouse.snapshot import publish_snapshot
 
 
 @task(name="publish")
 def publish(run_id: str) -> dict:
-    """Swap in the analysts' read-only snapshot of the warehouse (warehouse/snapshot.py)."""
+    """Swap in the analysts' read-only snapshot of the warehouse (warehouse/snapshot.py), once
+    the data-quality gate passes over everything in it, tonight's evaluation included (the
+    gate before the evaluation could not see it). A failed gate publishes nothing: GateFailed
+    names each failing expectation."""
+    result = run_gate(run_id=run_id)
+    if not result.passed:
+        raise GateFailed(result.message(), result)
     path = publish_snapshot()
     get_run_logger().info("published the analysts' snapshot %s (run %s)", path, run_id[:12])
-    return {"snapshot": str(path)}
+    return {"snapshot": str(path), "data_docs": str(result.docs_path)}
 
 
 def summary_artifact(markdown: str) -> None:

@@ -123,7 +123,7 @@ def refuses_bad_config(fn: Callable[..., Any]) -> Callable[..., Any]:
                     start_run(con, run_id, fn.__name__, params, exclusive=False,
                               settings=recorded)
                     status = "refused" if isinstance(exc, RunInProgress) else "failed"
-                    finish_run(con, run_id, status, {"error": message})
+                    finish_run(con, run_id, status, {"error": message}, if_running=True)
             except Exception as why:  # recording the refusal is best effort
                 # (the warehouse itself may be what is wrong: busy, full; the message says so)
                 get_run_logger().warning("could not record the refused run: %s", why)

@@ -10,6 +10,9 @@ from helpers import count, dialogue, query_all, write_jsonl
 
 from cli.main import main
 from csc.paths import SAMPLES
+from tasks.runs import RunRefused
+from warehouse.db import connect
+from warehouse.snapshot import snapshot_path
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -160,3 +163,28 @@ def test_nightly_on_the_bundled_samples(warehouse, prefect_server, monkeypatch, 
     assert count(warehouse, "SELECT count(*) FROM eval.predictions") == predictions
     # two nightly runs, each with its ingest, csconv, rolecs, finetune and evaluate sub-runs
     assert count(warehouse, "SELECT count(*) FROM ops.runs") == 12
+    # each night passed the gate and published the analysts' snapshot
+    snapshot = Path(again["publish"]["snapshot"])
+    assert snapshot == snapshot_path(warehouse) and snapshot.is_file()
+    assert again["quality"]["passed"] and Path(again["publish"]["data_docs"]).is_file()
+    published = snapshot.read_bytes()
+
+    # a planted bad row fails the gate with a message naming it, and is not published
+    with connect(warehouse) as con:
+        con.execute("UPDATE csconv.utterances SET strategy_id = 13 WHERE (csconv_id, utt_index) "
+                    "= (SELECT (u.csconv_id, u.utt_index) FROM csconv.utterances u JOIN "
+                    "marts.csconv_current USING (csconv_id) WHERE u.speaker = 'supporter' "
+                    "ORDER BY ALL LIMIT 1)")
+    with pytest.raises(RunRefused) as refused:
+        nightly(drop_folder=str(SAMPLES))
+    said = str(refused.value)
+    assert said.startswith("1 stage(s) failed (quality: quality gate failed, nothing published")
+    assert "strategy_id" in said
+    assert "failed for 1 row" in said and "nothing published" in said
+    assert said.endswith("skipped as a result: finetune, evaluate, publish")
+    assert snapshot.read_bytes() == published
+    (summary,) = query_all(warehouse, "SELECT summary FROM ops.runs WHERE flow = 'nightly' "
+                                      "AND status = 'failed'")[0]
+    stages = json.loads(summary)
+    assert [stages[s]["status"] for s in ("ingest", "csconv", "rolecs", "quality", "publish")] \
+        == ["completed", "completed", "completed", "failed", "skipped"]

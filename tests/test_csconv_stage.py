@@ -125,9 +125,9 @@ def test_csconv_on_the_samples_is_complete_idempotent_and_exported(
         counts = reconcile(warehouse)
         assert counts["kept"] > 0 and counts["rejected"] > 0 and counts["dead"] == 0
         assert summary["kept"] == counts["kept"] and summary["funnel"]["reconciles"]
-        # 15 = 8 expectations on csconv_utterances + 7 on csconv_dialogues (schemas/published.py)
-        assert summary["quality"] == {"success": True, "expectations": 15, "failed": 0}
-        assert count(warehouse, "SELECT count(*) FROM ops.quality_checks WHERE success") == 15
+        # 16 = 9 expectations on csconv_utterances (with no unmasked PII) + 7 on csconv_dialogues
+        assert summary["quality"] == {"success": True, "expectations": 16, "failed": 0}
+        assert count(warehouse, "SELECT count(*) FROM ops.quality_checks WHERE success") == 16
         check_invariants(warehouse)
         assert unfaithful(warehouse) == {}
         served, rows = sim.stats()["requests"], snapshot(warehouse)

@@ -19,7 +19,7 @@ class State:
     def is_completed(self) -> bool:
         return self.name == "Completed"
 
-    def result(self):
+    def result(self, raise_on_failure: bool = True):
         return self.value
 
 
@@ -92,3 +92,16 @@ def test_the_summary_table_has_a_row_per_stage_and_escapes_pipes():
     assert len(lines) == 4
     assert lines[2].startswith("| csconv | completed | ") and "| 7 | 5 | 0.01 | 1 |" in lines[2]
     assert lines[3].endswith("| a / b |")
+
+
+def test_a_failure_says_what_its_exception_says_not_prefects_wrapping():
+    dag = Dag()
+
+    def raised(*args, return_state, **kwargs):
+        return State(ValueError("gate failed: 1 row"), "Task run encountered an exception "
+                     "ValueError: gate failed: 1 row", "Failed")
+
+    dag.run("quality", raised)
+    dag.run("other", stage(fails="only a message"))
+    assert dag.stages["quality"]["error"] == "gate failed: 1 row"
+    assert dag.stages["other"]["error"] == "only a message"

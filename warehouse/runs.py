@@ -121,6 +121,10 @@ def mark_abandoned(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [run_id for run_id, _ in dead]
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary: dict) -> None:
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary: dict, *,
+               if_running: bool = False) -> None:
+    """End the run. `if_running` leaves a run that already ended as it is: a refusal recorded
+    after the run's own ledger closed it must not replace its summary."""
     con.execute("UPDATE ops.runs SET finished_at = now(), status = ?, summary = ? "
-                "WHERE run_id = ?", [status, json.dumps(summary, default=str), run_id])
+                "WHERE run_id = ?" + (" AND status = 'running'" if if_running else ""),
+                [status, json.dumps(summary, default=str), run_id])
