@@ -208,6 +208,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
           f"({result['finetune']['decision']}); job: "
           + (job.get("skipped") or f"{job['status']} -> {job['fine_tuned_model'] or job['error']}"))
     print(f"snapshot:  {result['publish']['snapshot']}  (read-only copy for analysts)")
+    print(f"quality:   {result['publish']['data_docs']}  (Great Expectations Data Docs)")
     _print_leaderboard()
     print(f"report:    {result['evaluate']['report']}  (opens offline in a browser)")
     print(f"export:    .venv/bin/csc export csconv --format jsonl   "
