@@ -26,7 +26,7 @@ from flows.finetune import finetune
 from flows.ingest import ingest
 from flows.rolecs import rolecs
 from tasks.dag import Dag
-from tasks.publish import publish, summary_artifact
+from tasks.publish import NightProgress, publish, summary_artifact
 from tasks.quality import quality_gate
 from tasks.runs import refuses_bad_config, run_ledger
 
@@ -51,7 +51,7 @@ def nightly(drop_folder: str | None = None, source: str | None = None,
     params = {"drop_folder": drop, "source": source, "csconv_batch_size": csconv_batch_size,
               "rolecs_per_language": rolecs_per_language, "finetune_force": finetune_force}
     with run_ledger("nightly", params) as run:
-        dag = Dag()
+        dag = Dag(total=7, on_change=NightProgress())
         dag.run("ingest", ingest, path=drop, source=source, shape=_ingest)
         dag.run("csconv", csconv, batch_size=csconv_batch_size, needs=("ingest",),
                 shape=_csconv)
@@ -62,6 +62,7 @@ def nightly(drop_folder: str | None = None, source: str | None = None,
                 needs=("quality",), shape=_finetune)
         dag.run("evaluate", evaluate, needs=("quality",), shape=_evaluate)
         dag.run("publish", publish, run["run_id"], needs=("quality", "evaluate"))
+        dag.finish()
         run["summary"] = dag.stages
         summary_artifact(dag.markdown())
         dag.raise_if_failed()

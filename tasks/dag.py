@@ -8,12 +8,14 @@ reports (counts, LLM calls, cache hits, cost, dead letters) and why it failed or
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from csc.errors import RuntimeFailure
+from csc.progress import duration, money
 
 COMPLETED, FAILED, SKIPPED = "completed", "failed", "skipped"
 _LLM_KEYS = ("calls", "cache_hits", "cost_usd")
@@ -25,9 +27,31 @@ class StagesFailed(RuntimeFailure):
 
 @dataclass
 class Dag:
-    """The stages run so far, in order, with what each reported."""
+    """The stages run so far, in order, with what each reported. `on_change(dag, running)`
+    is told before each stage starts and once at the end (running None): the nightly's
+    progress artifact."""
 
+    total: int = 0
+    on_change: Callable[[Dag, str | None], None] | None = None
     stages: dict[str, dict] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def _tell(self, running: str | None) -> None:
+        if self.on_change is not None:
+            with contextlib.suppress(Exception):  # progress is for people: never fails a night
+                self.on_change(self, running)
+
+    def progress_line(self, running: str | None) -> str:
+        """'3/7 stages (ingest ✓, csconv ✓, rolecs ✗); running quality; 52s; 120 LLM calls,
+        $0.0123 so far'."""
+        marks = {COMPLETED: "✓", FAILED: "✗", SKIPPED: "-"}
+        done = ", ".join(f"{n} {marks[s['status']]}" for n, s in self.stages.items())
+        calls = sum(s.get("llm", {}).get("calls", 0) for s in self.stages.values())
+        cost = sum(s.get("llm", {}).get("cost_usd", 0) for s in self.stages.values())
+        now = f"running {running}" if running else "finished"
+        return (f"{len(self.stages)}/{self.total or len(self.stages)} stages ({done or '-'}); "
+                f"{now}; {duration(time.monotonic() - self.started)}; "
+                f"{calls} LLM calls, {money(cost)} so far")
 
     def run(self, name: str, call: Callable[..., Any], *args: Any,
             needs: Iterable[str] = (), shape: Callable[[Any], dict] | None = None,
@@ -38,6 +62,7 @@ class Dag:
             self.stages[name] = {"status": SKIPPED,
                                  "reason": f"needs {', '.join(blocked)}, which did not complete"}
             return None
+        self._tell(name)
         started = time.monotonic()
         state = call(*args, return_state=True, **kwargs)
         took = round(time.monotonic() - started, 2)
@@ -48,6 +73,9 @@ class Dag:
         kept = shape(result) if shape else (result if isinstance(result, dict) else {})
         self.stages[name] = {"status": COMPLETED, "duration_s": took, **kept, **figures(result)}
         return result
+
+    def finish(self) -> None:
+        self._tell(None)
 
     def failed(self) -> list[str]:
         return [n for n, s in self.stages.items() if s["status"] == FAILED]

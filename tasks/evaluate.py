@@ -3,11 +3,15 @@ metrics of every run whose predictions changed, and the report."""
 
 from __future__ import annotations
 
+import re
+
 from prefect import get_run_logger, task
 
 from csc.eval import baseline_run, service
 from csc.eval.registry import ModelEntry
 from csc.finetune.registered import finetuned_entries
+from csc.progress import TerminalProgress
+from tasks.stage import ArtifactProgress
 from warehouse import finetune_store
 from warehouse.db import connect
 
@@ -22,7 +26,10 @@ def with_finetuned(registry: list[ModelEntry]) -> list[ModelEntry]:
 @task(name="baseline-predict")
 def predict_baseline(entry: ModelEntry, setting: str, limit: int | None = None) -> dict:
     """An offline baseline over the pending CSConv dialogues (no LLM)."""
-    counts = baseline_run.run_baseline(entry, setting, limit=limit)
+    key = re.sub(r"[^a-z0-9-]+", "-", f"baseline-{entry.name}-{setting}".lower())
+    hooks = [TerminalProgress(), ArtifactProgress(f"{key}-progress",
+                                                  f"{entry.name} ({setting}): dialogues")]
+    counts = baseline_run.run_baseline(entry, setting, limit=limit, hooks=hooks)
     logger = get_run_logger()
     if "skipped" in counts:
         logger.warning("baseline %s (%s) skipped: %s", entry.name, setting, counts["skipped"])

@@ -1,9 +1,16 @@
-"""The end of a night: publish the analysts' snapshot, and the run summary as an artifact."""
+"""The nightly's own outputs: its progress while it runs, the analysts' snapshot at the end,
+and the run summary as an artifact."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    update_progress_artifact,
+)
 
 from csc.quality.gate import GateFailed, run_gate
 from warehouse.snapshot import publish_snapshot
@@ -28,3 +35,26 @@ def summary_artifact(markdown: str) -> None:
     create_markdown_artifact(markdown, key="nightly-summary",
                              description="Per stage: status, duration, LLM calls, cache hits, "
                                          "cost, dead letters")
+
+
+class NightProgress:
+    """The night's progress (stages done of all, elapsed, LLM calls and cost so far) as a
+    Prefect progress artifact and a log line per stage; an API that fails costs a warning."""
+
+    def __init__(self) -> None:
+        self.artifact: UUID | None = None
+
+    def __call__(self, dag, running: str | None) -> None:
+        line = dag.progress_line(running)
+        get_run_logger().info("nightly: %s", line)
+        percent = 100.0 * len(dag.stages) / max(dag.total, 1)
+        try:
+            if self.artifact is None:
+                self.artifact = create_progress_artifact(
+                    percent, key="nightly-progress", description=line,
+                    _sync=True)  # type: ignore[call-arg]
+            else:
+                update_progress_artifact(self.artifact, percent, description=line,
+                                         _sync=True)  # type: ignore[call-arg]
+        except Exception as exc:
+            get_run_logger().warning("no progress artifact: %s", exc)

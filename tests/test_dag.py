@@ -105,3 +105,25 @@ def test_a_failure_says_what_its_exception_says_not_prefects_wrapping():
     dag.run("other", stage(fails="only a message"))
     assert dag.stages["quality"]["error"] == "gate failed: 1 row"
     assert dag.stages["other"]["error"] == "only a message"
+
+
+def test_progress_is_told_before_each_stage_and_at_the_end_and_never_fails_the_night():
+    told: list[str] = []
+    dag = Dag(total=3, on_change=lambda d, running: told.append(d.progress_line(running)))
+    dag.run("ingest", stage({"llm": {"calls": 4, "cache_hits": 1, "cost_usd": 0.5}}))
+    dag.run("csconv", stage(fails="down"))
+    dag.run("evaluate", stage({}), needs=("csconv",))  # skipped: not told as running
+    dag.finish()
+    assert [t.split(";")[0] for t in told] == [
+        "0/3 stages (-)", "1/3 stages (ingest ✓)",
+        "3/3 stages (ingest ✓, csconv ✗, evaluate -)"]
+    assert [t.split("; ")[1] for t in told] == ["running ingest", "running csconv", "finished"]
+    assert told[-1].endswith("4 LLM calls, $0.5000 so far")
+
+    def broken(d, running):
+        raise RuntimeError("the Prefect API is down")
+
+    quiet = Dag(total=1, on_change=broken)
+    quiet.run("a", stage({}))
+    quiet.finish()
+    assert quiet.stages["a"]["status"] == "completed"

@@ -33,8 +33,13 @@ def test_only_pending_dialogues_are_predicted_and_a_quiet_night_trains_nothing(
     with connect(warehouse) as con:
         csconv_dialogue(con, "c1", "zh", CSCONV_ZH)
         csconv_dialogue(con, "c2", "en", CSCONV_EN)
-    first = baseline_run.run_baseline(PRIOR, "generated", db=warehouse)
+    told = []
+    first = baseline_run.run_baseline(PRIOR, "generated", db=warehouse, hooks=[told.append])
     assert (first["predicted"], first["turns"]) == (2, 4 + 3)
+    # progress: told at the start and at the end, in dialogues of what was pending
+    assert [(s.done, s.total, s.unit, s.final) for s in (told[0], told[-1])] == [
+        (0, 2, "dialogues", False), (2, 2, "dialogues", True)]
+    assert told[0].label == "strategy-prior (generated)"
 
     def no_training(*args):
         raise AssertionError("a baseline was trained with nothing to predict")

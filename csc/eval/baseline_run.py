@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 from csc.eval.baselines import NoTrainingData, build, training_fingerprint
@@ -17,6 +18,7 @@ from csc.eval.predict import dialogues_from, prediction_rows, run_key, run_row
 from csc.eval.registry import ModelEntry
 from csc.finetune.providers.local import TRAIN_FILE, read_dialogues
 from csc.kit.stage import LANGUAGES
+from csc.progress import BatchProgress, ProgressHook
 from warehouse import eval_store
 from warehouse.db import connect
 
@@ -25,8 +27,9 @@ CHUNK = 200  # dialogues per commit
 
 
 def run_baseline(entry: ModelEntry, setting: str, *, db: Path | None = None,
-                 limit: int | None = None) -> dict:
-    """Predict the pending dialogues; counts (input = predicted), or why it could not run."""
+                 limit: int | None = None, hooks: Iterable[ProgressHook] = ()) -> dict:
+    """Predict the pending dialogues; counts (input = predicted), or why it could not run.
+    `hooks` are told the progress (dialogues done of pending, rate, ETA)."""
     assert entry.baseline is not None
     try:
         training = _training(entry, db)
@@ -46,18 +49,24 @@ def run_baseline(entry: ModelEntry, setting: str, *, db: Path | None = None,
                     "predicted": 0, "turns": 0}
         model = build(entry.baseline, training)
         eval_store.ensure_run(con, run_row(key, entry, setting, "baseline", None))
-        for ids in pending.values():
-            for start in range(0, len(ids), CHUNK):
-                dialogues = dialogues_from(eval_store.dialogue_turns(con, ids[start:start + CHUNK]))
-                try:
-                    rows = [r for d in dialogues
-                            for r in prediction_rows(key, d, _predict(model, d, setting))]
-                except NoTrainingData as exc:
-                    skipped.append(str(exc))
-                    break
-                eval_store.write_predictions(con, rows)
-                predicted += len(dialogues)
-                turns += len(rows)
+        total = sum(len(ids) for ids in pending.values())
+        with BatchProgress(f"{entry.name} ({setting})", total, unit="dialogues",
+                           hooks=hooks) as progress:
+            for ids in pending.values():
+                for start in range(0, len(ids), CHUNK):
+                    chunk = ids[start:start + CHUNK]
+                    dialogues = dialogues_from(eval_store.dialogue_turns(con, chunk))
+                    try:
+                        rows = [r for d in dialogues
+                                for r in prediction_rows(key, d, _predict(model, d, setting))]
+                    except NoTrainingData as exc:
+                        skipped.append(str(exc))
+                        progress.advance(len(ids) - start)  # the rest of this language
+                        break
+                    eval_store.write_predictions(con, rows)
+                    predicted += len(dialogues)
+                    turns += len(rows)
+                    progress.advance(len(chunk))
     out = {"model": entry.name, "setting": setting, "run_key": key, "input": predicted,
            "predicted": predicted, "turns": turns}
     if skipped:
