@@ -95,9 +95,11 @@ def test_a_local_model_is_the_classifier_learnt_from_its_export_found_by_base_na
     registry = [ModelEntry("retrieval-tfidf", baseline="retrieval"),
                 ModelEntry("small", model="gpt-4o-mini")]
     rows = [("local", "retrieval-tfidf", "e1" * 8, "retrieval-tfidf+local-ft-e1e1e1e1", "/x/e1"),
+            # the same model again (a second job row naming it): added once, and the rows
+            # after it still count
+            ("local", "retrieval-tfidf", "e1" * 8, "retrieval-tfidf+local-ft-e1e1e1e1", "/x/e1"),
             ("local", "nowhere", "e2" * 8, "nowhere+local-ft-e2e2e2e2", "/x/e2"),
-            ("openai", "gpt-4o-mini", "e3" * 8, "ft:gpt-4o-mini:org:1", "/x/e3"),
-            ("local", "retrieval-tfidf", "e1" * 8, "retrieval-tfidf+local-ft-e1e1e1e1", "/x/e1")]
+            ("openai", "gpt-4o-mini", "e3" * 8, "ft:gpt-4o-mini:org:1", "/x/e3")]
     assert finetuned_entries(registry, rows) == [
         ModelEntry("retrieval-tfidf+local-ft-e1e1e1e1", baseline="classifier",
                    trained_on="/x/e1", base="retrieval-tfidf"),
