@@ -112,3 +112,43 @@ def test_an_api_job_on_a_baseline_name_is_asked_as_a_model():
     registry = [ModelEntry("retrieval-tfidf", baseline="retrieval")]
     assert finetuned_entries(registry, [("openai", "retrieval-tfidf", "e", "ft:x", "/f")]) == [
         ModelEntry("ft:x", model="ft:x", base="retrieval-tfidf")]
+
+
+def test_the_reply_is_the_nearest_turn_of_the_chosen_strategy_not_its_first():
+    training = [EvalDialogue(f"d{k}", "en", _turns(
+        ("customer", None, topic), ("supporter", 5, reply)))
+        for k, (topic, reply) in enumerate([("my parcel is late", "Sorry about the parcel."),
+                                            ("the app keeps crashing", "Sorry about the app."),
+                                            ("I was charged twice", "Sorry about the charge.")])]
+    model, d = Classifier(training), EvalDialogue("q", "en", ())
+    said = model.predict(d, list(_turns(("customer", None, "the app crashed again"))), 1)
+    assert (said.strategy_id, said.text) == (5, "Sorry about the app.")
+
+
+def test_no_supporter_turn_yet_is_its_own_feature():
+    # empty texts: only the previous strategy tells the opening (1) from the turn after it (4)
+    training = [EvalDialogue(f"d{k}", "en", _turns(
+        ("supporter", 1, ""), ("customer", None, ""), ("supporter", 4, ""))) for k in range(4)]
+    model, d = Classifier(training), EvalDialogue("q", "en", ())
+    assert model.predict(d, [], 0).strategy_id == 1
+    after = list(_turns(("supporter", 1, ""), ("customer", None, "")))
+    assert model.predict(d, after, 2).strategy_id == 4
+
+
+def test_build_makes_the_classifier_by_name():
+    from csc.eval.baselines import build
+
+    one = [EvalDialogue("a", "en", _turns(("customer", None, "hi"), ("supporter", 1, "Hello")))]
+    model = build("classifier", one)
+    assert isinstance(model, Classifier)
+    assert model.predict(EvalDialogue("q", "en", ()), [], 0).text == "Hello"
+
+
+def test_a_training_set_of_openings_only_has_no_text_to_learn_and_still_answers():
+    # every supporter turn opens its dialogue: no context has a character (scikit-learn
+    # refuses an empty vocabulary; the baselines must not)
+    openings = [EvalDialogue(f"o{k}", "zh", _turns(("supporter", 1, f"您好{k}")))
+                for k in range(3)]
+    d = EvalDialogue("q", "zh", ())
+    assert Retrieval(openings).predict(d, [], 0).text == "您好0"
+    assert Classifier(openings).predict(d, [], 0).strategy_id == 1

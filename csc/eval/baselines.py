@@ -87,6 +87,22 @@ def _context(turns: list[EvalTurn] | tuple[EvalTurn, ...]) -> str:
     return "\n".join(t.text for t in turns[-CONTEXT_TURNS:])
 
 
+def _no_text(_: str) -> list[str]:
+    return ["<context>"]
+
+
+def _vectorise(keys: list[str]) -> tuple[TfidfVectorizer, object]:
+    """TF-IDF of the contexts (character 1-2-grams). When no context has a character (every
+    turn an opening, or empty texts), every context is the same one feature: scikit-learn
+    refuses an empty vocabulary, and there is no text to tell the turns apart anyway."""
+    vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 2))
+    try:
+        return vectoriser, vectoriser.fit_transform(keys)
+    except ValueError:  # empty vocabulary
+        vectoriser = TfidfVectorizer(analyzer=_no_text)
+        return vectoriser, vectoriser.fit_transform(keys)
+
+
 class Retrieval:
     def __init__(self, training: list[EvalDialogue]) -> None:
         self.index: dict[str, tuple[TfidfVectorizer, object, list[EvalTurn]]] = {}
@@ -97,8 +113,7 @@ class Retrieval:
                 keys.append(_context(d.turns[:i]))
                 turns.append(t)
         for lang, (keys, turns) in by_lang.items():
-            vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 2))
-            self.index[lang] = (vectoriser, vectoriser.fit_transform(keys), turns)
+            self.index[lang] = (*_vectorise(keys), turns)
 
     def predict(self, d: EvalDialogue, history: list[EvalTurn], utt_index: int) -> Prediction:
         found = self.index.get(d.language)
@@ -130,8 +145,7 @@ class Classifier:
                 histories.append(d.turns[:i])
                 turns.append(t)
         for lang, (histories, turns) in by_lang.items():
-            vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 2))
-            text = vectoriser.fit_transform([_context(h) for h in histories])
+            vectoriser, text = _vectorise([_context(h) for h in histories])
             labels = [t.strategy_id for t in turns]
             # lbfgs is deterministic for the same data; one class has nothing to learn
             model = (LogisticRegression(max_iter=1000).fit(
