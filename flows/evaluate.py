@@ -7,7 +7,8 @@ from __future__ import annotations
 from prefect import flow
 
 from csc.eval.context import SETTINGS
-from csc.eval.judging import PairwiseStage, TurnJudgeStage
+from csc.eval.judge_pairwise import PairwiseStage
+from csc.eval.judge_turns import TurnJudgeStage
 from csc.eval.predict import PredictionStage
 from csc.eval.registry import load_registry
 from csc.llm.settings import load_settings

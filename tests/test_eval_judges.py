@@ -13,7 +13,9 @@ from pydantic import ValidationError
 
 from csc.eval import service
 from csc.eval.context import EvalDialogue, EvalTurn, Prediction
-from csc.eval.judging import JudgeItem, PairwiseStage, TurnJudgeStage, shown_first
+from csc.eval.judge_pairwise import PairwiseStage, shown_first
+from csc.eval.judge_stage import JudgeItem
+from csc.eval.judge_turns import TurnJudgeStage
 from csc.kit import runner
 from csc.llm.settings import LLMSettings, RoleSettings
 from schemas.llm import PairwiseVerdict, Role, TurnJudgement

@@ -1,4 +1,4 @@
-"""The evaluation report (csc/eval/report.py) on hand-built Evaluations: leaderboard order, interval
+"""The evaluation report (csc/eval/report*.py) on hand-built Evaluations: leaderboard order, interval
 formatting, 'not computed' never shown as 0, escaping, the simulator label, the paper's figures
 kept apart, hand-computed deltas, the Markdown table, the atomic write, and that the page loads
 nothing from anywhere (statically, and in a headless Chromium when one is installed)."""
@@ -24,11 +24,10 @@ from csc.eval.report import (
     best_baseline,
     format_metric,
     leaderboard,
-    render_html,
-    render_markdown,
     signed,
-    write_report,
 )
+from csc.eval.report_html import render_html, write_report
+from csc.eval.report_markdown import render_markdown
 from csc.eval.svg import heatmap
 from csc.eval.types import (
     HEADLINE,

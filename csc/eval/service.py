@@ -84,7 +84,7 @@ def refresh_metrics(*, db: Path | None = None, resamples: int | None = None) -> 
     return {"computed": computed, "current": up_to_date, "compared": compared}
 
 
-# ---- LLM-judge metrics (csc/eval/judging.py): judge_* scores and win_rate ------------------
+# ---- LLM-judge metrics (csc/eval/judge_metrics.py): judge_* scores and win_rate ------------
 
 def judgements(con, run_key: str) -> tuple:
     """(turn judgements, pairwise verdicts) of a run, as the judge metrics read them."""
@@ -93,7 +93,7 @@ def judgements(con, run_key: str) -> tuple:
 
 def judged_fingerprint(predictions: str, judged: tuple) -> str:
     """The predictions' fingerprint with the judgements': new judgements mean new metrics."""
-    from csc.eval.judging import judgement_fingerprint
+    from csc.eval.judge_metrics import judgement_fingerprint
 
     return f"{predictions}+{judgement_fingerprint(*judged)}"
 
@@ -102,7 +102,7 @@ def judge_metric_rows(run_key: str, model: str, judged: tuple, fingerprint: str,
                       resamples: int) -> list[dict]:
     """eval.metrics headline rows judge_resolution, judge_empathy, judge_appropriateness and
     win_rate; n_turns is the turns each was computed over."""
-    from csc.eval.judging import judge_metrics
+    from csc.eval.judge_metrics import judge_metrics
 
     values = judge_metrics(*judged, is_reference=model == current().eval_reference_model,
                            resamples=resamples, seed=SEED)
@@ -169,7 +169,8 @@ def write_eval_report(db: Path | None = None) -> tuple[Path, str]:
     Markdown; `csc report` and the flow both call this."""
     from datetime import UTC, datetime
 
-    from csc.eval.report import render_markdown, write_report
+    from csc.eval.report_html import write_report
+    from csc.eval.report_markdown import render_markdown
     from warehouse.db import output_dir
 
     with connect(db, read_only=True) as con:

@@ -34,8 +34,9 @@ SETTINGS = ("reference", "generated")  # gold history, or the model's own earlie
 # (characters for zh, words for en) and parse_failures (a percentage of turns).
 HEADLINE = ("acc", "macro_f1", "stage_acc", "bleu2", "bleu4", "rouge_l", "bertscore",
             "distinct1", "distinct2", "resp_len", "parse_failures")
-# Beyond the paper, from the LLM judges (csc/eval/judging.py): mean 1-5 scores per judged
-# turn, and the win rate (x100) against the reference model. Shown beside HEADLINE.
+# Beyond the paper, from the LLM judges (csc/eval/judge_turns.py, judge_pairwise.py): mean
+# 1-5 scores per judged turn, and the win rate (x100) against the reference model. Shown
+# beside HEADLINE.
 JUDGED = ("judge_resolution", "judge_empathy", "judge_appropriateness", "win_rate")
 NOT_COMPUTED = "not computed"
 
