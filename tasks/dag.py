@@ -86,9 +86,15 @@ class Dag:
         if not failed:
             return
         skipped = [n for n, s in self.stages.items() if s["status"] == SKIPPED]
-        lines = [f"{n}: {self.stages[n]['error']}" for n in failed]
+        # what went wrong first, said once even when it failed several stages (an LLM
+        # cache that is corrupt fails every LLM stage the same way)
+        by_error: dict[str, list[str]] = {}
+        for n in failed:
+            by_error.setdefault(self.stages[n]["error"], []).append(n)
+        said = "; ".join(f"{error} ({' and '.join(names)} failed)"
+                         for error, names in by_error.items())
         tail = f"; skipped as a result: {', '.join(skipped)}" if skipped else ""
-        raise StagesFailed(f"{len(failed)} stage(s) failed ({'; '.join(lines)}){tail}")
+        raise StagesFailed(said + tail)
 
     def markdown(self) -> str:
         """The run summary as a Markdown table (the Prefect artifact)."""

@@ -178,10 +178,9 @@ def test_nightly_on_the_bundled_samples(warehouse, prefect_server, monkeypatch, 
     with pytest.raises(RunRefused) as refused:
         nightly(drop_folder=str(SAMPLES))
     said = str(refused.value)
-    assert said.startswith("1 stage(s) failed (quality: quality gate failed, nothing published")
-    assert "strategy_id" in said
-    assert "failed for 1 row" in said and "nothing published" in said
-    assert said.endswith("skipped as a result: finetune, evaluate, publish")
+    assert said.startswith("quality gate failed, nothing published: ") and "strategy_id" in said
+    assert "failed for 1 row" in said
+    assert said.endswith("(quality failed); skipped as a result: finetune, evaluate, publish")
     assert snapshot.read_bytes() == published
     (summary,) = query_all(warehouse, "SELECT summary FROM ops.runs WHERE flow = 'nightly' "
                                       "AND status = 'failed'")[0]

@@ -52,8 +52,20 @@ def test_a_failed_stage_stops_only_what_needs_it():
     assert dag.stages["ingest"]["new"] == 3  # the result kept when no shape is given
     with pytest.raises(StagesFailed) as failed:
         dag.raise_if_failed()
-    assert str(failed.value) == ("1 stage(s) failed (csconv: csconv: boom); skipped as a "
-                                 "result: evaluate")
+    assert str(failed.value) == "csconv: boom (csconv failed); skipped as a result: evaluate"
+
+
+def test_one_cause_of_several_failures_is_said_once_first():
+    dag = Dag()
+    dag.run("csconv", stage(fails="the LLM cache is corrupt"))
+    dag.run("rolecs", stage(fails="the LLM cache is corrupt"))
+    dag.run("finetune", stage(fails="provider down"))
+    dag.run("evaluate", stage({}), needs=("csconv", "rolecs"))
+    with pytest.raises(StagesFailed) as failed:
+        dag.raise_if_failed()
+    assert str(failed.value) == ("the LLM cache is corrupt (csconv and rolecs failed); "
+                                 "provider down (finetune failed); skipped as a result: "
+                                 "evaluate")
 
 
 def test_a_skipped_stage_skips_its_own_dependants_and_all_complete_raises_nothing():
