@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import count, dialogue, query_all, write_jsonl
+from helpers import count, dialogue, journal_calls, query_all, write_jsonl
 
 from cli.main import main
 from csc.paths import SAMPLES
@@ -98,6 +98,24 @@ def test_a_deployed_nightly_without_an_endpoint_fails_at_its_preflight(
                             "AND summary->>'error' LIKE '%CSC_LLM_BASE_URL%'") == 2
 
 
+DATA_SCHEMAS = ("raw", "staging", "csconv", "rolecs", "eval", "finetune")
+
+
+def table_counts(db: Path) -> dict[str, int]:
+    """Rows of every base table of the data schemas, by qualified name."""
+    names = [f"{s}.{t}" for s, t in query_all(
+        db, "SELECT schema_name, table_name FROM duckdb_tables() "
+            f"WHERE schema_name IN {DATA_SCHEMAS} ORDER BY ALL")]
+    counts = query_all(db, " UNION ALL ".join(
+        f"SELECT '{name}', count(*) FROM {name}" for name in names))
+    return dict(counts)
+
+
+def endpoint_calls(db: Path) -> int:
+    """Calls in the warehouse's LLM journal that went to the endpoint (not the cache)."""
+    return query_all(db, "SELECT count(*) FROM ops.llm_calls WHERE NOT cache_hit")[0][0]
+
+
 @pytest.mark.prefect
 def test_nightly_on_the_bundled_samples(warehouse, prefect_server, monkeypatch, tmp_path):
     from flows.nightly import nightly
@@ -150,7 +168,20 @@ def test_nightly_on_the_bundled_samples(warehouse, prefect_server, monkeypatch, 
     assert count(warehouse, "SELECT count(DISTINCT n_turns) FROM marts.leaderboard") == 1
     assert count(warehouse, "SELECT min(n_turns) FROM marts.leaderboard") == turns
     predictions = count(warehouse, "SELECT count(*) FROM eval.predictions")
+    # issue 16: a second night with no new input asks the LLM nothing and adds no row to any
+    # data schema (only ops, the run log, grows: it records that the run happened)
+    first = table_counts(warehouse)
+    asked, sent = journal_calls(), endpoint_calls(warehouse)
+    assert asked > 0 and sent > 0  # the first night did ask: the counts below mean something
+    assert {"raw.dialogues", "csconv.label_agreement", "finetune.decisions",
+            "eval.metrics"} <= first.keys()
     again = nightly(drop_folder=str(SAMPLES), finetune_force=True)
+    after = table_counts(warehouse)
+    grown = {name: (n, after.get(name)) for name, n in first.items() if after.get(name) != n}
+    assert not grown, f"rows added by a rerun with no new input (before, after): {grown}"
+    assert after.keys() == first.keys()  # no table appeared either
+    assert journal_calls() == asked, "the rerun asked the LLM (its cache journal grew)"
+    assert endpoint_calls(warehouse) == sent, "the rerun sent LLM requests"
     assert again["ingest"]["new"] == 0 and again["ingest"]["reconciles"]
     # the same accepted set: no second export, and the job that trained it is not redone
     assert again["finetune"]["decision"] == "already_exported"
