@@ -173,9 +173,10 @@ def test_two_nightlies_started_together_make_no_more_calls_than_one(tmp_path, pr
     one = sum(requests(alone / "requests.log").values())
     assert one > 0
 
-    # answers slow enough that the LLM work of one run outlasts the gap between two starts:
-    # without a lock both would ask for the same answers before either is cached
-    env = child_env(both / "wh.duckdb", both / "cache.sqlite", both / "requests.log", 150)
+    # answers slow enough that the LLM work of one run outlasts the gap between two starts
+    # (without a lock both would ask for the same answers before either is cached); the
+    # second run now queues behind the first and runs after it, so the night is paid twice
+    env = child_env(both / "wh.duckdb", both / "cache.sqlite", both / "requests.log", 40)
     procs = [subprocess.Popen(cmd, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [(p.wait(timeout=900), *p.communicate()) for p in procs]
