@@ -27,7 +27,8 @@ def publish(run_id: str) -> dict:
         raise GateFailed(result.message(), result)
     path = publish_snapshot()
     get_run_logger().info("published the analysts' snapshot %s (run %s)", path, run_id[:12])
-    return {"snapshot": str(path), "data_docs": str(result.docs_path)}
+    return {"snapshot": str(path),
+            "data_docs": str(result.docs_path) if result.docs_path else None}
 
 
 def summary_artifact(markdown: str) -> None:
