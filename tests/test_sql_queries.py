@@ -20,14 +20,16 @@ NAMES = sorted(p.relative_to(QUERIES_DIR).with_suffix("").as_posix()
                for p in QUERIES_DIR.rglob("*.sql"))
 
 # Stand-ins for the polars frames warehouse.raw_store registers (d_batch, u_batch, p_batch,
-# q_batch) and the temp table it makes (new_ids): shaped like the tables they feed, enough to
-# bind the queries. The real frames are exercised by the ingest tests.
+# q_batch, u_new, p_new) and the temp table it makes (new_ids): shaped like the tables they
+# feed, enough to bind the queries. The real frames are exercised by the ingest tests.
 STAND_INS = (
     "CREATE TEMP TABLE d_batch AS SELECT * FROM raw.dialogues LIMIT 0",
     "CREATE TEMP TABLE u_batch AS SELECT * FROM raw.utterances LIMIT 0",
     "CREATE TEMP TABLE p_batch AS SELECT * FROM staging.prefilter LIMIT 0",
     "CREATE TEMP TABLE q_batch AS SELECT * FROM raw.quarantine LIMIT 0",
     "CREATE TEMP TABLE new_ids AS SELECT dialogue_id FROM raw.dialogues LIMIT 0",
+    "CREATE TEMP TABLE u_new AS SELECT * FROM raw.utterances LIMIT 0",
+    "CREATE TEMP TABLE p_new AS SELECT * FROM staging.prefilter LIMIT 0",
 )
 
 

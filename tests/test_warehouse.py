@@ -103,3 +103,41 @@ def test_read_only_on_a_missing_warehouse_says_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError, match="run `csc ingest` first"), \
             connect(tmp_path / "none.duckdb", read_only=True):
         pass
+
+
+def test_migration_021_keeps_the_verdicts_and_drops_only_the_key(tmp_path):
+    """A warehouse made before 021 keeps every pre-filter verdict, in order, with its column
+    comments; only the primary key goes, and the views read the rebuilt table."""
+    import duckdb
+
+    from warehouse.db import SQL_DIR, _checksum
+
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops; CREATE TABLE ops.schema_migrations ("
+                "version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, checksum VARCHAR NOT "
+                "NULL, applied_at TIMESTAMP NOT NULL)")
+    for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
+        version = int(path.name.split("_", 1)[0])
+        if version >= 21:
+            break
+        text = path.read_text(encoding="utf-8")
+        con.execute(text)
+        con.execute("INSERT INTO ops.schema_migrations VALUES (?, ?, ?, now())",
+                    [version, path.name, _checksum(text)])
+    rows = [("b" * 32, "v1", False, ["too_few_turns"]), ("a" * 32, "v1", True, []),
+            ("a" * 32, "v2", True, [])]
+    for d, v, passed, failed in rows:
+        con.execute("INSERT INTO staging.prefilter VALUES (?, ?, ?, ?, 4, 2, 2, 2, 30, 0.5, "
+                    "'r0', now())", [d, v, passed, failed])
+    assert query(con, "SELECT count(*) FROM duckdb_constraints() WHERE table_name = "
+                      "'prefilter' AND constraint_type = 'PRIMARY KEY'") == [(1,)]
+
+    assert migrate(con)[0].startswith("021_")
+    assert query(con, "SELECT dialogue_id, rules_version, passed, failed_rules "
+                      "FROM staging.prefilter") == rows
+    assert query(con, "SELECT count(*) FROM duckdb_constraints() WHERE table_name = "
+                      "'prefilter' AND constraint_type = 'PRIMARY KEY'") == [(0,)]
+    comments = dict(query(con, "SELECT column_name, comment FROM duckdb_columns() WHERE "
+                               "schema_name = 'staging' AND table_name = 'prefilter'"))
+    assert comments["n_customer"] == "customer raw lines, before merging"
+    assert query(con, "SELECT count(*) FROM marts.prefilter_latest") == [(2,)]

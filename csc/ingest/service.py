@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,30 +103,40 @@ def ingest_file(path: Path, cfg: SourceConfig, run_id: str, *, db: Path | None =
     CSC_RULES_*."""
     rules = rules or RuleConfig.from_env()
     config_hash = f"{cfg.fingerprint()}-{rules.version}"
-    failure: tuple[str, str] | None = None
+    # Hashing releases the GIL, so it runs while the warehouse is opened (and, the first
+    # time, migrated): about 0.2 s of every 1M utterances ingested into a new warehouse.
+    with ThreadPoolExecutor(1, thread_name_prefix="ingest-hash") as pool:
+        hashed = pool.submit(_content_hash, path)
+        with connect(db) as con:
+            sha, failure = hashed.result()
+            ref = FileRef(str(path), cfg.name, sha, config_hash)
+            if failure is None and not force and already_ingested(con, ref):
+                row = query(con, "SELECT records, new_dialogues, already_present, quarantined "
+                                 "FROM raw.files WHERE file_sha256 = ? AND source = ? AND "
+                                 "config_hash = ?", [sha, cfg.name, config_hash])[0]
+                return FileSummary(str(path), cfg.name, records=row[0],
+                                   already_present=row[0] - row[3], quarantined=row[3],
+                                   skipped_unchanged=True)
+            if failure is None:
+                try:
+                    return write_batches(con, prefetched(iter_batches(path, cfg, rules)), ref,
+                                         run_id)
+                except Exception as exc:  # the file's transaction is rolled back by now
+                    if is_transient(exc):
+                        raise
+                    failure = _failure(exc)
+            return _quarantine_file(con, ref, cfg, run_id, *failure)
+
+
+def _content_hash(path: Path) -> tuple[str | None, tuple[str, str] | None]:
+    """(sha256, None), or (None, (check, reason)) for a file that cannot be read; a transient
+    failure is raised."""
     try:
-        sha: str | None = file_sha256(path)
+        return file_sha256(path), None
     except OSError as exc:
         if is_transient(exc):
             raise
-        sha, failure = None, _failure(exc)
-    ref = FileRef(str(path), cfg.name, sha, config_hash)
-    with connect(db) as con:
-        if failure is None and not force and already_ingested(con, ref):
-            row = query(con, "SELECT records, new_dialogues, already_present, quarantined "
-                             "FROM raw.files WHERE file_sha256 = ? AND source = ? AND "
-                             "config_hash = ?", [sha, cfg.name, config_hash])[0]
-            return FileSummary(str(path), cfg.name, records=row[0], already_present=row[0] - row[3],
-                               quarantined=row[3], skipped_unchanged=True)
-        if failure is None:
-            try:
-                return write_batches(con, prefetched(iter_batches(path, cfg, rules)), ref,
-                                     run_id)
-            except Exception as exc:  # the file's transaction is rolled back by now
-                if is_transient(exc):
-                    raise
-                failure = _failure(exc)
-        return _quarantine_file(con, ref, cfg, run_id, *failure)
+        return None, _failure(exc)
 
 
 def _quarantine_file(con: duckdb.DuckDBPyConnection, ref: FileRef, cfg: SourceConfig, run_id: str,

@@ -27,4 +27,5 @@ def refresh_prefilter(run_id: str, *, db: Path | None = None,
         if utts.height == 0:
             return 0
         verdicts = prefilter(utts, rules).with_columns(pl.lit(run_id).alias("run_id"))
-        return insert_frame(con, "staging.prefilter", verdicts, stamp="evaluated_at")
+        return insert_frame(con, "staging.prefilter", verdicts, stamp="evaluated_at",
+                            keyed=False)  # NOT EXISTS above: one verdict per version
