@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from csc import language, pii, textclean
 from csc.ingest.readers import Record, Rejected, excerpt, read_records
@@ -79,8 +81,9 @@ def masked_quarantine(q: pl.DataFrame) -> pl.DataFrame:
     if q.height == 0:
         return q
     q = cleaned_quarantine(q)
-    han, latin = language.han_and_latin(pl.coalesce("payload", "reason", pl.lit("")))
-    q = q.with_columns(language.detect_expr(han, latin).alias("_lang"))
+    han, latin = language.han_and_latin(
+        q.select(pl.coalesce("payload", "reason", pl.lit("")))["payload"])
+    q = q.with_columns(language.detect_expr(pl.lit(han), pl.lit(latin)).alias("_lang"))
     for column in ("payload", "reason"):
         q = pii.mask_frame(q.with_columns(pl.col(column).fill_null("").alias("_text")),
                            text="_text", language="_lang").with_columns(
@@ -197,20 +200,38 @@ def normalise_lines(lines: pl.DataFrame, join: str = "\n") -> tuple[pl.DataFrame
 def _languages(utts: pl.DataFrame, fixed: str) -> pl.DataFrame:
     if fixed != "auto":
         return utts.select("rec_i").unique().with_columns(pl.lit(fixed).alias("language"))
-    han, latin = language.han_and_latin(pl.col("text"))
-    return utts.group_by("rec_i").agg(han.sum().alias("_h"), latin.sum().alias("_l")).select(
+    han, latin = language.han_and_latin(utts["text"])
+    counts = utts.select("rec_i").with_columns(han.alias("_h"), latin.alias("_l"))
+    return counts.group_by("rec_i").agg(pl.col("_h").sum(), pl.col("_l").sum()).select(
         "rec_i", language.detect_expr(pl.col("_h"), pl.col("_l")).alias("language"))
 
 
 def _keys(utts: pl.DataFrame) -> pl.DataFrame:
+    """The content key of each record: blake2b-128 of its utterances as
+    "<speaker code>\x1f<text>", joined by "\x1e".
+
+    Each row becomes "\x1e<code>\x1f<text>"; a record's rows are consecutive, so its blob is
+    one contiguous range of the column's UTF-8 buffer (less the first "\x1e") and is hashed
+    in place, with no per-record join or copy into Python bytes (0.3 s of 1M utterances).
+    """
     code = pl.col("speaker").replace_strict(SPEAKER_CODE)
-    blobs = utts.group_by("rec_i", maintain_order=True).agg(
-        pl.concat_str([code, pl.col("text")], separator="\x1f").str.join("\x1e").alias("_b"))
-    # The blobs' UTF-8 bytes straight from polars (a cast, no copy into Python strings that
-    # would only be encoded again): the hash input is exactly `blob.encode()`.
+    rows = utts.select("rec_i", pl.concat_str([pl.lit("\x1e"), code, pl.lit("\x1f"),
+                                               pl.col("text")]).alias("_r"))
+    column = rows["_r"].to_arrow()
+    if not pa.types.is_large_string(column.type):
+        column = column.cast(pa.large_string())
+    _, offsets_buf, data = column.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[
+        column.offset:column.offset + len(column) + 1]
+    rec = rows["rec_i"].to_numpy()
+    first = np.flatnonzero(np.concatenate([[True], rec[1:] != rec[:-1]]))
+    starts = (offsets[first] + 1).tolist()
+    ends = offsets[np.append(first[1:], len(rec))].tolist()
+    blobs = memoryview(data)  # type: ignore[arg-type]
     digest = functools.partial(hashlib.blake2b, digest_size=16)
-    keys = [digest(b).hexdigest() for b in blobs["_b"].cast(pl.Binary).to_list()]
-    return blobs.select("rec_i").with_columns(pl.Series("dialogue_id", keys, pl.String))
+    keys = [digest(blobs[a:b]).hexdigest() for a, b in zip(starts, ends, strict=True)]
+    return pl.DataFrame({"rec_i": rec[first], "dialogue_id": keys},
+                        schema={"rec_i": pl.Int32, "dialogue_id": pl.String})
 
 
 def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConfig,
