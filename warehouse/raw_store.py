@@ -95,8 +95,9 @@ class Appender:
     DuckDB compresses and writes a row group during the INSERT that fills it, on its own
     threads; rows left in a partial group wait for the single-threaded COMMIT. Batches of
     ~100k utterances never fill one, so every row was compressed in the COMMIT (0.75 s of 1M
-    utterances). Inserting whole groups takes that COMMIT to 0.3-0.35 s. Nothing in the transaction reads these tables back before
-    `flush`: dialogues, which the next batch is checked against, are inserted at once.
+    utterances). Inserting whole groups takes that COMMIT to 0.3-0.35 s. Nothing in the
+    transaction reads these tables back before `flush`: dialogues, which the next batch is
+    checked against, are inserted at once.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, name: str, statement: str,

@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from csc.errors import UserError
+from csc.ingest import collector
 from csc.ingest.pipeline import (
     QUARANTINE_SCHEMA,
     file_sha256,
@@ -119,8 +120,10 @@ def ingest_file(path: Path, cfg: SourceConfig, run_id: str, *, db: Path | None =
                                    skipped_unchanged=True)
             if failure is None:
                 try:
-                    return write_batches(con, prefetched(iter_batches(path, cfg, rules)), ref,
-                                         run_id)
+                    with collector.paused():
+                        batches = prefetched(iter_batches(path, cfg, rules))
+                        return write_batches(con, collector.collected_between(batches), ref,
+                                             run_id)
                 except Exception as exc:  # the file's transaction is rolled back by now
                     if is_transient(exc):
                         raise
