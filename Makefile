@@ -48,7 +48,7 @@ bench-metrics: $(STAMP)
 # Log: mutants/run.log; a mutant's diff: .venv/bin/mutmut show <name>.
 MUTATE_WORKERS ?= 1
 MUTATE_ALL := csc.pii.* csc.rules.* csc.llm.parsing.* csc.csconv.postfilter.* csc.framework.* \
-	csc.eval.context.* csc.eval.baselines.* csc.eval.registry.* \
+	csc.eval.context.* csc.eval.baselines.* csc.eval.registry.* csc.language.* \
 	csc.llm.gateway.x_cache_key__mutmut_*
 MUTATE_NAMES = $(if $(MODULE),$(if $(filter csc/llm/gateway.py,$(MODULE)),\
 	csc.llm.gateway.x_cache_key__mutmut_*,$(subst /,.,$(MODULE:.py=)).*),$(MUTATE_ALL))
