@@ -135,13 +135,21 @@ class DialogueParser:
         self.fast_keys = (
             (self.speaker_path[0], self.text_path[0],
              self.label_path[0] if self.label_path else None) if single else None)
+        # A one-part path is one dict lookup on the dialogue object (the usual case).
+        self.id_key, self.turns_key, self.area_key = (
+            p[0] if len(p) == 1 and isinstance(p[0], str) else None
+            for p in (self.id_path, self.turns_path, self.area_path))
+
+    def _get(self, obj: dict, key: str | None, path: tuple[str | int, ...]) -> Any:
+        """`dotted_get(obj, path)`, as one lookup when the path is one key."""
+        return obj.get(key) if key is not None else dotted_get(obj, path)
 
     def parse(self, obj: Any, record_no: int, line_no: int | None, raw: Any) -> Record | Rejected:
         if not isinstance(obj, dict):
             return Rejected(record_no, line_no, None, "record_shape",
                             f"expected a JSON object, got {type(obj).__name__}", payload(raw))
-        raw_id = dotted_get(obj, self.id_path) if self.id_path else None
-        ext_id = scalar_text(raw_id)
+        raw_id = self._get(obj, self.id_key, self.id_path) if self.id_path else None
+        ext_id = raw_id if type(raw_id) is str else scalar_text(raw_id)
         if raw_id is not None and ext_id is None:  # stored as NULL, it would pass for no id
             kind = {dict: "an object", list: "an array", bool: "a boolean"}.get(
                 type(raw_id), f"a {type(raw_id).__name__}")
@@ -150,12 +158,13 @@ class DialogueParser:
                             payload(raw))
         if self.cfg.transcript:
             return transcript_field(self, obj, record_no, line_no, ext_id, raw)
-        turns = dotted_get(obj, self.turns_path)
+        turns = self._get(obj, self.turns_key, self.turns_path)
         if not isinstance(turns, list):
             what = "missing" if turns is None else f"a {type(turns).__name__}"
             return Rejected(record_no, line_no, ext_id, "record_shape",
                             f"turns field '{self.cfg.turns}' is {what}, not a list", payload(raw))
-        rec = Record(record_no, line_no, ext_id, scalar_text(dotted_get(obj, self.area_path)))
+        area = self._get(obj, self.area_key, self.area_path)
+        rec = Record(record_no, line_no, ext_id, area if type(area) is str else scalar_text(area))
         add, fast = self.mapper.add, self.fast_keys
         for i, turn in enumerate(turns, start=1):
             if fast and type(turn) is dict:  # the common shape: one key per field
