@@ -27,7 +27,7 @@ def han_and_latin(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
         (chars - pl.col("t").str.count_matches("[^A-Za-z]")).alias("l"))
 
     def merged(column: str) -> pl.Series:
-        out = pl.Series([None] * texts.len(), dtype=pl.UInt32)  # scatter fills it in place
+        out = pl.repeat(None, texts.len(), dtype=pl.UInt32, eager=True)  # filled in place
         return out.scatter(rows[0], mostly_han[column]).scatter(rows[1], other[column])
 
     return merged("h"), merged("l")

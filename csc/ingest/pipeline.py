@@ -82,7 +82,7 @@ def masked_quarantine(q: pl.DataFrame) -> pl.DataFrame:
         return q
     q = cleaned_quarantine(q)
     han, latin = language.han_and_latin(
-        q.select(pl.coalesce("payload", "reason", pl.lit("")))["payload"])
+        q.select(pl.coalesce("payload", "reason", pl.lit("")).alias("t"))["t"])
     q = q.with_columns(language.detect_expr(pl.lit(han), pl.lit(latin)).alias("_lang"))
     for column in ("payload", "reason"):
         q = pii.mask_frame(q.with_columns(pl.col(column).fill_null("").alias("_text")),
