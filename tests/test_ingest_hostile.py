@@ -74,10 +74,10 @@ def test_an_unexpected_error_in_one_file_is_quarantined_and_the_run_goes_on(
     write_jsonl(drop / "b.jsonl", [dialogue("b", GOOD_ZH[:8])])
     real = pipeline.build_batch
 
-    def explode_on_b(records, rejected, cfg, source_file, rules):
+    def explode_on_b(chunk, cfg, source_file, rules):
         if source_file.endswith("b.jsonl"):
             raise KeyError("boom")
-        return real(records, rejected, cfg, source_file, rules)
+        return real(chunk, cfg, source_file, rules)
 
     monkeypatch.setattr(pipeline, "build_batch", explode_on_b)
     report = ingest_path(drop, "run-x", db=warehouse)

@@ -46,7 +46,7 @@ def test_a_file_is_all_in_or_all_out(tmp_path, warehouse, monkeypatch):
     f = write_jsonl(tmp_path / "six.jsonl", rows)
     real = service.iter_batches
 
-    def crash_after_first_batch(path, cfg, rules):
+    def crash_after_first_batch(path, cfg, rules, **kw):
         batches = real(path, cfg, rules, batch_records=2)
         yield next(batches)
         raise RuntimeError("power cut")
@@ -67,7 +67,7 @@ def test_a_file_is_all_in_or_all_out(tmp_path, warehouse, monkeypatch):
 def test_batches_within_a_file_share_dedup_and_conflict_checks(tmp_path, warehouse, monkeypatch):
     real = service.iter_batches
     monkeypatch.setattr(service, "iter_batches",
-                        lambda p, c, r: real(p, c, r, batch_records=1))
+                        lambda p, c, r, **kw: real(p, c, r, batch_records=1))
     rows = [dialogue("a"), dialogue("a"), dialogue("a", [("客户", "别的内容"), ("客服", "好")])]
     s = ingest(write_jsonl(tmp_path / "x.jsonl", rows), warehouse)
     assert (s.records, s.new, s.already_present, s.quarantined) == (3, 1, 1, 1)

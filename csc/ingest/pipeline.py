@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import queue
 import threading
 from collections.abc import Iterator
@@ -21,7 +20,10 @@ import polars as pl
 import pyarrow as pa
 
 from csc import language, pii, textclean
-from csc.ingest.readers import Record, Rejected, excerpt, read_records
+from csc.ingest import reader_process
+from csc.ingest.chunks import Chunk, read_chunks
+from csc.ingest.reader_process import ReaderProcess
+from csc.ingest.readers import Rejected, excerpt
 from csc.ingest.sources import SourceConfig
 from csc.rules import RuleConfig, prefilter
 from schemas.raw import validate_raw
@@ -52,12 +54,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _record_payload(rec: Record) -> str:
-    return json.dumps({"id": rec.source_dialogue_id, "turns": [
-        {"speaker": s, "text": t} for s, t in zip(rec.speakers, rec.texts, strict=True)]},
-        ensure_ascii=False)[:100_000]
 
 
 def _rejections(rows: list[Rejected]) -> pl.DataFrame:
@@ -95,38 +91,6 @@ def masked_quarantine(q: pl.DataFrame) -> pl.DataFrame:
 def stored_quarantine(q: pl.DataFrame, mask_pii: bool) -> pl.DataFrame:
     """Quarantine rows as they are stored: always cleaned, masked unless the user said not."""
     return masked_quarantine(q) if mask_pii else cleaned_quarantine(q)
-
-
-def _flatten(records: list[Record]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    rec_i: list[int] = []
-    speakers: list[str] = []
-    texts: list[str] = []
-    labels: list[str | None] = []
-    for i, rec in enumerate(records):
-        rec_i.extend([i] * len(rec.texts))
-        speakers.extend(rec.speakers)
-        texts.extend(rec.texts)
-        labels.extend(rec.labels)
-    lines = pl.DataFrame(
-        {"rec_i": rec_i, "speaker": speakers, "text": texts, "strategy_label": labels},
-        schema={"rec_i": pl.Int32, "speaker": pl.String, "text": pl.String,
-                "strategy_label": pl.String},
-    )
-    recs = pl.DataFrame(
-        {
-            "rec_i": list(range(len(records))),
-            "record_no": [r.record_no for r in records],
-            "line_no": [r.line_no for r in records],
-            "source_dialogue_id": [r.source_dialogue_id for r in records],
-            "business_area": [r.business_area for r in records],
-            "n_lines_in": [len(r.texts) for r in records],
-            "n_skipped": [r.skipped for r in records],
-        },
-        schema={"rec_i": pl.Int32, "record_no": pl.Int64, "line_no": pl.Int64,
-                "source_dialogue_id": pl.String,
-                "business_area": pl.String, "n_lines_in": pl.Int64, "n_skipped": pl.Int64},
-    )
-    return lines, recs
 
 
 # Characters that neither cleaning nor Unicode normalisation can change: "\n", printable ASCII,
@@ -236,12 +200,12 @@ def _keys(utts: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame({"rec_i": rec[first], "dialogue_id": keys}, schema=schema)
 
 
-def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConfig,
-                source_file: str, rules: RuleConfig) -> IngestBatch:
-    """Turn parsed records into validated warehouse frames plus quarantine rows."""
-    quarantine = [*rejected]
-    lines, recs = _flatten(records)
-    utts, empties = normalise_lines(lines, cfg.join)
+def build_batch(chunk: Chunk, cfg: SourceConfig, source_file: str, rules: RuleConfig
+                ) -> IngestBatch:
+    """Turn a chunk of parsed records into validated warehouse frames plus quarantine rows."""
+    quarantine = [*chunk.rejected]
+    recs = chunk.recs
+    utts, empties = normalise_lines(chunk.lines, cfg.join)
     langs = _languages(utts, cfg.language)
     utts = utts.join(langs, on="rec_i", how="left")
     if cfg.mask_pii:
@@ -265,11 +229,8 @@ def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConf
         )
     )
     empty = dialogues.filter(pl.col("dialogue_id").is_null())
-    for i in empty["rec_i"]:
-        rec = records[i]
-        quarantine.append(Rejected(rec.record_no, rec.line_no, rec.source_dialogue_id,
-                                   "empty_dialogue", "no utterance with text after trimming",
-                                   _record_payload(rec)))
+    quarantine += chunk.refused((i, "empty_dialogue", "no utterance with text after trimming")
+                                for i in empty["rec_i"])
     dialogues = dialogues.filter(pl.col("dialogue_id").is_not_null())
 
     # The same content twice is one dialogue; the same id with other content is a conflict.
@@ -280,30 +241,28 @@ def build_batch(records: list[Record], rejected: list[Rejected], cfg: SourceConf
     id_scope = ["source_dialogue_id", "language"]
     first_of_id = with_id.unique(id_scope, keep="first", maintain_order=True)
     clashes = with_id.join(first_of_id.select("rec_i"), on="rec_i", how="anti")
-    for row in clashes.join(first_of_id.select(*id_scope, pl.col("record_no").alias("_first")),
-                            on=id_scope).iter_rows(named=True):
-        rec = records[row["rec_i"]]
-        quarantine.append(Rejected(
-            rec.record_no, rec.line_no, rec.source_dialogue_id, "duplicate_id",
-            f"id '{excerpt(rec.source_dialogue_id)}' already used by record {row['_first']} "
-            "of this file with different content", _record_payload(rec)))
+    quarantine += chunk.refused(
+        (row["rec_i"], "duplicate_id",
+         f"id '{excerpt(row['source_dialogue_id'])}' already used by record {row['_first']} "
+         "of this file with different content")
+        for row in clashes.join(first_of_id.select(*id_scope,
+                                                   pl.col("record_no").alias("_first")),
+                                on=id_scope).iter_rows(named=True))
     kept = firsts.join(clashes.select("rec_i"), on="rec_i", how="anti")
     kept_utts = utts.join(kept.select("rec_i"), on="rec_i", how="semi")
 
     good_d, good_u, bad = validate_raw(kept, kept_utts)
     if bad.height:
         by_key = dict(zip(kept["dialogue_id"], kept["rec_i"], strict=True))
-        for key, check, reason in bad.iter_rows():
-            rec = records[by_key[key]]
-            quarantine.append(Rejected(rec.record_no, rec.line_no, rec.source_dialogue_id,
-                                       check, reason, _record_payload(rec)))
+        quarantine += chunk.refused((by_key[key], check, reason)
+                                    for key, check, reason in bad.iter_rows())
     return IngestBatch(
         dialogues=good_d,
         utterances=good_u,
         prefilter=prefilter(good_u.join(good_d.select("dialogue_id", "language"),
                                         on="dialogue_id", how="left"), rules),
         quarantine=stored_quarantine(_rejections(quarantine), cfg.mask_pii),
-        records=len(records) + len(rejected),
+        records=chunk.records,
         duplicates_in_batch=duplicates,
     )
 
@@ -336,6 +295,10 @@ def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
             offer((done, None))
         except BaseException as exc:
             offer((done, exc))
+        finally:  # a consumer that stopped early stops the source too (a reader process)
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     worker = threading.Thread(target=produce, name="batch-prefetch", daemon=True)
     worker.start()
@@ -352,25 +315,31 @@ def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
         worker.join(timeout=5)
 
 
-def _record_chunks(path: Path, cfg: SourceConfig, batch_records: int
-                   ) -> Iterator[tuple[list[Record], list[Rejected]]]:
-    records: list[Record] = []
-    rejected: list[Rejected] = []
-    for item in read_records(path, cfg):
-        (records if isinstance(item, Record) else rejected).append(item)
-        if len(records) + len(rejected) >= batch_records:
-            yield records, rejected
-            records, rejected = [], []
-    if records or rejected:
-        yield records, rejected
+def start_reader(path: Path, cfg: SourceConfig, batch_records: int = 25_000
+                 ) -> ReaderProcess | None:
+    """For a large file, its reader process, started now so that its start overlaps what the
+    caller does next (close it if it is not read to the end); None for a file read in a
+    thread."""
+    return ReaderProcess(path, cfg, batch_records) if _large(path) else None
 
 
 def iter_batches(path: Path, cfg: SourceConfig, rules: RuleConfig | None = None,
-                 batch_records: int = 25_000) -> Iterator[IngestBatch]:
+                 batch_records: int = 25_000, chunks: Iterator[Chunk] | None = None
+                 ) -> Iterator[IngestBatch]:
     """Batches of at most `batch_records` records, so parsing memory stays flat on large files.
 
-    Reading (Python, holds the GIL) runs a chunk ahead in its own thread, so it overlaps
-    building the previous chunk's frames (polars, releases the GIL)."""
+    Reading (Python, holds the GIL) runs a chunk ahead of building the previous chunk's frames
+    (polars, releases the GIL): in a thread, or in a process of its own for a large file
+    (`start_reader`; the caller may have started it already and pass it as `chunks`)."""
     rules = rules or RuleConfig.from_env()
-    for records, rejected in prefetched(_record_chunks(path, cfg, batch_records)):
-        yield build_batch(records, rejected, cfg, str(path), rules)
+    if chunks is None:
+        chunks = start_reader(path, cfg, batch_records) or read_chunks(path, cfg, batch_records)
+    for chunk in prefetched(chunks):
+        yield build_batch(chunk, cfg, str(path), rules)
+
+
+def _large(path: Path) -> bool:
+    try:
+        return path.stat().st_size >= reader_process.MIN_BYTES
+    except OSError:  # the reader says what is wrong with the path
+        return False
