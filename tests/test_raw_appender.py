@@ -12,7 +12,7 @@ from warehouse.raw_store import Appender
 def _appender(group: int) -> tuple[duckdb.DuckDBPyConnection, Appender]:
     con = duckdb.connect()
     con.execute("CREATE TABLE t (n INTEGER)")
-    return con, Appender(con, "t_new", "INSERT INTO t SELECT n FROM t_new", group=group)
+    return con, Appender(con, "INSERT INTO t SELECT n FROM u_new", group=group)
 
 
 def _stored(con: duckdb.DuckDBPyConnection) -> list[int]:

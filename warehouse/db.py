@@ -162,7 +162,11 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, **frames: Any) -> Iterator[None]:
-    """Expose polars frames to SQL under the given names for the duration of the block."""
+    """Expose polars frames to SQL under the given names for the duration of the block.
+
+    Inside a transaction DuckDB keeps a registered frame alive until COMMIT, even after the
+    block: a loop over large frames in one transaction reads them by local name instead
+    (DuckDB's replacement scan; warehouse.raw_store does)."""
     for name, frame in frames.items():
         con.register(name, frame)
     try:

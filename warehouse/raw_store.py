@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import duckdb
 import polars as pl
 
-from warehouse.db import query, registered, transaction
+from warehouse.db import query, transaction
 from warehouse.queries import sql
 
 ROW_GROUP = 122_880  # rows per DuckDB row group (its storage default)
@@ -64,9 +64,10 @@ def write_quarantine(con: duckdb.DuckDBPyConnection, q: pl.DataFrame, ref: FileR
     """Insert quarantine rows; the same record failing the same check twice is one row."""
     if q.height == 0:
         return 0
-    with registered(con, q_batch=_quarantine_frame(q, ref, run_id)):
-        # a file-level row (record 0) is about the file at its path, others about content
-        con.execute(sql("raw/insert_quarantine"))
+    q_batch = _quarantine_frame(q, ref, run_id)  # read by name: see _write_one
+    # a file-level row (record 0) is about the file at its path, others about content
+    con.execute(sql("raw/insert_quarantine"))
+    del q_batch
     return q.height
 
 
@@ -75,8 +76,8 @@ def write_batches(con: duckdb.DuckDBPyConnection, batches: Iterable, ref: FileRe
     """Write every batch of one file in one transaction; the file is all in or all out."""
     summary = FileSummary(ref.path, ref.source)
     with transaction(con):
-        new_rows = (Appender(con, "u_new", sql("raw/insert_utterances")),
-                    Appender(con, "p_new", sql("raw/insert_prefilter")))
+        new_rows = (Appender(con, sql("raw/insert_utterances")),
+                    Appender(con, sql("raw/insert_prefilter")))
         for batch in batches:
             _write_one(con, batch, ref, run_id, summary, *new_rows)
         for appender in new_rows:
@@ -97,12 +98,12 @@ class Appender:
     ~100k utterances never fill one, so every row was compressed in the COMMIT (0.75 s of 1M
     utterances). Inserting whole groups takes that COMMIT to 0.3-0.35 s. Nothing in the
     transaction reads these tables back before `flush`: dialogues, which the next batch is
-    checked against, are inserted at once.
+    checked against, are inserted at once. `statement` reads the rows as `u_new` or `p_new`.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, name: str, statement: str,
+    def __init__(self, con: duckdb.DuckDBPyConnection, statement: str,
                  group: int = ROW_GROUP) -> None:
-        self.con, self.name, self.statement, self.group = con, name, statement, group
+        self.con, self.statement, self.group = con, statement, group
         self.parts: list[pl.DataFrame] = []
         self.rows = 0
 
@@ -119,8 +120,10 @@ class Appender:
 
     def _insert(self, n: int) -> None:
         frame = pl.concat(self.parts, rechunk=False) if len(self.parts) > 1 else self.parts[0]
-        with registered(self.con, **{self.name: frame.slice(0, n)}):
-            self.con.execute(self.statement)
+        # The statement reads its rows by name (see _write_one); one local serves both names.
+        u_new = p_new = frame.slice(0, n)
+        self.con.execute(self.statement)
+        del u_new, p_new
         rest = frame.slice(n)
         self.parts, self.rows = ([rest] if rest.height else []), rest.height
 
@@ -132,21 +135,22 @@ def _new_only(frame: pl.DataFrame, new: pl.Series, of: int) -> pl.DataFrame:
 
 def _write_one(con: duckdb.DuckDBPyConnection, batch, ref: FileRef, run_id: str,
                summary: FileSummary, utterances: Appender, prefilter: Appender) -> None:
-    with registered(
-        con,
-        d_batch=batch.dialogues.with_columns(
-            pl.lit(ref.sha256).alias("file_sha256"), pl.lit(run_id).alias("run_id")),
-        u_batch=batch.utterances,
-        p_batch=batch.prefilter,
-    ):
-        # a row whose source id is stored (same language) with other content is a clash:
-        # quarantined, never an update
-        clashes = con.sql(sql("raw/clashes")).pl()
-        present = query(con, sql("raw/present"))[0][0]
-        con.execute(sql("raw/new_ids"))
-        con.execute(sql("raw/insert_dialogues"))
-        new, passed, utts = query(con, sql("raw/new_counts"))[0]
-        new_ids = con.sql("SELECT dialogue_id FROM new_ids").pl()["dialogue_id"]
+    # The statements read these frames by their local names (DuckDB's replacement scan), so
+    # they must be run from this function. `con.register` would be the usual way, but in a
+    # transaction a registered frame stays alive until COMMIT (its dropped view is kept for a
+    # rollback): ~70 MB per 100k utterances, 0.7 GB of a 1M-utterance file.
+    d_batch = batch.dialogues.with_columns(
+        pl.lit(ref.sha256).alias("file_sha256"), pl.lit(run_id).alias("run_id"))
+    u_batch, p_batch = batch.utterances, batch.prefilter
+    # a row whose source id is stored (same language) with other content is a clash:
+    # quarantined, never an update
+    clashes = con.sql(sql("raw/clashes")).pl()
+    present = con.execute(sql("raw/present")).fetchall()[0][0]
+    con.execute(sql("raw/new_ids"))
+    con.execute(sql("raw/insert_dialogues"))
+    new, passed, utts = con.execute(sql("raw/new_counts")).fetchall()[0]
+    new_ids = con.sql("SELECT dialogue_id FROM new_ids").pl()["dialogue_id"]
+    del d_batch, u_batch, p_batch
     of = batch.dialogues.height
     utterances.add(_new_only(batch.utterances, new_ids, of))
     prefilter.add(_new_only(batch.prefilter.with_columns(pl.lit(run_id).alias("run_id")),
