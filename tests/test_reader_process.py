@@ -158,3 +158,10 @@ def test_no_reader_process_outlives_its_ingest(tmp_path, monkeypatch):
     failed = ingest_path(folder, "run-3", db=db, force=True)  # fails after the child started
     assert all("ZeroDivisionError" in (f.error or "") for f in failed.files)
     assert _children() == before
+
+
+def test_chunks_hold_at_most_batch_records_and_the_first_a_quarter(tmp_path):
+    path = write_jsonl(tmp_path / "a.jsonl", [dialogue(f"d{i}") for i in range(19)] + ["{bad"])
+    sizes = [c.records for c in read_chunks(path, source_for_file(path), 8)]
+    assert sizes == [2, 8, 8, 2]  # 20 records: rejected ones count towards a chunk too
+    assert [c.records for c in read_chunks(path, source_for_file(path), 1)] == [1] * 20

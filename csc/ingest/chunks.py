@@ -90,13 +90,17 @@ def to_chunk(records: list[Record], rejected: list[Rejected]) -> Chunk:
 
 
 def read_chunks(path: Path, cfg: SourceConfig, batch_records: int) -> Iterator[Chunk]:
-    """Chunks of at most `batch_records` records (rejections included), in file order."""
+    """Chunks of at most `batch_records` records (rejections included), in file order.
+
+    The first chunk is a quarter of that, so that building and writing start ~0.2 s sooner
+    on a large file, while the reader goes on."""
     records: list[Record] = []
     rejected: list[Rejected] = []
+    size = max(1, batch_records // 4)
     for item in read_records(path, cfg):
         (records if isinstance(item, Record) else rejected).append(item)
-        if len(records) + len(rejected) >= batch_records:
+        if len(records) + len(rejected) >= size:
             yield to_chunk(records, rejected)
-            records, rejected = [], []
+            records, rejected, size = [], [], batch_records
     if records or rejected:
         yield to_chunk(records, rejected)
