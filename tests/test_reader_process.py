@@ -165,3 +165,36 @@ def test_chunks_hold_at_most_batch_records_and_the_first_a_quarter(tmp_path):
     sizes = [c.records for c in read_chunks(path, source_for_file(path), 8)]
     assert sizes == [2, 8, 8, 2]  # 20 records: rejected ones count towards a chunk too
     assert [c.records for c in read_chunks(path, source_for_file(path), 1)] == [1] * 20
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has exited; only its parent can reap it
+
+
+def test_a_killed_ingest_leaves_no_reader_process(tmp_path):
+    import signal
+    import time
+
+    path = write_jsonl(tmp_path / "a.jsonl", [dialogue(f"d{i}") for i in range(200)])
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from csc.ingest.reader_process import ReaderProcess\n"
+        "from csc.ingest.sources import load_source\n"
+        f"r = ReaderProcess(Path({str(path)!r}), load_source('jsonl'), 1)\n"
+        "next(r)\n"
+        "print(r._proc.pid, flush=True)\n"
+        "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    assert _alive(child)
+    parent.send_signal(signal.SIGKILL)  # no cleanup code runs in the parent
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
