@@ -2,7 +2,7 @@
 
 GX cannot validate DuckDB through its SQL datasource, so the published tables are read into
 pandas and validated. By default the context is ephemeral (nothing is written to a GX project
-folder); the quality gate passes a file-backed one so it can build Data Docs afterwards.
+folder); the quality gate passes one with a Data Docs site so it can build them afterwards.
 """
 
 from __future__ import annotations
@@ -82,9 +82,11 @@ def run_checkpoint(name: str, tables: dict[str, tuple[pd.DataFrame, list]],
     definitions, frames = [], {}
     for table, (frame, expectations) in tables.items():
         batch = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("all")
-        suite = ctx.suites.add(gx.ExpectationSuite(name=f"{name}.{table}"))
+        # filled before it is added: added first, every expectation would be saved on its own
+        suite = gx.ExpectationSuite(name=f"{name}.{table}")
         for expectation in expectations:
             suite.add_expectation(expectation)
+        suite = ctx.suites.add(suite)
         definitions.append(ctx.validation_definitions.add(
             gx.ValidationDefinition(data=batch, suite=suite, name=f"{name}.{table}")))
         frames[f"{name}.{table}"] = (table, frame)
