@@ -162,24 +162,38 @@ def test_five_kills_repeat_no_completed_call_and_end_as_a_clean_run(tmp_path, pr
 
 
 def test_two_nightlies_started_together_make_no_more_calls_than_one(tmp_path, prefect_server):
+    """The single run that sets the bound works on a warehouse, cache and request log of its
+    own, so it runs beside the pair rather than before it: the pair never sees it, and what
+    it asks for one night is the same either way (the same samples, the same seed)."""
     alone, both = tmp_path / "alone", tmp_path / "both"
     for d in (alone, both):
         d.mkdir()
     cmd = [sys.executable, "-m", "cli.main", "run", "nightly", "--drop", str(SAMPLES)]
-    single = subprocess.run(cmd, env=child_env(alone / "wh.duckdb", alone / "cache.sqlite",
-                                               alone / "requests.log"),
-                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
-    assert single.returncode == 0, single.stderr[-3000:]
-    one = sum(requests(alone / "requests.log").values())
-    assert one > 0
-
+    single = subprocess.Popen(cmd, env=child_env(alone / "wh.duckdb", alone / "cache.sqlite",
+                                                 alone / "requests.log"),
+                              cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
     # answers slow enough that the LLM work of one run outlasts the gap between two starts
     # (without a lock both would ask for the same answers before either is cached); the
     # second run now queues behind the first and runs after it, so the night is paid twice
     env = child_env(both / "wh.duckdb", both / "cache.sqlite", both / "requests.log", 40)
     procs = [subprocess.Popen(cmd, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    results = [(p.wait(timeout=900), *p.communicate()) for p in procs]
+    try:
+        _, single_err = single.communicate(timeout=900)
+        results = []
+        for p in procs:
+            out, err = p.communicate(timeout=900)
+            results.append((p.returncode, out, err))
+    finally:
+        for p in (single, *procs):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert single.returncode == 0, single_err[-3000:]
+    one = sum(requests(alone / "requests.log").values())
+    assert one > 0
+
     codes = sorted(code for code, _, _ in results)
     # single writer (issue 16): the second run queues behind the first, and both finish
     assert codes == [0, 0], [err[-2000:] for _, _, err in results]
