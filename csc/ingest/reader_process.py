@@ -100,8 +100,7 @@ def _receive(stream: BinaryIO, proc: subprocess.Popen) -> tuple[str, object]:
     body = stream.read(int.from_bytes(head, "little")) if len(head) == _HEADER else b""
     if len(head) < _HEADER or len(body) < int.from_bytes(head, "little"):
         raise ReaderProcessFailed(
-            f"the process reading the file ended unexpectedly (exit code {proc.wait()}); "
-            "nothing of the file was stored")
+            f"the process reading the file ended unexpectedly (exit code {proc.wait()})")
     return pickle.loads(body)
 
 
