@@ -294,28 +294,33 @@ def mask_frame(df: pl.DataFrame, text: str = "text", language: str = "language",
     from the patterns, whether or not the caller cleaned first. Row order is kept.
     """
     chosen = _chosen(kinds)
-    df = df.with_row_index("_pii_row")
-    candidate = pl.col(text).str.contains(_CANDIDATE).fill_null(False)
-    hits = df.filter(candidate)
-    rest = df.filter(~candidate).with_columns(pl.lit(0, pl.Int32).alias("pii_masked"))
-    if hits.height == 0:
-        return rest.drop("_pii_row")
+    # The candidate scan runs once; only the candidates' two columns are worked on, and their
+    # results are scattered back in place (no concat and sort of every row and column).
+    candidate = df.select(pl.col(text).str.contains(_CANDIDATE).fill_null(False)).to_series()
+    rows = candidate.arg_true()
+    if rows.len() == 0:
+        return df.with_columns(pl.lit(0, pl.Int32).alias("pii_masked"))
+    hits = df.select(pl.col(text).gather(rows), pl.col(language).gather(rows))
     hits = hits.with_columns(_mask_patterns(clean_expr(pl.col(text)), chosen).alias(text))
     if chosen & _NUMBER_KINDS:
         # Only rows with a 7-digit run go through Python; polars picks them much faster.
-        numeric = pl.col(text).str.contains(_DIGITS7).fill_null(False)
-        nums, hits = hits.filter(numeric), hits.filter(~numeric)
-        if nums.height:
+        numeric = hits.select(pl.col(text).str.contains(_DIGITS7).fill_null(False)).to_series()
+        at = numeric.arg_true()
+        if at.len():
+            nums = hits.gather(at)
             langs = nums[language].cast(pl.String).to_list()
             masked = [mask_numbers(t, lang or "", chosen)
                       for t, lang in zip(nums[text].to_list(), langs, strict=True)]
-            hits = pl.concat([hits, nums.with_columns(pl.Series(text, masked, pl.String))])
+            hits = hits.with_columns(
+                hits[text].clone().scatter(at, pl.Series(masked, dtype=pl.String)))
     zh = pl.col(language).cast(pl.String).str.contains("^zh(?:-|$)").fill_null(False)
-    hits = hits.with_columns(
+    hits = hits.select(
         _render(pl.col(text), zh).alias(text),
         pl.col(text).str.count_matches("\x00[a-z]\x00").cast(pl.Int32).alias("pii_masked"),
     )
-    return pl.concat([rest, hits], how="vertical").sort("_pii_row").drop("_pii_row")
+    zeros = pl.repeat(0, df.height, dtype=pl.Int32, eager=True)
+    return df.with_columns(df[text].clone().scatter(rows, hits[text]).alias(text),
+                           zeros.scatter(rows, hits["pii_masked"]).alias("pii_masked"))
 
 
 def mask_text(text: str, language: str = "zh", kinds: Collection[str] | None = None) -> str:

@@ -25,6 +25,21 @@ def test_mixed_frame_keeps_row_order_and_counts():
     assert out.schema["pii_masked"] == pl.Int32
 
 
+def test_hits_of_both_paths_go_back_to_their_own_rows():
+    # numeric hits (Python) and pattern-only hits (polars) interleaved with plain and null
+    # rows: each result must land on the row it came from, other columns untouched
+    texts = ["你好", "mail a@b.cn", "电话13812345678", None, "see https://x.cn/a ok",
+             "call 020 7946 0018 or @sam", "plain"]
+    df = pl.DataFrame({"k": list(range(7)), "text": texts,
+                       "language": ["zh", "en", "zh", "zh", "en", "en-GB", "en"]})
+    out = mask_frame(df)
+    assert out.columns == ["k", "text", "language", "pii_masked"]
+    assert out["k"].to_list() == list(range(7))
+    assert out["text"].to_list() == ["你好", "mail [EMAIL]", "电话[手机号码]", None,
+                                     "see [URL] ok", "call [PHONE] or [USER]", "plain"]
+    assert out["pii_masked"].to_list() == [0, 1, 1, 0, 1, 2, 0]
+
+
 def test_a_digit_run_too_long_for_any_kind_is_neither_masked_nor_counted():
     # 23 digits: a card is 16-19 digits that touch no other digit, so nothing here is PII;
     # the count must use the same digit guards as the replacement.
