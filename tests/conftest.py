@@ -45,6 +45,8 @@ def _corpus_skips(reporter) -> list[str]:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller sees every skip
+        return
     skipped = _corpus_skips(terminalreporter)
     target = os.environ.get(CORPUS_SKIPS_FILE)
     if target:
