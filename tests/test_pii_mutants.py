@@ -4,7 +4,15 @@ import polars as pl
 import pytest
 
 from csc.errors import ConfigError
-from csc.pii import _match, default_kinds, handles_enabled, mask_frame, mask_text, regions_for
+from csc.pii import (
+    _match,
+    default_kinds,
+    handles_enabled,
+    mask_frame,
+    mask_text,
+    may_hold_pii,
+    regions_for,
+)
 
 
 def test_frame_without_any_candidate_gets_a_zero_int32_count_column():
@@ -244,3 +252,9 @@ def test_a_row_without_a_language_gets_english_placeholders():
     out = mask_frame(df)
     assert out["text"].to_list() == ["tel [PHONE]", "[EMAIL]"]
     assert out["pii_masked"].to_list() == [1, 1]
+
+
+def test_may_hold_pii_says_which_texts_mask_frame_looks_at():
+    assert may_hold_pii("电话13812345678") and may_hold_pii("ping @sam")
+    assert may_hold_pii("see www.example.com") and may_hold_pii("a\u200bb")  # invisible char
+    assert not may_hold_pii("你好，订单123456已发货")  # six digits: no number kind is that short
