@@ -1,7 +1,8 @@
 """Parse -> normalise -> mask -> key -> validate -> rule pre-filter, one batch of records at a time.
 
-Pure: reads a file, returns polars frames. Writing them is the warehouse's job, so the same code
-serves the CLI, the Prefect flow and the benchmark.
+No warehouse: reads a file (a large one in a reader process of its own, `reader_process`),
+returns polars frames. Writing them is the warehouse's job, so the same code serves the CLI, the
+Prefect flow and the benchmark.
 """
 
 from __future__ import annotations

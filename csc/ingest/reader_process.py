@@ -62,6 +62,9 @@ class ReaderProcess:
             stdin.close()
         except BrokenPipeError:  # the child died at once; `next` says so
             pass
+        except BaseException:  # the caller never gets the object that would stop the child
+            self.close()
+            raise
 
     def __iter__(self) -> ReaderProcess:
         return self
