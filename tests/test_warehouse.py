@@ -71,6 +71,14 @@ def test_batches_within_a_file_share_dedup_and_conflict_checks(tmp_path, warehou
     rows = [dialogue("a"), dialogue("a"), dialogue("a", [("客户", "别的内容"), ("客服", "好")])]
     s = ingest(write_jsonl(tmp_path / "x.jsonl", rows), warehouse)
     assert (s.records, s.new, s.already_present, s.quarantined) == (3, 1, 1, 1)
+    # raw.dialogues has no primary key (migration 022): the insert path alone keeps ids unique
+    assert count(warehouse, "SELECT count(*) FROM raw.dialogues") == 1
+    assert count(warehouse, "SELECT count(*) FROM raw.utterances") == count(
+        warehouse, "SELECT n_utterances FROM raw.dialogues")
+    assert count(warehouse, "SELECT count(*) FROM staging.prefilter") == 1
+    forced = ingest(write_jsonl(tmp_path / "x.jsonl", rows), warehouse, force=True)
+    assert (forced.new, forced.already_present, forced.quarantined) == (0, 2, 1)
+    assert count(warehouse, "SELECT count(*) FROM raw.dialogues") == 1
 
 
 def test_writers_queue_instead_of_failing(warehouse):
@@ -141,3 +149,45 @@ def test_migration_021_keeps_the_verdicts_and_drops_only_the_key(tmp_path):
                                "schema_name = 'staging' AND table_name = 'prefilter'"))
     assert comments["n_customer"] == "customer raw lines, before merging"
     assert query(con, "SELECT count(*) FROM marts.prefilter_latest") == [(2,)]
+
+
+def test_migration_022_keeps_the_dialogues_and_drops_only_the_key(tmp_path):
+    """A warehouse made before 022 keeps every raw dialogue, in order and column for column;
+    only the primary key goes, and the views read the rebuilt table."""
+    import duckdb
+
+    from warehouse.db import SQL_DIR, _checksum
+
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops; CREATE TABLE ops.schema_migrations ("
+                "version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, checksum VARCHAR NOT "
+                "NULL, applied_at TIMESTAMP NOT NULL)")
+    for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
+        version = int(path.name.split("_", 1)[0])
+        if version >= 22:
+            break
+        text = path.read_text(encoding="utf-8")
+        con.execute(text)
+        con.execute("INSERT INTO ops.schema_migrations VALUES (?, ?, ?, now())",
+                    [version, path.name, _checksum(text)])
+    rows = [("b" * 32, "jsonl", "d2", "zh", None, 3), ("a" * 32, "stc3", None, "en", "电商", 5)]
+    for d, source, sid, lang, area, n in rows:
+        con.execute("INSERT INTO raw.dialogues VALUES (?, ?, ?, 'f.jsonl', 'sha', 1, NULL, ?, ?, "
+                    "?, ?, 0, 0, 0, 'r0', TIMESTAMP '2026-01-02 03:04:05')",
+                    [d, source, sid, lang, area, n, n])
+    before = query(con, "SELECT * FROM raw.dialogues")
+    columns = query(con, "SELECT column_name, data_type, is_nullable FROM "
+                         "information_schema.columns WHERE table_schema = 'raw' AND "
+                         "table_name = 'dialogues' ORDER BY ordinal_position")
+    assert query(con, "SELECT count(*) FROM duckdb_constraints() WHERE schema_name = 'raw' AND "
+                      "table_name = 'dialogues' AND constraint_type = 'PRIMARY KEY'") == [(1,)]
+
+    assert migrate(con)[0].startswith("022_")
+    assert query(con, "SELECT * FROM raw.dialogues") == before
+    assert query(con, "SELECT column_name, data_type, is_nullable FROM "
+                      "information_schema.columns WHERE table_schema = 'raw' AND "
+                      "table_name = 'dialogues' ORDER BY ordinal_position") == columns
+    assert query(con, "SELECT count(*) FROM duckdb_constraints() WHERE schema_name = 'raw' AND "
+                      "table_name = 'dialogues' AND constraint_type = 'PRIMARY KEY'") == [(0,)]
+    assert query(con, "SELECT source, dialogues FROM marts.ingest_by_source "
+                      "ORDER BY source") == [("jsonl", 1), ("stc3", 1)]
