@@ -95,7 +95,8 @@ _HANDLE_AT_START = "^" + _HANDLE_NAME  # separate: an alternation with ^ makes t
 # Rows worth a closer look. Seven digits, each at most two separators from the next, is the
 # shortest phone number masked; '@' and a URL start cover the other kinds.
 _DIGITS7 = r"[0-9](?:[ .\-()/+]{0,2}[0-9]){6}"
-_CANDIDATE = "|".join([_DIGITS7, "@", "://", r"www\.", NEEDS_CLEANING])
+_CANDIDATE_CLEAN = "|".join([_DIGITS7, "@", "://", r"www\."])  # for text cleaned already
+_CANDIDATE = "|".join([_CANDIDATE_CLEAN, NEEDS_CLEANING])
 _CANDIDATE_RE = re.compile(_CANDIDATE)  # the same pattern: Python's re reads it alike
 
 
@@ -286,22 +287,27 @@ def _render(expr: pl.Expr, zh: pl.Expr) -> pl.Expr:
 
 
 def mask_frame(df: pl.DataFrame, text: str = "text", language: str = "language",
-               kinds: Collection[str] | None = None) -> pl.DataFrame:
+               kinds: Collection[str] | None = None, cleaned: bool = False) -> pl.DataFrame:
     """Mask PII in `text` with placeholders in the row's language; add a `pii_masked` count.
 
     `kinds` names the kinds to run (KIND_NAMES); None means `default_kinds()`. Rows that are
     looked at are also cleaned (csc.textclean), so a zero-width space cannot hide a number
-    from the patterns, whether or not the caller cleaned first. Row order is kept.
+    from the patterns, whether or not the caller cleaned first. A caller whose texts went
+    through `textclean.clean_expr` already says `cleaned=True` and skips both the search for
+    characters to clean and the cleaning, which then change nothing (0.3 CPU-s of 1M
+    ingested utterances). Row order is kept.
     """
     chosen = _chosen(kinds)
     # The candidate scan runs once; only the candidates' two columns are worked on, and their
     # results are scattered back in place (no concat and sort of every row and column).
-    candidate = df.select(pl.col(text).str.contains(_CANDIDATE).fill_null(False)).to_series()
+    candidate = df.select(pl.col(text).str.contains(_CANDIDATE_CLEAN if cleaned else _CANDIDATE)
+                          .fill_null(False)).to_series()
     rows = candidate.arg_true()
     if rows.len() == 0:
         return df.with_columns(pl.lit(0, pl.Int32).alias("pii_masked"))
     hits = df.select(pl.col(text).gather(rows), pl.col(language).gather(rows))
-    hits = hits.with_columns(_mask_patterns(clean_expr(pl.col(text)), chosen).alias(text))
+    found = pl.col(text) if cleaned else clean_expr(pl.col(text))
+    hits = hits.with_columns(_mask_patterns(found, chosen).alias(text))
     if chosen & _NUMBER_KINDS:
         # Only rows with a 7-digit run go through Python; polars picks them much faster.
         numeric = hits.select(pl.col(text).str.contains(_DIGITS7).fill_null(False)).to_series()

@@ -50,3 +50,17 @@ def test_a_file_refused_whole_is_cleaned_even_without_masking(tmp_path, warehous
     assert summary.quarantined == 1 and "\x1b" not in summary.error
     (reason,), = query_all(warehouse, "SELECT reason FROM raw.quarantine")
     assert "\x1b" not in reason and "who" in reason
+
+
+def test_a_configured_join_of_a_control_character_is_cleaned_like_a_line(tmp_path, warehouse):
+    """Ingest masks its texts as cleaned (`mask_frame(cleaned=True)`), so a merge must not
+    bring a control character back: a tab join reads as a space, as a tab in a line does."""
+    cfg = tmp_path / "tabbed.yaml"
+    cfg.write_text("name: tabbed\nformat: jsonl\njoin: \"\\t\"\nspeakers:\n  shared: true\n",
+                   encoding="utf-8")
+    turns = [("客户", "第一行"), ("客户", "电话13812345678"), *GOOD_ZH[1:]]
+    summary = ingest(write_jsonl(tmp_path / "t.jsonl", [dialogue("t1", turns)]), warehouse,
+                     source=str(cfg))
+    assert summary.new == 1
+    first = query_all(warehouse, "SELECT text FROM raw.utterances WHERE utt_index = 0")[0][0]
+    assert first == "第一行 电话[手机号码]"

@@ -258,3 +258,17 @@ def test_may_hold_pii_says_which_texts_mask_frame_looks_at():
     assert may_hold_pii("电话13812345678") and may_hold_pii("ping @sam")
     assert may_hold_pii("see www.example.com") and may_hold_pii("a\u200bb")  # invisible char
     assert not may_hold_pii("你好，订单123456已发货")  # six digits: no number kind is that short
+
+
+def test_cleaned_texts_mask_the_same_with_or_without_the_cleaning_pass():
+    """`cleaned=True` skips only work that changes nothing on cleaned text."""
+    from csc.textclean import clean
+
+    raws = ["电话138\u200b1234\u200d5678", "mail a@b.cc\x07 and www.x.io", "plain", "",
+            "card 6217 0033 1020 4455 678\x1b[0m", "@客服小王 谢谢", None, "tel +44 7700 900123"]
+    df = pl.DataFrame({"text": [clean(t) if t is not None else None for t in raws],
+                       "language": ["zh", "en", "en", "zh", "zh", "zh", "en", "en"]})
+    assert mask_frame(df, cleaned=True).to_dicts() == mask_frame(df).to_dicts()
+    # uncleaned text is cleaned when the caller does not say it was
+    raw = pl.DataFrame({"text": ["电话138\u200b1234\u200d5678"], "language": ["zh"]})
+    assert mask_frame(raw)["text"][0] == "电话[手机号码]"

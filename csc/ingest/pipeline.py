@@ -120,8 +120,10 @@ def normalise_lines(lines: pl.DataFrame, join: str = "\n") -> tuple[pl.DataFrame
     """(merged utterances, empty-line counts per record).
 
     Trim, Unicode NFC, one newline style; drop empty lines; merge consecutive lines of the
-    same speaker (csc-method §3.1).
+    same speaker (csc-method §3.1). Every text comes out cleaned (csc.textclean), the joins
+    too: a configured `join` of "\t" joins with a space, as a tab in a line would read.
     """
+    join = textclean.clean(join)
     text = pl.col("text").map_batches(_clean_nfc, return_dtype=pl.String,
                                       is_elementwise=True).str.strip_chars()
     lines = lines.with_columns(text)
@@ -210,7 +212,7 @@ def build_batch(chunk: Chunk, cfg: SourceConfig, source_file: str, rules: RuleCo
     langs = _languages(utts, cfg.language)
     utts = utts.join(langs, on="rec_i", how="left")
     if cfg.mask_pii:
-        utts = pii.mask_frame(utts)
+        utts = pii.mask_frame(utts, cleaned=True)  # normalise_lines cleaned every text
     else:
         utts = utts.with_columns(pl.lit(0, pl.Int32).alias("pii_masked"))
     utts = utts.with_columns(pl.col("text").str.len_chars().cast(pl.Int64).alias("n_chars"))
