@@ -160,11 +160,13 @@ def test_no_reader_process_outlives_its_ingest(tmp_path, monkeypatch):
     assert _children() == before
 
 
-def test_chunks_hold_at_most_batch_records_and_the_first_a_quarter(tmp_path):
-    path = write_jsonl(tmp_path / "a.jsonl", [dialogue(f"d{i}") for i in range(19)] + ["{bad"])
+def test_chunks_start_at_a_quarter_double_and_hold_at_most_batch_records(tmp_path):
+    path = write_jsonl(tmp_path / "a.jsonl", [dialogue(f"d{i}") for i in range(25)] + ["{bad"])
     sizes = [c.records for c in read_chunks(path, source_for_file(path), 8)]
-    assert sizes == [2, 8, 8, 2]  # 20 records: rejected ones count towards a chunk too
-    assert [c.records for c in read_chunks(path, source_for_file(path), 1)] == [1] * 20
+    assert sizes == [2, 4, 8, 8, 4]  # 26 records: rejected ones count towards a chunk too
+    sizes = [c.records for c in read_chunks(path, source_for_file(path), 20)]
+    assert sizes == [5, 10, 11]  # the doubling stops at batch_records
+    assert [c.records for c in read_chunks(path, source_for_file(path), 1)] == [1] * 26
 
 
 def _alive(pid: int) -> bool:
