@@ -144,8 +144,10 @@ def _write_one(con: duckdb.DuckDBPyConnection, batch, ref: FileRef, run_id: str,
     u_batch, p_batch = batch.utterances, batch.prefilter
     # a row whose source id is stored (same language) with other content is a clash:
     # quarantined, never an update
-    clashes = con.sql(sql("raw/clashes")).pl()
-    present = con.execute(sql("raw/present")).fetchall()[0][0]
+    con.execute(sql("raw/batch_state"))
+    present, n_clashes = con.execute(sql("raw/present")).fetchall()[0]
+    # the clash rows quote their utterances: a scan of the batch's, skipped when none clash
+    clashes = con.sql(sql("raw/clashes")).pl() if n_clashes else batch.quarantine.clear()
     con.execute(sql("raw/new_ids"))
     con.execute(sql("raw/insert_dialogues"))
     new, passed, utts = con.execute(sql("raw/new_counts")).fetchall()[0]

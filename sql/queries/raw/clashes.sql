@@ -1,8 +1,6 @@
--- Batch rows whose source id is already stored (in the same language: a translation shares
--- its original's id) with other content: quarantine rows, check 'duplicate_id'. A conflict,
--- never an update. 40 and 39 are csc.ingest.readers.records.EXCERPT and EXCERPT - 1 (the
--- characters of an id a reason quotes; tests/test_sql_queries.py pins them). The clash
--- predicate (EXISTS ...) is the same in clashes, new_ids and present (pinned by the test too).
+-- Batch rows whose source id is already stored with other content (batch_state.clash):
+-- quarantine rows, check 'duplicate_id'. 40 and 39 are csc.ingest.readers.records.EXCERPT and
+-- EXCERPT - 1 (the characters of an id a reason quotes; tests/test_sql_queries.py pins them).
 SELECT b.record_no, b.line_no, b.source_dialogue_id,
        'duplicate_id' AS "check",
        format('id ''{}'' is already stored with different content',
@@ -11,6 +9,5 @@ SELECT b.record_no, b.line_no, b.source_dialogue_id,
                    ELSE b.source_dialogue_id END) AS reason,
        (SELECT to_json(list({'speaker': u.speaker, 'text': u.text} ORDER BY u.utt_index))
         FROM u_batch u WHERE u.dialogue_id = b.dialogue_id)::VARCHAR AS payload
-FROM d_batch b WHERE EXISTS (SELECT 1 FROM raw.dialogues r WHERE r.source = b.source
-    AND r.language = b.language AND r.source_dialogue_id = b.source_dialogue_id
-    AND r.dialogue_id <> b.dialogue_id)
+FROM d_batch b SEMI JOIN batch_state s ON s.dialogue_id = b.dialogue_id AND s.clash
+ORDER BY b.record_no

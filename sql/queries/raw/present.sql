@@ -1,6 +1,4 @@
--- How many of the batch's dialogues are stored already (same content, so not a clash).
-SELECT count(*) FROM d_batch b
-WHERE b.dialogue_id IN (SELECT dialogue_id FROM raw.dialogues)
-  AND NOT EXISTS (SELECT 1 FROM raw.dialogues r WHERE r.source = b.source
-    AND r.language = b.language AND r.source_dialogue_id = b.source_dialogue_id
-    AND r.dialogue_id <> b.dialogue_id)
+-- Of the batch's dialogues: how many are stored already (same content, so not a clash), and
+-- how many clash (raw/clashes words those, and is not run when there are none).
+SELECT count(*) FILTER (WHERE stored AND NOT clash), count(*) FILTER (WHERE clash)
+FROM batch_state
