@@ -113,25 +113,31 @@ def test_read_only_on_a_missing_warehouse_says_what_to_do(tmp_path):
         pass
 
 
-def test_migration_021_keeps_the_verdicts_and_drops_only_the_key(tmp_path):
-    """A warehouse made before 021 keeps every pre-filter verdict, in order, with its column
-    comments; only the primary key goes, and the views read the rebuilt table."""
+def _migrated_up_to(path, last: int):
+    """A DuckDB file with the migrations before `last` applied, as an older release left it."""
     import duckdb
 
     from warehouse.db import SQL_DIR, _checksum
 
-    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA IF NOT EXISTS ops; CREATE TABLE ops.schema_migrations ("
                 "version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, checksum VARCHAR NOT "
                 "NULL, applied_at TIMESTAMP NOT NULL)")
-    for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
-        version = int(path.name.split("_", 1)[0])
-        if version >= 21:
+    for migration in sorted((SQL_DIR / "migrations").glob("*.sql")):
+        version = int(migration.name.split("_", 1)[0])
+        if version >= last:
             break
-        text = path.read_text(encoding="utf-8")
+        text = migration.read_text(encoding="utf-8")
         con.execute(text)
         con.execute("INSERT INTO ops.schema_migrations VALUES (?, ?, ?, now())",
-                    [version, path.name, _checksum(text)])
+                    [version, migration.name, _checksum(text)])
+    return con
+
+
+def test_migration_021_keeps_the_verdicts_and_drops_only_the_key(tmp_path):
+    """A warehouse made before 021 keeps every pre-filter verdict, in order, with its column
+    comments; only the primary key goes, and the views read the rebuilt table."""
+    con = _migrated_up_to(tmp_path / "old.duckdb", 21)
     rows = [("b" * 32, "v1", False, ["too_few_turns"]), ("a" * 32, "v1", True, []),
             ("a" * 32, "v2", True, [])]
     for d, v, passed, failed in rows:
@@ -154,22 +160,7 @@ def test_migration_021_keeps_the_verdicts_and_drops_only_the_key(tmp_path):
 def test_migration_022_keeps_the_dialogues_and_drops_only_the_key(tmp_path):
     """A warehouse made before 022 keeps every raw dialogue, in order and column for column;
     only the primary key goes, and the views read the rebuilt table."""
-    import duckdb
-
-    from warehouse.db import SQL_DIR, _checksum
-
-    con = duckdb.connect(str(tmp_path / "old.duckdb"))
-    con.execute("CREATE SCHEMA IF NOT EXISTS ops; CREATE TABLE ops.schema_migrations ("
-                "version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, checksum VARCHAR NOT "
-                "NULL, applied_at TIMESTAMP NOT NULL)")
-    for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
-        version = int(path.name.split("_", 1)[0])
-        if version >= 22:
-            break
-        text = path.read_text(encoding="utf-8")
-        con.execute(text)
-        con.execute("INSERT INTO ops.schema_migrations VALUES (?, ?, ?, now())",
-                    [version, path.name, _checksum(text)])
+    con = _migrated_up_to(tmp_path / "old.duckdb", 22)
     rows = [("b" * 32, "jsonl", "d2", "zh", None, 3), ("a" * 32, "stc3", None, "en", "电商", 5)]
     for d, source, sid, lang, area, n in rows:
         con.execute("INSERT INTO raw.dialogues VALUES (?, ?, ?, 'f.jsonl', 'sha', 1, NULL, ?, ?, "
@@ -191,3 +182,26 @@ def test_migration_022_keeps_the_dialogues_and_drops_only_the_key(tmp_path):
                       "table_name = 'dialogues' AND constraint_type = 'PRIMARY KEY'") == [(0,)]
     assert query(con, "SELECT source, dialogues FROM marts.ingest_by_source "
                       "ORDER BY source") == [("jsonl", 1), ("stc3", 1)]
+
+
+def test_migration_023_keeps_the_utterances_and_compresses_their_text_with_zstd(tmp_path):
+    con = _migrated_up_to(tmp_path / "old.duckdb", 23)
+    rows = [("b" * 32, 0, "customer", "你好，我的订单没到", 9, None, [9]),
+            ("b" * 32, 1, "supporter", "您好\n请稍等", 5, "策略1", [2, 3]),
+            ("a" * 32, 0, "customer", "hi", 2, None, [2])]
+    con.executemany("INSERT INTO raw.utterances VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    columns = query(con, "SELECT column_name, data_type, is_nullable FROM "
+                         "information_schema.columns WHERE table_schema = 'raw' AND "
+                         "table_name = 'utterances' ORDER BY ordinal_position")
+
+    assert migrate(con)[0].startswith("023_")
+    assert query(con, "SELECT * FROM raw.utterances") == rows
+    assert query(con, "SELECT column_name, data_type, is_nullable FROM "
+                      "information_schema.columns WHERE table_schema = 'raw' AND "
+                      "table_name = 'utterances' ORDER BY ordinal_position") == columns
+    # new rows are compressed as the rebuilt table says, once written to the file
+    con.execute("INSERT INTO raw.utterances SELECT md5(i::VARCHAR), 0, 'customer', "
+                "repeat('退款', 30) || i, 61, NULL, [61] FROM range(5000) r(i)")
+    con.execute("CHECKPOINT")
+    assert query(con, "SELECT DISTINCT compression FROM pragma_storage_info('raw.utterances') "
+                      "WHERE column_name = 'text' AND segment_type = 'VARCHAR'") == [("ZSTD",)]
