@@ -1,11 +1,12 @@
 -- raw.dialogues without its PRIMARY KEY (dialogue_id), as 011 and 021 did for raw.utterances
 -- and staging.prefilter. Only ingest writes the table, one writer at a time (the warehouse's
--- writer lock), and it inserts a dialogue only when its content key is in neither the table
--- (sql/queries/raw/new_ids.sql, which sees the file's earlier batches in its transaction) nor
--- earlier in the batch (csc.ingest.pipeline keeps the first of each key): the index guarded
--- nothing that path does not already guarantee. Its upkeep cost ~0.65 CPU-s of every 1M
--- utterances ingested, 0.3 s of it in the single-threaded COMMIT, and the lookups above never
--- used it (DuckDB joins by hash). tests/test_warehouse.py pins the uniqueness instead.
+-- writer lock), and it inserts a dialogue only when its content key is in neither the
+-- table (sql/queries/raw/batch_state.sql, which sees the file's earlier batches in its
+-- transaction) nor earlier in the batch (csc.ingest.pipeline keeps the first of each key):
+-- the index guarded nothing that path does not already guarantee. Its upkeep cost ~0.65
+-- CPU-s of every 1M utterances ingested, 0.3 s of it in the single-threaded COMMIT, and the
+-- lookups above never used it (DuckDB joins by hash). tests/test_warehouse.py pins the
+-- uniqueness instead.
 -- DuckDB cannot drop a key in place, so the table is rebuilt with the same columns in the same
 -- order; the views that read it bind by name and are unchanged.
 CREATE TABLE raw.dialogues_022 (
