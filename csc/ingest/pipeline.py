@@ -81,9 +81,9 @@ def masked_quarantine(q: pl.DataFrame) -> pl.DataFrame:
     han, latin = language.han_and_latin(
         q.select(pl.coalesce("payload", "reason", pl.lit("")).alias("t"))["t"])
     q = q.with_columns(language.detect_expr(pl.lit(han), pl.lit(latin)).alias("_lang"))
-    for column in ("payload", "reason"):
+    for column in ("payload", "reason"):  # both cleaned just above
         q = pii.mask_frame(q.with_columns(pl.col(column).fill_null("").alias("_text")),
-                           text="_text", language="_lang").with_columns(
+                           text="_text", language="_lang", cleaned=True).with_columns(
             pl.when(pl.col(column).is_null()).then(None).otherwise(pl.col("_text"))
             .alias(column)).drop("_text", "pii_masked")
     return q.drop("_lang")
